@@ -1,0 +1,46 @@
+// Child process for the runner benchmarks: serves either a plain fastify route or a runner
+// with examples/hello and test/guests/misbehave published (signed), then prints one JSON line.
+// Usage: node --import tsx bench/runner-bench-server.ts plain|runner [workers] [dataDir]
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Fastify from 'fastify';
+import { packProjectDir, storeBundle, storeSignatureFile } from '../lib/bundle/index.ts';
+import { addSignature, generateSigningKey, signContentHash, type TrustBundle } from '../lib/signing/index.ts';
+import { startRunnerServer } from '../runner/index.ts';
+
+const [mode = 'runner', workersArg = '2', dataDirArg] = process.argv.slice(2);
+const repoRoot = fileURLToPath(new URL('../', import.meta.url));
+
+if (mode === 'plain') {
+  const app = Fastify();
+  app.get('/hello', async () => ({ message: 'Hello, world', tenant: 'bench' }));
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  process.stdout.write(`${JSON.stringify({ url })}\n`);
+} else {
+  const dataDir = dataDirArg ?? mkdtempSync(join(tmpdir(), 'alga-bench-runner-'));
+  const keys: Record<string, ReturnType<typeof generateSigningKey>> = { example: generateSigningKey(), test: generateSigningKey() };
+  const trust: TrustBundle = { version: 1, keys: Object.entries(keys).map(([publisher, key]) => ({ keyId: key.keyId, publisher, publicKey: key.publicKey })) };
+  const bundleDir = join(dataDir, 'bundles');
+  const hashes: Record<string, string> = {};
+  for (const [name, dir] of [['hello', 'examples/hello'], ['misbehave', 'test/guests/misbehave']]) {
+    const packed = packProjectDir(join(repoRoot, dir));
+    storeBundle(bundleDir, packed.bytes, packed.hash);
+    storeSignatureFile(bundleDir, packed.hash, addSignature(undefined, packed.hash, signContentHash(packed.hash, keys[packed.manifest.publisher])));
+    hashes[name] = packed.hash;
+  }
+  const token = 'bench-token';
+  const server = await startRunnerServer({
+    dataDir,
+    bundleDir,
+    serviceToken: token,
+    trustBundle: trust,
+    workers: Number(workersArg),
+    concurrency: { perTenant: 1000, perExtension: 1000, queueMax: 1000 },
+  });
+  process.stdout.write(`${JSON.stringify({ url: server.url, token, hashes, dataDir })}\n`);
+}
+
+process.once('SIGTERM', () => process.exit(0));
+process.once('SIGINT', () => process.exit(0));

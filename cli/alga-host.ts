@@ -1,0 +1,13 @@
+import { Command } from 'commander';
+import { loadCommands, reportCliError } from './load-commands.ts';
+
+const program = new Command('alga-host')
+  .description('Run the Alga extension host and manage its data folder')
+  .showHelpAfterError();
+
+await loadCommands(program, new URL('./host-commands/', import.meta.url));
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  reportCliError(error);
+}

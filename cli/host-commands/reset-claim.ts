@@ -1,0 +1,41 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { AlgaError } from '../../lib/errors/index.ts';
+import { resolveDataDir } from '../../host/core/secrets/cli-defaults.ts';
+import { openStore } from '../../host/core/store.ts';
+import { readSetupSettings } from '../../host/plugins/setup/settings.ts';
+import { readSetupState, writeSetupState } from '../../host/plugins/setup/state.ts';
+import { openSetupWithFreshToken } from '../../host/plugins/setup/surface-token.ts';
+
+/**
+ * `alga-host reset-claim`: reopens first-run setup with a fresh token. It works on the data
+ * folder directly — whoever can run it already has file access to the host — and has no HTTP
+ * route. Existing accounts, the tenant and the license stay; the next claim adds an admin.
+ */
+export function register(program: Command): void {
+  program
+    .command('reset-claim')
+    .description('Reopen first-run setup with a fresh setup token (needs file access to the data folder)')
+    .option('--data <dir>', 'data folder (default: $ALGA_DATA_DIR or ./.alga-data)')
+    .option('--ttl-minutes <n>', 'how long the new token is valid (default: $ALGA_SETUP_TOKEN_TTL_MINUTES or until used)')
+    .option('--url <url>', 'the host\'s address, for the printed setup link', 'http://<host>:<port>')
+    .action(async (options: { data?: string; ttlMinutes?: string; url: string }) => {
+      const dataDir = resolveDataDir(options.data);
+      if (options.ttlMinutes !== undefined && !(Number(options.ttlMinutes) > 0)) throw new AlgaError('E_HOST_CONFIG_INVALID', `--ttl-minutes must be a positive number, got "${options.ttlMinutes}".`);
+      const settings = readSetupSettings({ ...process.env, ...(options.ttlMinutes ? { ALGA_SETUP_TOKEN_TTL_MINUTES: options.ttlMinutes } : {}) });
+      // A mistyped --data must not become a fresh, empty host with an open setup.
+      if (!existsSync(join(dataDir, 'store'))) throw new AlgaError('E_HOST_DATA_MISSING', `${dataDir} has no store; give the data folder of an existing host with --data.`);
+      const store = openStore(dataDir);
+      try {
+        store.transaction(() => {
+          const state = readSetupState(store);
+          writeSetupState(store, { status: 'unclaimed', reopenedAt: new Date().toISOString(), ...(state.tenantId ? { tenantId: state.tenantId } : {}) });
+        });
+        const { banner } = openSetupWithFreshToken({ store, dataDir, ttlMinutes: settings.tokenTtlMinutes, setupUrl: `${options.url.replace(/\/+$/, '')}/setup` });
+        process.stdout.write(`Setup reopened for ${dataDir}.\n${banner.join('\n')}\n`);
+      } finally {
+        await store.close();
+      }
+    });
+}

@@ -1,0 +1,33 @@
+import type { Command } from 'commander';
+import { startHost } from '../../host/core/start.ts';
+
+/** `alga-host start`: the whole host (and its runner) in one command, until SIGINT/SIGTERM. */
+export function register(program: Command): void {
+  program
+    .command('start')
+    .description('Start the host (and its runner) on this machine')
+    .option('--data <dir>', 'data folder', './.alga-data')
+    .option('--port <n>', 'port to listen on', '8080')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--profile <profile>', 'appliance | control-plane | all', 'all')
+    .action(async (options: { data: string; port: string; host: string; profile: string }) => {
+      const running = await startHost({ dataDir: options.data, port: options.port, host: options.host, profile: options.profile });
+      process.stdout.write(`alga-host listening on ${running.url} (profile ${running.config.profile}, data ${running.config.dataDir})\n`);
+      let stopping = false;
+      const stop = async (signal: string) => {
+        if (stopping) {
+          process.stderr.write(`alga-host: ${signal} again, exiting without waiting\n`);
+          process.exit(1);
+        }
+        stopping = true;
+        process.stdout.write(`alga-host stopping (${signal})\n`);
+        try {
+          await running.close();
+        } finally {
+          process.exit(0);
+        }
+      };
+      process.on('SIGINT', () => void stop('SIGINT'));
+      process.on('SIGTERM', () => void stop('SIGTERM'));
+    });
+}

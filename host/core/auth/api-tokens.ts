@@ -1,0 +1,113 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { AlgaError } from '../../../lib/errors/index.ts';
+import type { HostStore } from '../store.ts';
+import { newId } from './accounts.ts';
+import { defaultTokenScopes, type TokenKind } from './scopes.ts';
+
+/**
+ * API tokens: `alga_<t|p|s>_<43 base64url chars>`. Only their SHA-256 is stored; the token itself
+ * is shown once, when it is created.
+ */
+
+export interface ApiTokenRecord {
+  id: string;
+  kind: TokenKind;
+  label: string;
+  tenantId?: string;
+  publisher?: string;
+  scopes: string[];
+  createdAt: string;
+  expiresAt?: string;
+  createdBy: string;
+}
+
+export interface NewApiToken {
+  kind: TokenKind;
+  label?: string;
+  tenantId?: string;
+  publisher?: string;
+  scopes?: string[];
+  expiresAt?: string;
+  createdBy?: string;
+}
+
+const kindLetter: Record<TokenKind, string> = { tenant: 't', publisher: 'p', service: 's' };
+const scopePattern = /^[a-z][a-z0-9:_.-]{0,63}$/;
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+export class ApiTokens {
+  private readonly byHash;
+  private readonly hashById;
+
+  constructor(private readonly store: HostStore) {
+    this.byHash = store.db<ApiTokenRecord, string>('core.tokens');
+    this.hashById = store.db<string, string>('core.token-ids');
+  }
+
+  create(input: NewApiToken, tenantExists: (id: string) => boolean): { token: string; record: ApiTokenRecord } {
+    if (!(input.kind in kindLetter)) throw new AlgaError('E_REQUEST_INVALID', 'Token kind must be tenant, publisher or service.');
+    if (input.kind === 'tenant' && (!input.tenantId || !tenantExists(input.tenantId))) {
+      throw new AlgaError('E_TENANT_UNKNOWN', `A tenant token needs an existing tenantId${input.tenantId ? ` ("${input.tenantId}")` : ''}.`);
+    }
+    if (input.kind === 'publisher' && (typeof input.publisher !== 'string' || input.publisher.trim() === '')) {
+      throw new AlgaError('E_REQUEST_INVALID', 'A publisher token needs the publisher it may publish for.');
+    }
+    const scopes = input.scopes ?? [...defaultTokenScopes[input.kind]];
+    if (!Array.isArray(scopes) || !scopes.every((scope) => typeof scope === 'string' && scopePattern.test(scope))) {
+      throw new AlgaError('E_REQUEST_INVALID', 'Token scopes must be a list of scope names such as "ext:call".');
+    }
+    if (input.expiresAt !== undefined && Number.isNaN(Date.parse(input.expiresAt))) throw new AlgaError('E_REQUEST_INVALID', 'expiresAt must be an ISO date.');
+    const token = `alga_${kindLetter[input.kind]}_${randomBytes(32).toString('base64url')}`;
+    const record: ApiTokenRecord = {
+      id: newId('tok'),
+      kind: input.kind,
+      label: input.label ?? `${input.kind} token`,
+      ...(input.tenantId !== undefined && input.kind !== 'publisher' ? { tenantId: input.tenantId } : {}),
+      ...(input.kind === 'publisher' ? { publisher: input.publisher!.trim() } : {}),
+      scopes,
+      createdAt: new Date().toISOString(),
+      ...(input.expiresAt ? { expiresAt: new Date(input.expiresAt).toISOString() } : {}),
+      createdBy: input.createdBy ?? 'system',
+    };
+    const hash = hashToken(token);
+    this.store.transaction(() => {
+      this.byHash.putSync(hash, record);
+      this.hashById.putSync(record.id, hash);
+    });
+    return { token, record };
+  }
+
+  /** The live record for a presented token, or undefined (unknown, malformed or expired). */
+  resolve(token: string): ApiTokenRecord | undefined {
+    if (typeof token !== 'string' || !token.startsWith('alga_') || token.length > 200) return undefined;
+    const record = this.byHash.get(hashToken(token));
+    if (!record) return undefined;
+    if (record.expiresAt && Date.parse(record.expiresAt) <= Date.now()) return undefined;
+    return record;
+  }
+
+  get(id: string): ApiTokenRecord | undefined {
+    const hash = this.hashById.get(id);
+    return hash ? this.byHash.get(hash) : undefined;
+  }
+
+  list(filter: { tenantId?: string; kind?: TokenKind } = {}): ApiTokenRecord[] {
+    return [...this.byHash.getRange({})]
+      .map(({ value }) => value)
+      .filter((record) => (filter.tenantId === undefined || record.tenantId === filter.tenantId) && (filter.kind === undefined || record.kind === filter.kind));
+  }
+
+  revoke(id: string): ApiTokenRecord {
+    return this.store.transaction(() => {
+      const hash = this.hashById.get(id);
+      const record = hash ? this.byHash.get(hash) : undefined;
+      if (!hash || !record) throw new AlgaError('E_TOKEN_UNKNOWN', `Token "${id}".`);
+      this.byHash.removeSync(hash);
+      this.hashById.removeSync(id);
+      return record;
+    });
+  }
+}

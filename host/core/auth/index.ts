@@ -1,0 +1,224 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import { AlgaError } from '../../../lib/errors/index.ts';
+import type { AuditLog } from '../audit.ts';
+import type { HostStore } from '../store.ts';
+import { Accounts, publicUser, type PublicUser, type Tenant, type User } from './accounts.ts';
+import { ApiTokens, type ApiTokenRecord, type NewApiToken } from './api-tokens.ts';
+import { decoyPasswordHash, hashPassword, verifyPasswordHash } from './passwords.ts';
+import { actorOf, changedBy, hasScope, roleScopes, Scope, type Principal, type Role } from './scopes.ts';
+import { SESSION_COOKIE, Sessions } from './sessions.ts';
+
+export { Scope, hasScope, actorOf, type Principal, type Role, type TokenKind } from './scopes.ts';
+export type { Tenant, User, PublicUser, ApiTokenRecord, NewApiToken };
+export { hashPassword, SESSION_COOKIE };
+
+/**
+ * What plugins get as `host.auth`: accounts, passwords, sessions, API tokens, and preHandlers
+ * that require a principal with a scope. The caller's identity comes only from a session
+ * cookie or an `Authorization: Bearer` API token — never from any other header.
+ */
+export interface HostAuth {
+  createTenant(input: { id?: string; name: string }, actor?: Principal): Tenant;
+  getTenant(id: string): Tenant | undefined;
+  listTenants(): Tenant[];
+
+  /** Hashes (scrypt) and stores a user. */
+  createUser(input: { username: string; password: string; role: Role; tenantId?: string }, actor?: Principal): Promise<PublicUser>;
+  /** A human admin (role `admin`). */
+  createAdmin(input: { username: string; password: string; tenantId?: string }, actor?: Principal): Promise<PublicUser>;
+  /** Hash first, outside a transaction… */
+  hashPassword(password: string): Promise<string>;
+  /** …then store synchronously, e.g. inside `store.transaction` with other changes. */
+  putUserWithHash(input: { username: string; passwordHash: string; role: Role; tenantId?: string }): PublicUser;
+  hasHumanAdmin(): boolean;
+  getUser(id: string): PublicUser | undefined;
+  listUsers(filter?: { tenantId?: string; role?: Role }): PublicUser[];
+  /** The user when the password is right, undefined otherwise (same time either way). */
+  verifyPassword(username: string, password: string): Promise<PublicUser | undefined>;
+
+  /** Starts a browser session: sets the signed `alga_session` cookie on the reply. */
+  issueSession(reply: FastifyReply, user: PublicUser): void;
+  endSession(request: FastifyRequest, reply: FastifyReply): void;
+
+  /** Returns the token once; only its hash is stored. */
+  createToken(input: NewApiToken, actor?: Principal): { token: string; record: ApiTokenRecord };
+  revokeToken(id: string, actor?: Principal): ApiTokenRecord;
+  listTokens(filter?: { tenantId?: string; kind?: ApiTokenRecord['kind'] }): ApiTokenRecord[];
+
+  /** Who sent the request (cached per request), or undefined. */
+  principalOf(request: FastifyRequest): Principal | undefined;
+  /** preHandler or onRequest hook (onRequest refuses before the body is read): 401 without a principal, 403 without the scope (`admin` implies all). */
+  requireScope(scope: string): preHandlerAsyncHookHandler;
+  /** preHandler: like requireScope, and the principal must belong to a tenant. */
+  requireTenantScope(scope: string): preHandlerAsyncHookHandler;
+}
+
+export interface AuthOptions {
+  store: HostStore;
+  audit: AuditLog;
+  /** Send the session cookie only over HTTPS. */
+  secureCookies?: boolean;
+  sessionTtlMs?: number;
+  /** The runner's infra service token: accepted as a `service` principal that may read the registry. */
+  runnerServiceToken?: string;
+}
+
+export function createAuth({ store, audit, secureCookies = false, sessionTtlMs, runnerServiceToken }: AuthOptions): HostAuth {
+  const accounts = new Accounts(store);
+  const tokens = new ApiTokens(store);
+  const sessions = new Sessions(store, sessionTtlMs);
+  const principals = new WeakMap<FastifyRequest, Principal | null>();
+  const runnerPrincipal: Principal = { kind: 'token', id: 'runner', name: 'runner service token', tokenKind: 'service', scopes: [Scope.registryRead] };
+
+  function principalFromToken(record: ApiTokenRecord): Principal {
+    return {
+      kind: 'token',
+      id: record.id,
+      name: record.label,
+      tokenKind: record.kind,
+      scopes: record.scopes,
+      ...(record.tenantId !== undefined ? { tenantId: record.tenantId } : {}),
+      ...(record.publisher !== undefined ? { publisher: record.publisher } : {}),
+    };
+  }
+
+  function principalFromUser(user: User): Principal {
+    return {
+      kind: 'user',
+      id: user.id,
+      name: user.username,
+      role: user.role,
+      scopes: roleScopes[user.role] ?? [],
+      ...(user.tenantId !== undefined ? { tenantId: user.tenantId } : {}),
+    };
+  }
+
+  function resolve(request: FastifyRequest): Principal | undefined {
+    const authorization = request.headers.authorization;
+    if (typeof authorization === 'string' && authorization.startsWith('Bearer ')) {
+      const presented = authorization.slice('Bearer '.length).trim();
+      const record = tokens.resolve(presented);
+      if (record) return principalFromToken(record);
+      if (runnerServiceToken && isSameSecret(presented, runnerServiceToken)) return runnerPrincipal;
+      // A bad bearer token never falls back to the cookie: the caller meant the token.
+      return undefined;
+    }
+    const cookie = request.cookies?.[SESSION_COOKIE];
+    if (!cookie || isCrossOriginWrite(request)) return undefined;
+    const unsigned = request.unsignCookie(cookie);
+    if (!unsigned.valid || !unsigned.value) return undefined;
+    const session = sessions.resolve(unsigned.value);
+    const user = session ? accounts.getUser(session.userId) : undefined;
+    return user ? principalFromUser(user) : undefined;
+  }
+
+  function principalOf(request: FastifyRequest): Principal | undefined {
+    let principal = principals.get(request);
+    if (principal === undefined) {
+      principal = resolve(request) ?? null;
+      principals.set(request, principal);
+    }
+    return principal ?? undefined;
+  }
+
+  function requireScope(scope: string, needsTenant = false): preHandlerAsyncHookHandler {
+    return async function requireScopeHandler(request) {
+      const principal = principalOf(request);
+      if (!principal) throw new AlgaError('E_AUTH_REQUIRED');
+      if (!hasScope(principal, scope) || (needsTenant && principal.tenantId === undefined)) {
+        audit.record({ action: 'auth.denied', outcome: 'denied', actor: actorOf(principal), tenantId: principal.tenantId, target: `${request.method} ${request.routeOptions.url ?? request.url}`, detail: { scope } });
+        throw new AlgaError('E_AUTH_FORBIDDEN', needsTenant && principal.tenantId === undefined ? 'It needs a tenant account or tenant token.' : `It needs the "${scope}" scope.`);
+      }
+    };
+  }
+
+  function putUserWithHash(input: { username: string; passwordHash: string; role: Role; tenantId?: string }, actor?: Principal): PublicUser {
+    const user = publicUser(accounts.putUser(input));
+    audit.record({ action: 'user.created', actor: changedBy(actor), tenantId: user.tenantId, target: `user:${user.id}`, detail: { username: user.username, role: user.role } });
+    return user;
+  }
+
+  async function createUser(input: { username: string; password: string; role: Role; tenantId?: string }, actor?: Principal): Promise<PublicUser> {
+    const passwordHash = await hashPassword(input.password);
+    return putUserWithHash({ username: input.username, passwordHash, role: input.role, tenantId: input.tenantId }, actor);
+  }
+
+  return {
+    createTenant(input, actor) {
+      const tenant = accounts.putTenant(input);
+      audit.record({ action: 'tenant.created', actor: changedBy(actor), tenantId: tenant.id, target: `tenant:${tenant.id}` });
+      return tenant;
+    },
+    getTenant: (id) => accounts.getTenant(id),
+    listTenants: () => accounts.listTenants(),
+    createUser,
+    createAdmin: (input, actor) => createUser({ ...input, role: 'admin' }, actor),
+    hashPassword,
+    putUserWithHash: (input) => putUserWithHash(input),
+    hasHumanAdmin: () => accounts.hasHumanAdmin(),
+    getUser(id) {
+      const user = accounts.getUser(id);
+      return user ? publicUser(user) : undefined;
+    },
+    listUsers: (filter) => accounts.listUsers(filter).map(publicUser),
+    async verifyPassword(username, password) {
+      const user = accounts.findUser(username);
+      const ok = await verifyPasswordHash(password, user?.passwordHash ?? (await decoyPasswordHash()));
+      audit.record({ action: 'auth.password', outcome: ok && user ? 'ok' : 'denied', actor: user ? `user:${user.id}` : 'anonymous', tenantId: user?.tenantId, detail: { username: String(username).slice(0, 128) } });
+      return ok && user ? publicUser(user) : undefined;
+    },
+    issueSession(reply, user) {
+      const { id } = sessions.create(user.id);
+      reply.setCookie(SESSION_COOKIE, id, { signed: true, httpOnly: true, sameSite: 'lax', secure: secureCookies, path: '/', maxAge: sessions.ttlSeconds });
+      audit.record({ action: 'session.started', actor: `user:${user.id}`, tenantId: user.tenantId });
+    },
+    endSession(request, reply) {
+      const principal = principalOf(request);
+      const cookie = request.cookies?.[SESSION_COOKIE];
+      const unsigned = cookie ? request.unsignCookie(cookie) : undefined;
+      if (unsigned?.valid && unsigned.value) sessions.end(unsigned.value);
+      reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      if (principal) audit.record({ action: 'session.ended', actor: actorOf(principal), tenantId: principal.tenantId });
+    },
+    createToken(input, actor) {
+      const created = tokens.create({ ...input, createdBy: changedBy(actor) }, (id) => accounts.getTenant(id) !== undefined);
+      audit.record({ action: 'token.created', actor: changedBy(actor), tenantId: created.record.tenantId, target: `token:${created.record.id}`, detail: { kind: created.record.kind, scopes: created.record.scopes } });
+      return created;
+    },
+    revokeToken(id, actor) {
+      const record = tokens.revoke(id);
+      audit.record({ action: 'token.revoked', actor: changedBy(actor), tenantId: record.tenantId, target: `token:${id}` });
+      return record;
+    },
+    listTokens: (filter) => tokens.list(filter),
+    principalOf,
+    requireScope: (scope) => requireScope(scope),
+    requireTenantScope: (scope) => requireScope(scope, true),
+  };
+}
+
+const safeMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * A state-changing browser request sent from another origin — another site, or a same-site one
+ * such as an extension UI served by the runner on another port, which SameSite=Lax does not stop.
+ * Its session cookie is not honoured. Clients other than browsers send neither header.
+ */
+function isCrossOriginWrite(request: FastifyRequest): boolean {
+  if (safeMethods.has(request.method)) return false;
+  const site = request.headers['sec-fetch-site'];
+  if (typeof site === 'string') return site !== 'same-origin' && site !== 'none';
+  const origin = request.headers.origin;
+  if (typeof origin !== 'string') return false;
+  try {
+    return new URL(origin).host !== request.host;
+  } catch {
+    return true; // `Origin: null` (an opaque sandboxed frame)
+  }
+}
+
+function isSameSecret(a: string, b: string): boolean {
+  const digest = (value: string) => createHash('sha256').update(value).digest();
+  return timingSafeEqual(digest(a), digest(b));
+}

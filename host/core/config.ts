@@ -1,0 +1,91 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { AlgaError } from '../../lib/errors/index.ts';
+
+export const profiles = ['appliance', 'control-plane', 'all'] as const;
+export type HostProfile = (typeof profiles)[number];
+
+/** The limits one install runs under (an install's own, or the operator's ceilings for them). */
+export interface ExtensionLimits {
+  memoryMb: number;
+  timeoutMs: number;
+  requestsPerMinute: number;
+  maxConcurrency: number;
+}
+
+/** Operator ceilings for what an install may ask for. */
+export type LimitCeilings = ExtensionLimits;
+
+export interface HostConfig {
+  dataDir: string;
+  host: string;
+  port: number;
+  profile: HostProfile;
+  /** Runners elsewhere (RUNNER_BASE_URL); when unset the host starts its own runner child. */
+  runnerBaseUrl?: string;
+  /** Where browsers load extension UIs from (RUNNER_PUBLIC_BASE); defaults to the runner's URL. */
+  runnerPublicBase?: string;
+  /** SIGNING_TRUST_BUNDLE (a path or inline JSON), else `<data>/trust-bundle.json` when it exists. */
+  trustBundle?: string;
+  gatewayTimeoutMs: number;
+  gatewayMaxBodyBytes: number;
+  registryMaxBundleBytes: number;
+  ceilings: LimitCeilings;
+  secureCookies: boolean;
+  /** Everything else from the environment, for plugins' own settings (ALGA_LICENSE_SERVICE_URL, …). */
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+export interface HostConfigInput {
+  dataDir?: string;
+  host?: string;
+  port?: number | string;
+  profile?: string;
+  env?: Record<string, string | undefined>;
+}
+
+function positiveInt(value: string | number | undefined, fallback: number, name: string): number {
+  if (value === undefined || value === '') return fallback;
+  const number = typeof value === 'number' ? value : Number(value);
+  if (!Number.isInteger(number) || number < 0) throw new AlgaError('E_HOST_CONFIG_INVALID', `${name} must be a whole number, got "${value}".`);
+  return number;
+}
+
+/** The host's own trust bundle, managed with `alga-host trust`. */
+export function trustBundlePath(dataDir: string): string {
+  return join(dataDir, 'trust-bundle.json');
+}
+
+export function isProfile(value: unknown): value is HostProfile {
+  return typeof value === 'string' && (profiles as readonly string[]).includes(value);
+}
+
+/** Resolves the host configuration from flags (first) and the environment. */
+export function resolveHostConfig(input: HostConfigInput = {}): HostConfig {
+  const env = input.env ?? process.env;
+  const profile = input.profile ?? env.ALGA_PROFILE ?? 'all';
+  if (!isProfile(profile)) throw new AlgaError('E_PROFILE_UNKNOWN', `Got "${profile}".`);
+  const port = positiveInt(input.port ?? env.ALGA_PORT, 8080, 'port');
+  if (port > 65535) throw new AlgaError('E_HOST_CONFIG_INVALID', `port must be at most 65535, got ${port}.`);
+  const dataDir = resolve(input.dataDir ?? env.ALGA_DATA_DIR ?? './.alga-data');
+  return {
+    dataDir,
+    host: input.host ?? env.ALGA_HOST ?? '127.0.0.1',
+    port,
+    profile,
+    runnerBaseUrl: env.RUNNER_BASE_URL || undefined,
+    runnerPublicBase: env.RUNNER_PUBLIC_BASE || undefined,
+    trustBundle: env.SIGNING_TRUST_BUNDLE || (existsSync(trustBundlePath(dataDir)) ? trustBundlePath(dataDir) : undefined),
+    gatewayTimeoutMs: positiveInt(env.EXT_GATEWAY_TIMEOUT_MS, 10_000, 'EXT_GATEWAY_TIMEOUT_MS'),
+    gatewayMaxBodyBytes: positiveInt(env.EXT_GATEWAY_MAX_BODY_BYTES, 1024 * 1024, 'EXT_GATEWAY_MAX_BODY_BYTES'),
+    registryMaxBundleBytes: positiveInt(env.REGISTRY_MAX_BUNDLE_BYTES, 64 * 1024 * 1024, 'REGISTRY_MAX_BUNDLE_BYTES'),
+    ceilings: {
+      memoryMb: positiveInt(env.EXT_MAX_MEMORY_MB, 256, 'EXT_MAX_MEMORY_MB'),
+      timeoutMs: positiveInt(env.EXT_MAX_TIMEOUT_MS, 30_000, 'EXT_MAX_TIMEOUT_MS'),
+      requestsPerMinute: positiveInt(env.EXT_RATE_LIMIT_PER_MINUTE, 1200, 'EXT_RATE_LIMIT_PER_MINUTE'),
+      maxConcurrency: positiveInt(env.EXT_MAX_CONCURRENCY, 64, 'EXT_MAX_CONCURRENCY'),
+    },
+    secureCookies: env.ALGA_SECURE_COOKIES === '1' || env.ALGA_SECURE_COOKIES === 'true',
+    env,
+  };
+}

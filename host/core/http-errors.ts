@@ -1,0 +1,57 @@
+import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AlgaError } from '../../lib/errors/index.ts';
+
+/** The one error body: `{error:{code,message}, request_id}`. */
+export function errorBody(error: AlgaError, requestId: string) {
+  return { error: { code: error.code, message: error.message }, request_id: requestId };
+}
+
+/** What a 429 says in `Retry-After` when whatever refused the request did not say how long to wait. */
+export const defaultRetryAfterSeconds = 60;
+
+/**
+ * The error `@fastify/rate-limit` throws when a route's limit is used up (the host registers it
+ * with this builder). It ignores the limiter's 403 "ban" status on purpose: every rate-limit
+ * answer is a 429. The limiter has already set `Retry-After` on the reply.
+ */
+export function rateLimitError(): AlgaError {
+  return new AlgaError('E_RATE_LIMITED');
+}
+
+/** fastify's `frameworkErrors`: a URL it cannot decode (`%ZZ`) gets the one error body, not fastify's own. */
+export function badUrlError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const detail = error.code === 'FST_ERR_BAD_URL' ? 'The URL has an invalid percent-encoding.' : 'The request could not be routed.';
+  reply.status(400).header('x-request-id', request.id).send(errorBody(new AlgaError('E_REQUEST_INVALID', detail), request.id));
+}
+
+/** Maps any thrown error to a catalog error; unexpected ones are logged and answered without detail. */
+function toAlgaError(error: FastifyError | AlgaError, log: FastifyBaseLogger): AlgaError {
+  if (error instanceof AlgaError) return error;
+  const statusCode = (error as Partial<FastifyError> | undefined)?.statusCode;
+  // A 429 from any limiter (a route's own errorResponseBuilder may return a plain error or object).
+  if (statusCode === 429) return new AlgaError('E_RATE_LIMITED');
+  if (error?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new AlgaError('E_BODY_TOO_LARGE');
+  if (error instanceof SyntaxError && statusCode === 400) return new AlgaError('E_REQUEST_INVALID', 'The body is not valid JSON.');
+  if (error?.validation || (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500)) {
+    // fastify's own request errors (validation, media type, malformed body): their messages name the problem.
+    return new AlgaError('E_REQUEST_INVALID', error.message);
+  }
+  log.error({ err: error }, 'unhandled error');
+  return new AlgaError('E_INTERNAL');
+}
+
+/**
+ * The host's one error handler. Every answer it sends is `{error:{code,message}, request_id}`
+ * with the catalog's status, and every 429 carries `Retry-After`.
+ */
+export function installErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError | AlgaError, request, reply) => {
+    const alga = toAlgaError(error, request.log);
+    if (alga.status >= 500 && error instanceof AlgaError) request.log.warn({ code: alga.code }, alga.message);
+    if (alga.status === 429 && !reply.hasHeader('retry-after')) reply.header('retry-after', String(defaultRetryAfterSeconds));
+    reply.status(alga.status).send(errorBody(alga, request.id));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    reply.status(404).send(errorBody(new AlgaError('E_NOT_FOUND', `${request.method} ${request.url.split('?')[0]}`), request.id));
+  });
+}

@@ -1,0 +1,21 @@
+/** What the host knows about the runner it calls: where it is and whether it answers. */
+export interface RunnerHandle {
+  /** Base URL for /v1/execute, or undefined while no runner is up. */
+  baseUrl(): string | undefined;
+  /** Where browsers load extension UIs from (RUNNER_PUBLIC_BASE or the runner's URL). */
+  publicBaseUrl(): string | undefined;
+  /** True while the last health check succeeded (what /readyz reports). */
+  isReady(): boolean;
+  /**
+   * False when the runner is known to be down: not running, refused a connection, or failed
+   * several health checks in a row. The gateway then answers 502 at once instead of calling.
+   * A runner that missed one check (busy compiling a component) still gets calls.
+   */
+  isAvailable(): boolean;
+  /** The bearer token the runner expects. */
+  readonly serviceToken: string;
+  /** The runner's nacl box public key (base64): install secrets are sealed to it. */
+  readonly publicKey: string;
+  /** Marks the runner unavailable right away (a request saw a connection error) until a health check passes. */
+  reportUnreachable(): void;
+}

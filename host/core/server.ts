@@ -1,0 +1,142 @@
+import { randomUUID } from 'node:crypto';
+import cookie from '@fastify/cookie';
+import rateLimit from '@fastify/rate-limit';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import { createAuditLog, type AuditLog } from './audit.ts';
+import { createAuth, type HostAuth } from './auth/index.ts';
+import type { HostConfig } from './config.ts';
+import { createHostEvents, type HostEvents } from './events.ts';
+import { badUrlError, installErrorHandler, rateLimitError } from './http-errors.ts';
+import type { InfraSecrets } from './infra-secrets.ts';
+import { createHostMetrics, type HostMetrics } from './metrics.ts';
+import type { HostContext, HostPlugin } from './plugin.ts';
+import { orderPlugins } from './plugin-loader.ts';
+import { registerAdminRoutes } from './routes/admin-routes.ts';
+import { registerAuthRoutes } from './routes/auth-routes.ts';
+import { registerHealthRoutes } from './routes/health-routes.ts';
+import type { RunnerHandle } from './runner/handle.ts';
+import { coreMigrations } from './core-migrations.ts';
+import type { HostStore } from './store.ts';
+
+export interface HostAppOptions {
+  config: HostConfig;
+  secrets: InfraSecrets;
+  store: HostStore;
+  runner: RunnerHandle;
+  plugins: readonly HostPlugin[];
+  /** Where `lifecycle.announce` lines go (stdout by default). */
+  announce?: (line: string) => void;
+  logLevel?: string;
+}
+
+export interface HostApp {
+  app: FastifyInstance;
+  auth: HostAuth;
+  audit: AuditLog;
+  events: HostEvents;
+  metrics: HostMetrics;
+  /** Call after listen: runs the plugins' onListening listeners. */
+  listening(url: string): Promise<void>;
+  /** Runs the plugins' onClose listeners, then closes fastify. */
+  close(): Promise<void>;
+}
+
+/** What the access log keeps of a request: never the query string, which may carry a signed link's signature. */
+function accessLogRequest(request: { method: string; url: string; ip?: string }): { method: string; path: string; remoteAddress?: string } {
+  return { method: request.method, path: request.url.split('?')[0], remoteAddress: request.ip };
+}
+
+/** Builds the fastify app: core routes, auth, metrics, then every plugin in dependency order. */
+export async function buildHostApp(options: HostAppOptions): Promise<HostApp> {
+  const { config, secrets, store, runner } = options;
+  const app = Fastify({
+    logger: {
+      level: options.logLevel ?? config.env.ALGA_LOG_LEVEL ?? 'info',
+      redact: ['req.headers.authorization', 'req.headers.cookie'],
+      serializers: { req: accessLogRequest },
+    },
+    logController: new LogController({ disableRequestLogging: config.env.ALGA_ACCESS_LOG !== '1' }),
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    bodyLimit: 1024 * 1024,
+    trustProxy: config.env.ALGA_TRUST_PROXY === '1',
+    frameworkErrors: badUrlError,
+  });
+  store.migrate('core', coreMigrations);
+  const audit = createAuditLog(store);
+  const auth = createAuth({ store, audit, secureCookies: config.secureCookies, runnerServiceToken: secrets.runnerServiceToken });
+  const events = createHostEvents((name, error) => app.log.error({ err: error, event: name }, 'event listener failed'));
+  const metrics = createHostMetrics();
+  const listeningListeners: Array<(info: { url: string }) => void | Promise<void>> = [];
+  const closeListeners: Array<() => void | Promise<void>> = [];
+  const announce = options.announce ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const exposed = new Map<string, unknown>();
+  let pluginsReady = false;
+
+  installErrorHandler(app);
+  await app.register(cookie, { secret: secrets.sessionKey.toString('base64') });
+  // Routes opt in with `config.rateLimit`; a used-up limit answers 429 E_RATE_LIMITED with Retry-After.
+  await app.register(rateLimit, { global: false, errorResponseBuilder: rateLimitError });
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.httpDuration.observe({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+
+  registerHealthRoutes(app, { runner, metrics: metrics.registry, pluginsReady: () => pluginsReady });
+  registerAuthRoutes(app, auth);
+  registerAdminRoutes(app, auth, audit);
+
+  for (const plugin of orderPlugins(options.plugins)) {
+    await app.register(async (routes) => {
+      const log = app.log.child({ plugin: plugin.name });
+      const host: HostContext = {
+        routes,
+        store,
+        auth,
+        secrets,
+        events,
+        config,
+        log,
+        audit,
+        runner,
+        metrics: metrics.registry,
+        lifecycle: {
+          onListening: (listener) => void listeningListeners.push(listener),
+          onClose: (listener) => void closeListeners.push(listener),
+          announce,
+        },
+        plugins: {
+          expose: (api) => void exposed.set(plugin.name, api),
+          get: <T>(name: string) => exposed.get(name) as T | undefined,
+        },
+      };
+      await plugin.register(host);
+      log.debug({ version: plugin.version }, 'plugin registered');
+    }, { prefix: plugin.prefix ?? '' });
+  }
+  await app.ready();
+  pluginsReady = true;
+
+  return {
+    app,
+    auth,
+    audit,
+    events,
+    metrics,
+    async listening(url) {
+      for (const listener of listeningListeners) await listener({ url });
+    },
+    async close() {
+      for (const listener of closeListeners.reverse()) {
+        try {
+          await listener();
+        } catch (error) {
+          app.log.error({ err: error }, 'plugin close listener failed');
+        }
+      }
+      await app.close();
+    },
+  };
+}

@@ -1,0 +1,117 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { AlgaError } from '../../lib/errors/index.ts';
+import { resolveHostConfig, type HostConfig, type HostConfigInput } from './config.ts';
+import { ensureInfraSecrets, type InfraSecrets } from './infra-secrets.ts';
+import type { HostPlugin } from './plugin.ts';
+import { childRunner } from './runner/child.ts';
+import { externalRunner, type ManagedRunner } from './runner/external.ts';
+import { uiProxyAuthKey } from './runner/ui-proxy-key.ts';
+import { buildHostApp, type HostApp } from './server.ts';
+import { openStore, type HostStore } from './store.ts';
+import { loadProfilePlugins } from '../plugins/index.ts';
+
+export interface StartHostOptions extends HostConfigInput {
+  /** Plugins to load instead of the profile's (tests). */
+  plugins?: readonly HostPlugin[];
+  /** Where plugin announcements (the claim token) go; stdout by default. */
+  announce?: (line: string) => void;
+  logLevel?: string;
+}
+
+export interface RunningHost {
+  url: string;
+  config: HostConfig;
+  secrets: InfraSecrets;
+  store: HostStore;
+  runner: ManagedRunner;
+  host: HostApp;
+  /** Stops the host, then the runner, then closes the store. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** Bundles live content-addressed under `<data>/bundles` (shared with the local runner's cache). */
+export function bundleDirOf(dataDir: string): string {
+  return join(dataDir, 'bundles');
+}
+
+/** The data folder exists (created if needed) or the start stops with a sentence naming it. */
+function prepareDataDir(dataDir: string): void {
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw new AlgaError('E_HOST_CONFIG_INVALID', `The data folder ${dataDir} cannot be created (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); choose another --data.`, { cause: error });
+  }
+}
+
+/** How this machine reaches an address the host listens on. */
+function loopbackFor(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/**
+ * The one provisioning contract, in order: infra secrets → store → runner → plugins → listen →
+ * onListening (the setup plugin surfaces the claim token there). Every way the host starts goes
+ * through here.
+ */
+export async function startHost(options: StartHostOptions = {}): Promise<RunningHost> {
+  const config = resolveHostConfig(options);
+  prepareDataDir(config.dataDir);
+  const secrets = ensureInfraSecrets(config.dataDir, { profile: config.profile });
+  const store = openStore(config.dataDir);
+  let runner: ManagedRunner | undefined;
+  let host: HostApp | undefined;
+  try {
+    const knownHostUrl = config.port !== 0 ? `http://${loopbackFor(config.host)}:${config.port}` : undefined;
+    const bootLog = pino({ level: options.logLevel ?? config.env.ALGA_LOG_LEVEL ?? 'info' });
+    runner = config.runnerBaseUrl
+      ? externalRunner({ baseUrl: config.runnerBaseUrl, publicBaseUrl: config.runnerPublicBase, serviceToken: secrets.runnerServiceToken, publicKey: secrets.runnerKeyPair.publicKey })
+      : childRunner({
+          dataDir: config.dataDir,
+          serviceToken: secrets.runnerServiceToken,
+          keyPair: secrets.runnerKeyPair,
+          bundleDir: bundleDirOf(config.dataDir),
+          trustBundle: config.trustBundle,
+          publicBaseUrl: config.runnerPublicBase,
+          hostUrl: knownHostUrl,
+          env: { ...config.env, UI_PROXY_AUTH_KEY: uiProxyAuthKey(secrets.runnerServiceToken, config.env) },
+          log: bootLog,
+          onRestart: () => host?.metrics.runnerRestarts.inc(),
+        });
+    await runner.start();
+    const plugins = options.plugins ?? (await loadProfilePlugins(config.profile, (line) => bootLog.warn(line)));
+    host = await buildHostApp({ config, secrets, store, runner, plugins, announce: options.announce, logLevel: options.logLevel });
+    const address = await host.app.listen({ port: config.port, host: config.host }).catch((error: NodeJS.ErrnoException) => {
+      const reason = error.code === 'EADDRINUSE' ? 'is already in use' : error.code === 'EADDRNOTAVAIL' ? 'is not an address of this machine' : `failed (${error.code ?? error.message})`;
+      throw new AlgaError('E_HOST_LISTEN_FAILED', `${config.host}:${config.port} ${reason}.`, { cause: error });
+    });
+    const url = address;
+    await host.listening(url);
+    let closing: Promise<void> | undefined;
+    const started = host;
+    const startedRunner = runner;
+    return {
+      url,
+      config,
+      secrets,
+      store,
+      runner,
+      host,
+      close() {
+        closing ??= (async () => {
+          await started.close();
+          await startedRunner.stop();
+          await store.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await host?.close().catch(() => undefined);
+    await runner?.stop().catch(() => undefined);
+    await store.close().catch(() => undefined);
+    throw error;
+  }
+}

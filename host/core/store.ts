@@ -1,0 +1,100 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { open, type Database, type Key, type RootDatabase } from 'lmdb';
+import { AlgaError } from '../../lib/errors/index.ts';
+
+/**
+ * The host store: one LMDB environment under `<data>/store`, split into named sub-databases.
+ * Each area (core, every plugin) keeps a schema version and forward migrations of its own.
+ * Multi-step changes go through `transaction`, which runs synchronously and atomically.
+ */
+
+export type { Database, Key };
+
+export interface Migration {
+  /** The schema version this migration brings the area to (1, 2, …, in order). */
+  version: number;
+  description: string;
+  up(store: HostStore): void;
+}
+
+export interface HostStore {
+  /** A named sub-database (msgpack values). Name it `<area>.<what>`, e.g. `setup.state`. */
+  db<V = unknown, K extends Key = Key>(name: string): Database<V, K>;
+  /** Runs `action` in one synchronous write transaction; every put/remove inside commits together or not at all. */
+  transaction<T>(action: () => T): T;
+  /** Brings `area` to the newest migration's version, each step in its own transaction. */
+  migrate(area: string, migrations: readonly Migration[]): void;
+  schemaVersion(area: string): number;
+  /** Resolves when every pending asynchronous write is on disk. */
+  flushed(): Promise<void>;
+  close(): Promise<void>;
+  readonly path: string;
+}
+
+const metaDbName = 'core.meta';
+
+export function openStore(dataDir: string): HostStore {
+  const path = join(dataDir, 'store');
+  mkdirSync(path, { recursive: true, mode: 0o700 });
+  const root: RootDatabase = open({ path, maxDbs: 128, compression: false });
+  const databases = new Map<string, Database<any, any>>();
+  // A sub-database first opened inside a transaction that aborts does not exist afterwards: forget its handle.
+  let openedInTransaction: string[] | undefined;
+
+  const store: HostStore = {
+    path,
+    db<V, K extends Key>(name: string): Database<V, K> {
+      let database = databases.get(name);
+      if (!database) {
+        database = root.openDB<V, K>({ name, encoding: 'msgpack' });
+        databases.set(name, database);
+        openedInTransaction?.push(name);
+      }
+      return database as Database<V, K>;
+    },
+    transaction<T>(action: () => T): T {
+      if (openedInTransaction) return action(); // nested: part of the outer transaction
+      openedInTransaction = [];
+      try {
+        return root.transactionSync(action);
+      } catch (error) {
+        for (const name of openedInTransaction) databases.delete(name);
+        throw error;
+      } finally {
+        openedInTransaction = undefined;
+      }
+    },
+    schemaVersion(area: string): number {
+      return (store.db<number, string>(metaDbName).get(`schema:${area}`) ?? 0) as number;
+    },
+    migrate(area: string, migrations: readonly Migration[]): void {
+      const ordered = [...migrations].sort((a, b) => a.version - b.version);
+      const newest = ordered.at(-1)?.version ?? 0;
+      const current = store.schemaVersion(area);
+      if (current > newest) {
+        throw new AlgaError('E_STORE_SCHEMA_NEWER', `Area "${area}" is at schema ${current}; this host knows up to ${newest}.`);
+      }
+      for (const migration of ordered) {
+        if (migration.version <= current) continue;
+        try {
+          store.transaction(() => {
+            migration.up(store);
+            store.db<number, string>(metaDbName).putSync(`schema:${area}`, migration.version);
+          });
+        } catch (cause) {
+          if (cause instanceof AlgaError) throw cause;
+          throw new AlgaError('E_STORE_MIGRATION_FAILED', `Area "${area}" migration ${migration.version} (${migration.description}): ${(cause as Error).message}`, { cause });
+        }
+      }
+    },
+    async flushed() {
+      await root.flushed;
+    },
+    async close() {
+      await root.flushed;
+      await root.close();
+    },
+  };
+  return store;
+}

@@ -1,0 +1,27 @@
+import type { FastifyRequest } from 'fastify';
+import type { HostContext } from '../../core/plugin.ts';
+import type { ExecutionLog } from './gateway/execution-log.ts';
+import type { InstallStore } from './installs/install-store.ts';
+import type { InstallService } from './installs/installs.ts';
+import type { RegistryStore } from './registry/registry-store.ts';
+
+/**
+ * What the extensions plugin offers its sub-modules (`ui/`, `debug/`) and plugins that require it
+ * (`host.plugins.get<ExtensionsApi>('extensions')`).
+ */
+export interface ExtensionsApi {
+  registry: RegistryStore;
+  installs: InstallStore;
+  installService: InstallService;
+  executions: ExecutionLog;
+  /** `<data>/bundles`: the content-addressed blob folder. */
+  blobDir: string;
+  /** The tenant a request acts for (session/token; admins may add ?tenantId=). Throws 401/403. */
+  tenantOf(request: FastifyRequest): string;
+}
+
+/**
+ * A sub-module of the extensions plugin (`./ui/index.ts`, `./debug/index.ts`) default-exports this.
+ * It runs in its own encapsulated fastify context (`host.routes`), at the root prefix.
+ */
+export type ExtensionsSubModule = (host: HostContext, extensions: ExtensionsApi) => void | Promise<void>;

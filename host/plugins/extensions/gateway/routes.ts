@@ -1,0 +1,145 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { capabilityByInterface } from '../../../../lib/bundle/capabilities.ts';
+import { AlgaError, errorCatalog, type ErrorCode } from '../../../../lib/errors/index.ts';
+import { Scope, hasScope, type HostAuth } from '../../../core/auth/index.ts';
+import type { HostConfig } from '../../../core/config.ts';
+import { errorBody } from '../../../core/http-errors.ts';
+import type { RunnerHandle } from '../../../core/runner/handle.ts';
+import type { InstallRecord, InstallStore } from '../installs/install-store.ts';
+import type { RegistryStore } from '../registry/registry-store.ts';
+import type { EndpointTable } from './endpoints.ts';
+import type { ExecutionLog, ExecutionRecord } from './execution-log.ts';
+import { forwardedRequestHeaders, returnedResponseHeaders } from './headers.ts';
+import type { QuotaTracker } from './quotas.ts';
+import { postToRunner, type RunnerCallError } from './runner-client.ts';
+import { clientCodeForRunnerFailure } from './runner-errors.ts';
+
+export interface GatewayOptions {
+  auth: HostAuth;
+  installs: InstallStore;
+  registry: RegistryStore;
+  endpoints: EndpointTable;
+  quotas: QuotaTracker;
+  executions: ExecutionLog;
+  runner: RunnerHandle;
+  config: HostConfig;
+  metrics: Registry;
+  /** Sent as `ui_proxy.route_base` to installs granted `alga.ui_proxy`. */
+  uiProxyRouteBase: string;
+}
+
+interface RunnerSuccess {
+  status: number;
+  headers?: Record<string, string>;
+  body_b64?: string;
+  execution?: { duration_ms?: number; memory_bytes?: number; egress_bytes?: number };
+}
+
+const methods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
+
+/** `/api/ext/{extensionId}/{...path}` → the tenant's install → the runner. */
+export async function gatewayRoutes(app: FastifyInstance, options: GatewayOptions): Promise<void> {
+  const { auth, installs, registry, endpoints, quotas, executions, runner, config } = options;
+  const calls = new Counter({ name: 'alga_gateway_requests_total', help: 'Gateway calls by extension and outcome code.', labelNames: ['extension', 'status', 'code'], registers: [options.metrics] });
+  const latency = new Histogram({
+    name: 'alga_gateway_request_duration_seconds', help: 'Gateway call duration, runner included.', labelNames: ['extension'],
+    buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [options.metrics],
+  });
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: config.gatewayMaxBodyBytes }, (_request, body, done) => done(null, body));
+
+  async function handle(request: FastifyRequest<{ Params: { extensionId: string } }>, reply: FastifyReply) {
+    const started = performance.now();
+    const { extensionId } = request.params;
+    const [rawPath, rawQuery = ''] = (request.raw.url ?? '').split(/\?(.*)/s, 2);
+    const path = `/${rawPath.split('/').slice(4).join('/')}`;
+    let tenantId: string | undefined;
+    let install: InstallRecord | undefined;
+    const finish = (status: number, extra: Partial<ExecutionRecord> = {}) => {
+      const durationMs = performance.now() - started;
+      calls.inc({ extension: install ? extensionId : 'unknown', status: String(status), code: extra.error ?? '' });
+      if (install) latency.observe({ extension: extensionId }, durationMs / 1000);
+      if (tenantId && install) {
+        executions.record({ requestId: request.id, at: new Date().toISOString(), tenantId, extensionId, version: install.version, method: request.method, path, status, durationMs: Math.round(durationMs * 100) / 100, ...extra });
+      }
+    };
+    const fail = (code: ErrorCode, extra: Partial<ExecutionRecord> = {}, headers: Record<string, string> = {}) => {
+      const error = new AlgaError(code);
+      finish(error.status, { error: code, ...extra });
+      return reply.status(error.status).headers(headers).send(errorBody(error, request.id));
+    };
+
+    // 1. Who is calling: session or API token only. Access is settled before any install data is read.
+    const principal = auth.principalOf(request);
+    if (!principal) return fail('E_AUTH_REQUIRED');
+    if (!hasScope(principal, Scope.extCall) || principal.tenantId === undefined) return fail('E_AUTH_FORBIDDEN');
+    tenantId = principal.tenantId;
+
+    // 2. The tenant's install of this extension, and the endpoint its manifest declares.
+    const found = installs.get(tenantId, extensionId);
+    if (!found || !found.enabled) return fail('E_EXT_NOT_FOUND');
+    install = found;
+    const manifest = () => registry.getVersion(found.extensionId, found.version)?.manifest;
+    if (!endpoints.allows(found.contentHash, manifest, request.method, path)) return fail('E_EXT_NOT_FOUND');
+
+    // 3. Quotas.
+    const quota = quotas.acquire(`${tenantId}\u0000${extensionId}`, found.limits);
+    if (!quota.ok) return fail('E_EXT_RATE_LIMITED', {}, { 'retry-after': String(quota.retryAfterSeconds) });
+
+    try {
+      const baseUrl = runner.baseUrl();
+      if (!baseUrl || !runner.isAvailable()) return fail('E_RUNNER_UNAVAILABLE');
+      const body = request.body;
+      const payload = {
+        context: { tenant_id: tenantId, extension_id: extensionId, install_id: found.id, request_id: request.id, version: found.version, content_hash: found.contentHash },
+        http: {
+          method: request.method,
+          path,
+          query: rawQuery,
+          headers: forwardedRequestHeaders(request.headers),
+          ...(Buffer.isBuffer(body) && body.length > 0 ? { body_b64: body.toString('base64') } : {}),
+        },
+        limits: { timeout_ms: found.limits.timeoutMs, memory_mb: found.limits.memoryMb, max_request_bytes: config.gatewayMaxBodyBytes },
+        config: found.config,
+        providers: found.grants,
+        egress: found.egress,
+        isolation: 'tenant',
+        ...(found.grants.includes(capabilityByInterface['ui-proxy']) ? { ui_proxy: { route_base: options.uiProxyRouteBase } } : {}),
+        ...(found.secretEnvelope ? { secret_envelope: found.secretEnvelope } : {}),
+      };
+      let answer;
+      try {
+        answer = await postToRunner(baseUrl, '/v1/execute', runner.serviceToken, payload, config.gatewayTimeoutMs);
+      } catch (error) {
+        const failure = error as RunnerCallError;
+        request.log.warn({ extensionId, runnerFailure: failure.kind, detail: failure.message }, 'runner call failed');
+        if (failure.kind === 'unreachable') runner.reportUnreachable();
+        return fail(failure.kind === 'timeout' ? 'E_EXT_TIMEOUT' : 'E_RUNNER_UNAVAILABLE');
+      }
+      if (answer.status !== 200) {
+        const runnerError = (answer.body as { error?: { code?: string; message?: string } })?.error;
+        request.log.warn({ extensionId, runnerStatus: answer.status, runnerCode: runnerError?.code }, 'runner refused the call');
+        const code = clientCodeForRunnerFailure(answer.status, runnerError?.code);
+        const retryAfter = answer.headers['retry-after'];
+        const retryHeaders: Record<string, string> = errorCatalog[code].status === 429 ? { 'retry-after': typeof retryAfter === 'string' && /^\d{1,6}$/.test(retryAfter) ? retryAfter : '1' } : {};
+        return fail(code, { error: typeof runnerError?.code === 'string' ? runnerError.code.slice(0, 64) : code }, retryHeaders);
+      }
+      const result = answer.body as RunnerSuccess;
+      if (!Number.isInteger(result?.status) || result.status < 100 || result.status > 599) return fail('E_EXT_FAILED', { error: 'E_EXT_BAD_RESPONSE' });
+      finish(result.status, {
+        runnerDurationMs: result.execution?.duration_ms,
+        memoryBytes: result.execution?.memory_bytes,
+        egressBytes: result.execution?.egress_bytes,
+      });
+      reply.status(result.status).headers(returnedResponseHeaders(result.headers ?? {}));
+      return reply.send(result.body_b64 ? Buffer.from(result.body_b64, 'base64') : '');
+    } finally {
+      quota.release();
+    }
+  }
+
+  app.route({ method: [...methods], url: '/:extensionId', exposeHeadRoute: false, bodyLimit: config.gatewayMaxBodyBytes, handler: handle });
+  app.route({ method: [...methods], url: '/:extensionId/*', exposeHeadRoute: false, bodyLimit: config.gatewayMaxBodyBytes, handler: handle });
+}

@@ -1,0 +1,76 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { definePlugin, type HostContext } from '../../core/plugin.ts';
+import { uiProxyAuthKey } from '../../core/runner/ui-proxy-key.ts';
+import { bundleDirOf } from '../../core/start.ts';
+import type { ExtensionsApi, ExtensionsSubModule } from './api.ts';
+import { EndpointTable } from './gateway/endpoints.ts';
+import { ExecutionLog } from './gateway/execution-log.ts';
+import { QuotaTracker } from './gateway/quotas.ts';
+import { gatewayRoutes } from './gateway/routes.ts';
+import { InstallStore } from './installs/install-store.ts';
+import { InstallService } from './installs/installs.ts';
+import { installRoutes } from './installs/routes.ts';
+import { extensionsMigrations } from './migrations.ts';
+import { RegistryStore } from './registry/registry-store.ts';
+import { registryRoutes } from './registry/routes.ts';
+import { tenantOf } from './tenant-of.ts';
+import { trustBundleSource } from './trust.ts';
+import { hostRoutes } from './ui-proxy/host-routes.ts';
+import { uiProxyRouteBase, uiProxyRoutes } from './ui-proxy/routes.ts';
+
+export type { ExtensionsApi, ExtensionsSubModule };
+
+/** Optional sub-modules owned by the UI engineer; registered when present. */
+const subModules = ['./ui/index.ts', './debug/index.ts'];
+
+/**
+ * The extensions plugin: registry v2 (/api/registry), per-tenant installs (/api/installs),
+ * the gateway (/api/ext/{extensionId}/...), host routes for extensions (/api/ui-proxy/...),
+ * plus the ui/ and debug/ sub-modules.
+ */
+export default definePlugin({
+  name: 'extensions',
+  version: '2.0.0',
+  requires: [],
+  async register(host: HostContext) {
+    host.store.migrate('extensions', extensionsMigrations);
+    const blobDir = bundleDirOf(host.config.dataDir);
+    const trust = trustBundleSource(host.config.trustBundle);
+    const registry = new RegistryStore(host.store);
+    const installs = new InstallStore(host.store);
+    const executions = new ExecutionLog(host.store);
+    const installService = new InstallService({ installs, registry, blobDir, trust, ceilings: host.config.ceilings, runnerPublicKey: host.runner.publicKey });
+    const api: ExtensionsApi = { registry, installs, installService, executions, blobDir, tenantOf: (request) => tenantOf(request, host.auth) };
+    host.plugins.expose(api);
+
+    const pruneTimer = setInterval(() => executions.prune(), 60 * 60 * 1000);
+    pruneTimer.unref();
+    host.lifecycle.onClose(() => {
+      clearInterval(pruneTimer);
+      executions.close();
+    });
+
+    await host.routes.register(registryRoutes, { prefix: '/api/registry', registry, blobDir, trust, auth: host.auth, audit: host.audit, maxBundleBytes: host.config.registryMaxBundleBytes });
+    await host.routes.register(installRoutes, { prefix: '/api/installs', installs, service: installService, executions, auth: host.auth, audit: host.audit, events: host.events });
+    await host.routes.register(gatewayRoutes, {
+      prefix: '/api/ext',
+      auth: host.auth, installs, registry, endpoints: new EndpointTable(), quotas: new QuotaTracker(), executions, runner: host.runner, config: host.config, metrics: host.metrics, uiProxyRouteBase,
+    });
+    await host.routes.register(uiProxyRoutes, {
+      prefix: uiProxyRouteBase,
+      installs, routes: hostRoutes({ auth: host.auth, registry }), authKey: uiProxyAuthKey(host.secrets.runnerServiceToken, host.config.env), metrics: host.metrics,
+    });
+
+    for (const relative of subModules) {
+      const url = new URL(relative, import.meta.url);
+      if (!existsSync(fileURLToPath(url))) continue;
+      const { default: subModule } = (await import(url.href)) as { default?: ExtensionsSubModule };
+      if (typeof subModule !== 'function') {
+        host.log.warn({ module: relative }, 'extensions sub-module has no default export (host, extensions) => void; skipped');
+        continue;
+      }
+      await host.routes.register(async (routes) => subModule({ ...host, routes }, api));
+    }
+  },
+});

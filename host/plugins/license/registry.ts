@@ -1,0 +1,216 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { AlgaError } from '../../../lib/errors/index.ts';
+import type { HostStore } from '../../core/store.ts';
+import { hashInstallCode, mintInstallCode, normalizeInstallCode } from './install-codes.ts';
+
+/**
+ * The control plane's records: the tenant registry, install codes (by hash), registered
+ * appliances (credential by hash) and the outbox. All changes that must hold together run in
+ * one store transaction.
+ */
+
+export const EDITIONS = ['essentials', 'pro', 'enterprise'] as const;
+export type Edition = (typeof EDITIONS)[number];
+export const isPaid = (edition: string) => edition !== 'essentials';
+
+export interface RegistryTenant {
+  id: string;
+  company: string;
+  contactName: string;
+  contactEmail: string;
+  edition: Edition;
+  createdAt: string;
+}
+
+export interface InstallCodeRecord {
+  tenantId: string;
+  edition: Edition;
+  entitlement?: { edition: Edition; features: string[] };
+  createdAt: string;
+  expiresAt: string;
+  status: 'unclaimed' | 'consumed' | 'revoked';
+  consumedAt?: string;
+  applianceId?: string;
+  revokedAt?: string;
+}
+
+export interface ApplianceRecord {
+  id: string;
+  tenantId: string;
+  edition: Edition;
+  credentialHash?: string;
+  registeredAt: string;
+  lastCheckinAt?: string;
+  revokedAt?: string;
+}
+
+export interface OutboxMessage {
+  id: string;
+  to: string;
+  subject: string;
+  text: string;
+  createdAt: string;
+}
+
+export type RedeemFailure = 'invalid_claim_code' | 'expired_claim_code' | 'consumed_claim_code';
+
+export class RedeemError extends Error {
+  constructor(readonly reason: RedeemFailure) {
+    super(reason);
+  }
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+const newId = (prefix: string) => `${prefix}_${randomBytes(12).toString('base64url')}`;
+
+export function hashCredential(credential: string): string {
+  return sha256(`alga-appliance-credential:${credential}`);
+}
+
+export class LicenseRegistry {
+  private readonly tenants;
+  private readonly tenantByEmail;
+  private readonly codes;
+  private readonly appliances;
+  private readonly applianceByCredential;
+  private readonly outbox;
+
+  constructor(private readonly store: HostStore) {
+    this.tenants = store.db<RegistryTenant, string>('license.tenants');
+    this.tenantByEmail = store.db<string, string>('license.tenant-by-email');
+    this.codes = store.db<InstallCodeRecord, string>('license.codes');
+    this.appliances = store.db<ApplianceRecord, string>('license.appliances');
+    this.applianceByCredential = store.db<string, string>('license.appliance-by-credential');
+    this.outbox = store.db<OutboxMessage, string>('license.outbox');
+  }
+
+  createTenant(input: Omit<RegistryTenant, 'id' | 'createdAt'>): RegistryTenant {
+    const tenant: RegistryTenant = { id: newId('tnt'), ...input, contactEmail: input.contactEmail.toLowerCase(), createdAt: new Date().toISOString() };
+    this.tenants.putSync(tenant.id, tenant);
+    this.tenantByEmail.putSync(tenant.contactEmail, tenant.id);
+    return tenant;
+  }
+
+  getTenant(id: string): RegistryTenant | undefined {
+    return this.tenants.get(id);
+  }
+
+  findTenant(query: { tenantId?: string; contactEmail?: string }): RegistryTenant | undefined {
+    if (query.tenantId) return this.tenants.get(query.tenantId);
+    const id = query.contactEmail ? this.tenantByEmail.get(query.contactEmail.toLowerCase()) : undefined;
+    return id ? this.tenants.get(id) : undefined;
+  }
+
+  /** Mints a code for the tenant; returns the code once (only its hash is kept). Synchronous. */
+  mintCode(tenant: RegistryTenant, ttlMs: number): { code: string; record: InstallCodeRecord } {
+    const code = mintInstallCode();
+    const now = Date.now();
+    const record: InstallCodeRecord = {
+      tenantId: tenant.id,
+      edition: tenant.edition,
+      ...(isPaid(tenant.edition) ? { entitlement: { edition: tenant.edition, features: ['extensions', 'support'] } } : {}),
+      createdAt: new Date(now).toISOString(),
+      expiresAt: new Date(now + ttlMs).toISOString(),
+      status: 'unclaimed',
+    };
+    this.codes.putSync(hashInstallCode(normalizeInstallCode(code)!), record);
+    return { code, record };
+  }
+
+  /** Revokes every unclaimed code of a tenant; returns how many. Synchronous. */
+  revokeUnclaimedCodes(tenantId: string): number {
+    let revoked = 0;
+    for (const { key, value } of this.codes.getRange({})) {
+      if (value.tenantId === tenantId && value.status === 'unclaimed') {
+        this.codes.putSync(key, { ...value, status: 'revoked', revokedAt: new Date().toISOString() });
+        revoked++;
+      }
+    }
+    return revoked;
+  }
+
+  /**
+   * Redeems a code for an appliance, atomically: the code is consumed and bound to the appliance
+   * and the appliance registered, or nothing changes. Unknown and revoked codes both answer
+   * invalid_claim_code. An appliance already registered to the same tenant (its claim failed
+   * locally after an earlier redemption) is registered again with a fresh credential.
+   */
+  redeem(claimCode: unknown, applianceId: string): { tenant: RegistryTenant; code: InstallCodeRecord; credential?: string } {
+    const normalized = normalizeInstallCode(claimCode);
+    if (!normalized) throw new RedeemError('invalid_claim_code');
+    const key = hashInstallCode(normalized);
+    return this.store.transaction(() => {
+      const record = this.codes.get(key);
+      if (!record || record.status === 'revoked') throw new RedeemError('invalid_claim_code');
+      if (record.status === 'consumed') throw new RedeemError('consumed_claim_code');
+      if (Date.parse(record.expiresAt) <= Date.now()) throw new RedeemError('expired_claim_code');
+      const tenant = this.tenants.get(record.tenantId);
+      if (!tenant) throw new RedeemError('invalid_claim_code');
+      const earlier = this.appliances.get(applianceId);
+      if (earlier && (earlier.tenantId !== tenant.id || earlier.revokedAt)) {
+        throw new AlgaError('E_LICENSE_REGISTER_INVALID', 'This appliance id is registered to another tenant or revoked; a reinstalled appliance gets a new id.');
+      }
+      if (earlier?.credentialHash) this.applianceByCredential.removeSync(earlier.credentialHash);
+      const consumed: InstallCodeRecord = { ...record, status: 'consumed', consumedAt: new Date().toISOString(), applianceId };
+      this.codes.putSync(key, consumed);
+      const credential = isPaid(record.edition) ? `alga_a_${randomBytes(32).toString('base64url')}` : undefined;
+      const appliance: ApplianceRecord = {
+        id: applianceId,
+        tenantId: tenant.id,
+        edition: record.edition,
+        ...(credential ? { credentialHash: hashCredential(credential) } : {}),
+        registeredAt: new Date().toISOString(),
+      };
+      this.appliances.putSync(applianceId, appliance);
+      if (credential) this.applianceByCredential.putSync(appliance.credentialHash!, applianceId);
+      return { tenant, code: consumed, credential };
+    });
+  }
+
+  applianceByCredentialToken(credential: string): ApplianceRecord | undefined {
+    if (typeof credential !== 'string' || !credential.startsWith('alga_a_') || credential.length > 200) return undefined;
+    const id = this.applianceByCredential.get(hashCredential(credential));
+    return id ? this.appliances.get(id) : undefined;
+  }
+
+  getAppliance(id: string): ApplianceRecord | undefined {
+    return this.appliances.get(id);
+  }
+
+  listAppliances(tenantId?: string): ApplianceRecord[] {
+    return [...this.appliances.getRange({})].map(({ value }) => value).filter((appliance) => !tenantId || appliance.tenantId === tenantId);
+  }
+
+  markCheckin(id: string): void {
+    const appliance = this.appliances.get(id);
+    if (appliance) this.appliances.putSync(id, { ...appliance, lastCheckinAt: new Date().toISOString() });
+  }
+
+  revokeAppliance(id: string): ApplianceRecord {
+    return this.store.transaction(() => {
+      const appliance = this.appliances.get(id);
+      if (!appliance) throw new AlgaError('E_NOT_FOUND', `Appliance ${id}.`);
+      const revoked = { ...appliance, revokedAt: appliance.revokedAt ?? new Date().toISOString() };
+      this.appliances.putSync(id, revoked);
+      return revoked;
+    });
+  }
+
+  queueMail(message: Omit<OutboxMessage, 'id' | 'createdAt'>): OutboxMessage {
+    const createdAt = new Date().toISOString();
+    const stored: OutboxMessage = { id: `${createdAt}_${randomBytes(4).toString('hex')}`, createdAt, ...message };
+    this.outbox.putSync(stored.id, stored);
+    return stored;
+  }
+
+  listOutbox(query: { to?: string; limit?: number } = {}): OutboxMessage[] {
+    const limit = Math.min(Math.max(query.limit ?? 100, 1), 1000);
+    const out: OutboxMessage[] = [];
+    for (const { value } of this.outbox.getRange({ reverse: true })) {
+      if (query.to && value.to !== query.to.toLowerCase()) continue;
+      out.push(value);
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+}

@@ -1,0 +1,58 @@
+import { build, type Message } from 'esbuild';
+import { fileURLToPath } from 'node:url';
+import { relative, resolve } from 'node:path';
+import { AlgaError } from '../errors/index.ts';
+import { interfaceOfSpecifier } from './wit-world.ts';
+
+const runtimeSdkEntry = fileURLToPath(new URL('../../sdk/runtime/index.ts', import.meta.url));
+
+export interface BundledSource {
+  code: string;
+  /** Host interfaces (`storage`, `http`, …) the bundled code imports. */
+  usedInterfaces: string[];
+}
+
+/** Bundles the extension's TypeScript and the runtime SDK into one ES module for componentize-js. */
+export async function bundleExtensionSource(entry: string, projectDir: string): Promise<BundledSource> {
+  let result;
+  try {
+    result = await build({
+      entryPoints: [entry],
+      // Paths in the output's comments are relative to this: the same project gives the same code from any cwd.
+      absWorkingDir: projectDir,
+      bundle: true,
+      format: 'esm',
+      platform: 'neutral',
+      target: 'es2022',
+      write: false,
+      outfile: 'extension.js',
+      metafile: true,
+      logLevel: 'silent',
+      alias: { '@alga/extension-runtime': runtimeSdkEntry },
+      external: ['alga:extension/*', 'wasi:*'],
+      mainFields: ['module', 'main'],
+    });
+  } catch (error) {
+    const errors = (error as { errors?: Message[] }).errors ?? [];
+    const lines = errors.map((message) => formatMessage(message, projectDir));
+    throw new AlgaError('E_BUILD_SOURCE_ERROR', lines.join('\n') || String(error), { cause: error });
+  }
+  const output = result.outputFiles[0];
+  // The output's imports, not the inputs': tree-shaken SDK wrappers must not count as used.
+  const usedInterfaces = new Set<string>();
+  for (const bundle of Object.values(result.metafile.outputs)) {
+    for (const imported of bundle.imports) {
+      const name = interfaceOfSpecifier(imported.path);
+      if (imported.external && name) usedInterfaces.add(name);
+    }
+  }
+  return { code: output.text, usedInterfaces: [...usedInterfaces].sort() };
+}
+
+/** `file:line: message`, with the file relative to the project. */
+export function formatMessage(message: Message, projectDir: string): string {
+  if (!message.location) return message.text;
+  // esbuild reports files relative to absWorkingDir (the project).
+  const file = relative(projectDir, resolve(projectDir, message.location.file)) || message.location.file;
+  return `${file}:${message.location.line}: ${message.text}`;
+}

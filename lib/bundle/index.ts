@@ -1,0 +1,29 @@
+export { contentHashOf, isContentHash, hexOfContentHash, type ContentHash } from './hash.ts';
+export { packBundle, packProjectDir, type PackInput, type PackedBundle } from './pack.ts';
+export { assetsOf } from './assets.ts';
+export { unpackBundle, type UnpackedBundle, type BundleLimits } from './unpack.ts';
+export { componentImports, componentExports, readComponentInterfaces } from './component-interfaces.ts';
+export { checkComponentAgainstManifest } from './component-check.ts';
+export { validateManifest, parseManifest, serializeManifest, manifestSchema, type Manifest, type HttpMethod } from './manifest.ts';
+export {
+  capabilities,
+  capabilityByInterface,
+  interfaceByCapability,
+  capabilityForImport,
+  isCapability,
+  type Capability,
+  type WitInterface,
+} from './capabilities.ts';
+export { defaultArchiveLimits, readArchive, writeArchive, type ArchiveEntry, type ArchiveLimits } from './archive.ts';
+export {
+  storedBundlePath,
+  storedSignaturePath,
+  storeBundle,
+  storeSignatureFile,
+  readStoredBundle,
+  readStoredSignatureFile,
+  hasStoredBundle,
+  listStoredBundles,
+  removeStoredBundle,
+} from './store.ts';
+export { readUserFile, readOptionalText, writeUserFile } from './files.ts';

@@ -1,0 +1,32 @@
+import type { ErrorDefinition } from './index.ts';
+
+/** Bundle format, manifest and signature errors. */
+export const bundleErrors = {
+  E_BUNDLE_HASH_MISMATCH: { status: 400, message: 'The bundle bytes do not match the expected content hash.' },
+  E_BUNDLE_CORRUPT: { status: 400, message: 'The bundle is not a valid archive.' },
+  E_BUNDLE_UNSAFE_PATH: { status: 400, message: 'The bundle contains an unsafe path (absolute or with "..").' },
+  E_BUNDLE_LINK_ENTRY: { status: 400, message: 'The bundle contains a link entry; only regular files are allowed.' },
+  E_BUNDLE_DUPLICATE_ENTRY: { status: 400, message: 'The bundle contains the same path twice.' },
+  E_BUNDLE_ENTRY_TOO_LARGE: { status: 413, message: 'A bundle entry is larger than the allowed size.' },
+  E_BUNDLE_TOO_LARGE: { status: 413, message: 'The bundle is larger than the allowed total size or entry count.' },
+  E_BUNDLE_MISSING_ENTRY: { status: 400, message: 'The bundle lacks a required file.' },
+  E_MANIFEST_INVALID: { status: 400, message: 'The manifest is invalid.' },
+  E_CAPABILITY_NOT_DECLARED: { status: 400, message: 'The component imports a host interface whose capability the manifest does not declare.' },
+  E_SIGNATURE_MISSING: { status: 400, message: 'The bundle has no signature.' },
+  E_SIGNATURE_UNTRUSTED_KEY: { status: 400, message: 'The bundle is signed by a key that is not in the trust bundle.' },
+  E_SIGNATURE_INVALID: { status: 400, message: 'The signature does not verify over this bundle\'s content hash.' },
+  E_SIGSTORE_INVALID: { status: 400, message: 'The Sigstore bundle does not verify.' },
+  E_TRUST_BUNDLE_INVALID: { status: 400, message: 'The trust bundle is invalid.' },
+  E_COMPONENT_INVALID: { status: 400, message: 'The component is not a valid WebAssembly component.' },
+  E_COMPONENT_UNKNOWN_IMPORT: { status: 400, message: 'The component imports an interface the host does not provide.' },
+  E_BUNDLE_UNSUPPORTED_ENTRY: { status: 400, message: 'The bundle contains an entry that is not a regular file.' },
+  E_BUNDLE_UNEXPECTED_ENTRY: { status: 400, message: 'The bundle contains a file outside manifest.json, component.wasm and ui/.' },
+  E_BUNDLE_ASSET_MISMATCH: { status: 400, message: 'The bundle\'s UI files do not match the manifest\'s assets.' },
+  E_BUNDLE_HASH_INVALID: { status: 400, message: 'A content hash must look like sha256:<64 lowercase hex digits>.' },
+  E_SIGNATURE_FILE_INVALID: { status: 400, message: 'The signature file is invalid.' },
+  E_SIGNATURE_PUBLISHER_MISMATCH: { status: 400, message: 'The bundle is signed by a key trusted for another publisher than the manifest names.' },
+  E_KEY_EXISTS: { status: 400, message: 'The key file already exists; refusing to overwrite it.' },
+  E_FILE_UNREADABLE: { status: 400, message: 'Cannot read the file.' },
+  E_FILE_UNWRITABLE: { status: 400, message: 'Cannot write the file.' },
+  E_KEY_INVALID: { status: 400, message: 'The key file is invalid.' },
+} as const satisfies Record<string, ErrorDefinition>;

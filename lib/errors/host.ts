@@ -1,0 +1,59 @@
+import type { ErrorDefinition } from './index.ts';
+
+/** Host errors: store, auth, plugins, registry, installs, gateway. */
+export const hostErrors = {
+  // Store and startup
+  E_STORE_SCHEMA_NEWER: { status: 500, message: 'The data folder was written by a newer version of the host; upgrade the host to open it.' },
+  E_STORE_MIGRATION_FAILED: { status: 500, message: 'A store migration failed; nothing was changed.' },
+  E_PLUGIN_UNKNOWN: { status: 500, message: 'A plugin requires another plugin that is not loaded.' },
+  E_PLUGIN_CYCLE: { status: 500, message: 'Plugins require each other in a cycle.' },
+  E_PROFILE_UNKNOWN: { status: 400, message: 'Unknown profile; use appliance, control-plane or all.' },
+  E_HOST_CONFIG_INVALID: { status: 400, message: 'The host configuration is invalid.' },
+  E_RUNNER_START_FAILED: { status: 500, message: 'The runner process could not be started.' },
+  E_HOST_LISTEN_FAILED: { status: 500, message: 'The host could not listen on its address; choose another --port or --host.' },
+
+  // Requests
+  E_REQUEST_INVALID: { status: 400, message: 'The request is invalid.' },
+  E_BODY_TOO_LARGE: { status: 413, message: 'The request body is larger than allowed.' },
+  E_NOT_FOUND: { status: 404, message: 'Not found.' },
+  E_INTERNAL: { status: 500, message: 'Something went wrong on the host; the request id identifies it in the logs.' },
+
+  // Auth
+  E_AUTH_REQUIRED: { status: 401, message: 'Sign in or send a valid API token.' },
+  E_AUTH_FORBIDDEN: { status: 403, message: 'This account or token is not allowed to do that.' },
+  E_LOGIN_FAILED: { status: 401, message: 'The user name or password is wrong.' },
+  E_USER_EXISTS: { status: 409, message: 'A user with that name already exists.' },
+  E_TENANT_EXISTS: { status: 409, message: 'A tenant with that id already exists.' },
+  E_TENANT_UNKNOWN: { status: 404, message: 'No tenant has that id.' },
+  E_TOKEN_UNKNOWN: { status: 404, message: 'No API token has that id.' },
+  E_PASSWORD_TOO_SHORT: { status: 400, message: 'The password must have at least 12 characters.' },
+  E_PASSWORD_MISSING: { status: 400, message: 'Give the password on standard input or with --password-file FILE, never as an argument.' },
+  E_PASSWORD_FILE_UNREADABLE: { status: 400, message: 'The password file cannot be read.' },
+
+  // Registry
+  E_REGISTRY_VERSION_CONFLICT: { status: 409, message: 'This extension version is already published with different content; publish a new version.' },
+  E_REGISTRY_PUBLISHER_MISMATCH: { status: 403, message: 'The publisher token may not publish for the bundle\'s publisher.' },
+  E_REGISTRY_EXTENSION_OWNED: { status: 409, message: 'This extension id is already published by another publisher; publish under your own id.' },
+  E_REGISTRY_SIGNER_MISMATCH: { status: 400, message: 'The bundle is signed by a key of another publisher than the manifest names.' },
+  E_REGISTRY_UPLOAD_INVALID: { status: 400, message: 'The upload needs the bundle bytes and its signature file.' },
+  E_REGISTRY_NOT_FOUND: { status: 404, message: 'No published extension, version or bundle matches.' },
+  E_REGISTRY_UNREACHABLE: { status: 502, message: 'The registry could not be reached; check --registry and that the host is running.' },
+  E_TRUST_BUNDLE_MISSING: { status: 500, message: 'SIGNING_TRUST_BUNDLE is not set, so no bundle can be verified.' },
+
+  // Installs
+  E_INSTALL_NOT_FOUND: { status: 404, message: 'The extension is not installed for this tenant.' },
+  E_INSTALL_EXISTS: { status: 409, message: 'The extension is already installed for this tenant; update the install instead.' },
+  E_INSTALL_CHANGED: { status: 409, message: 'The install changed while this update was being checked; retry.' },
+  E_INSTALL_CONFIG_INVALID: { status: 400, message: 'The install config does not match the extension\'s config schema.' },
+  E_INSTALL_GRANT_INVALID: { status: 400, message: 'A capability grant is not among the capabilities the extension declares.' },
+  E_INSTALL_EGRESS_INVALID: { status: 400, message: 'An egress host is not among the hosts the extension declares.' },
+  E_INSTALL_LIMITS_INVALID: { status: 400, message: 'A requested limit exceeds the operator\'s ceiling.' },
+  E_INSTALL_SECRETS_INVALID: { status: 400, message: 'Install secrets must be an object of string values.' },
+
+  // Gateway
+  E_EXT_NOT_FOUND: { status: 404, message: 'No such extension endpoint for this tenant.' },
+  E_EXT_RATE_LIMITED: { status: 429, message: 'The extension\'s request quota for this tenant is used up; retry after the time in Retry-After.' },
+  E_EXT_TIMEOUT: { status: 504, message: 'The extension did not answer in time.' },
+  E_EXT_FAILED: { status: 500, message: 'The extension failed while handling the request.' },
+  E_RUNNER_UNAVAILABLE: { status: 502, message: 'The extension runner is unavailable; try again shortly.' },
+} as const satisfies Record<string, ErrorDefinition>;

@@ -1,0 +1,88 @@
+import { isIP } from 'node:net';
+
+/**
+ * Addresses a guest must never reach unless the operator allows private egress:
+ * loopback, link-local, private, carrier-grade NAT, unspecified, multicast, reserved,
+ * and IPv6 forms that embed such an IPv4 address.
+ */
+
+const privateV4: [number, number][] = [
+  [0x00000000, 8], // 0.0.0.0/8
+  [0x0a000000, 8], // 10/8
+  [0x64400000, 10], // 100.64/10
+  [0x7f000000, 8], // 127/8
+  [0xa9fe0000, 16], // 169.254/16
+  [0xac100000, 12], // 172.16/12
+  [0xc0000000, 24], // 192.0.0/24
+  [0xc0a80000, 16], // 192.168/16
+  [0xc6120000, 15], // 198.18/15
+  [0xe0000000, 4], // 224/4 multicast
+  [0xf0000000, 4], // 240/4 reserved + broadcast
+];
+
+function v4ToNumber(address: string): number {
+  return address.split('.').reduce((value, part) => value * 256 + Number(part), 0);
+}
+
+function isPrivateV4(address: string): boolean {
+  const value = v4ToNumber(address);
+  return privateV4.some(([base, bits]) => Math.floor(value / 2 ** (32 - bits)) === Math.floor(base / 2 ** (32 - bits)));
+}
+
+/** The eight 16-bit groups of an IPv6 address (with an embedded dotted IPv4 expanded). */
+function v6Groups(address: string): number[] {
+  let text = address.toLowerCase().split('%')[0];
+  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (dotted) {
+    const value = v4ToNumber(dotted[1]);
+    text = text.slice(0, -dotted[1].length) + `${(value >>> 16).toString(16)}:${(value & 0xffff).toString(16)}`;
+  }
+  const [head, tail] = text.split('::');
+  const headGroups = head ? head.split(':') : [];
+  const tailGroups = tail !== undefined && tail ? tail.split(':') : [];
+  const missing = 8 - headGroups.length - tailGroups.length;
+  return [...headGroups, ...Array(tail !== undefined ? missing : 0).fill('0'), ...tailGroups].map((group) => parseInt(group, 16));
+}
+
+function embeddedV4(groups: number[]): string {
+  return [groups[6] >> 8, groups[6] & 0xff, groups[7] >> 8, groups[7] & 0xff].join('.');
+}
+
+function isPrivateV6(address: string): boolean {
+  const groups = v6Groups(address);
+  const zeroUpTo = (count: number) => groups.slice(0, count).every((group) => group === 0);
+  if (zeroUpTo(8)) return true; // ::
+  if (zeroUpTo(7) && groups[7] === 1) return true; // ::1
+  if (zeroUpTo(5) && groups[5] === 0xffff) return isPrivateV4(embeddedV4(groups)); // ::ffff:a.b.c.d
+  if (zeroUpTo(6)) return isPrivateV4(embeddedV4(groups)); // ::a.b.c.d (deprecated compatible form)
+  if (zeroUpTo(4) && groups[4] === 0xffff && groups[5] === 0) return isPrivateV4(embeddedV4(groups)); // ::ffff:0:a.b.c.d (SIIT)
+  if (groups[0] === 0x64 && groups[1] === 0xff9b && groups[2] === 1) return true; // 64:ff9b:1::/48 local-use NAT64
+  if (groups[0] === 0x64 && groups[1] === 0xff9b) return isPrivateV4(embeddedV4(groups)); // NAT64
+  // 6to4 (2002::/16) and Teredo (2001::/32) tunnel to an IPv4 address of someone's choosing through relays: never reached.
+  if (groups[0] === 0x2002) return true;
+  if (groups[0] === 0x2001 && groups[1] === 0) return true;
+  if ((groups[0] & 0xfe00) === 0xfc00) return true; // fc00::/7 unique local
+  if ((groups[0] & 0xffc0) === 0xfe80) return true; // fe80::/10 link-local
+  if ((groups[0] & 0xffc0) === 0xfec0) return true; // fec0::/10 site-local
+  if ((groups[0] & 0xff00) === 0xff00) return true; // multicast
+  if (groups[0] === 0x2001 && groups[1] === 0x0db8) return true; // documentation
+  return false;
+}
+
+/** True for any address that is not a public unicast address. */
+export function isPrivateAddress(address: string): boolean {
+  const family = isIP(address);
+  if (family === 4) return isPrivateV4(address);
+  if (family === 6) return isPrivateV6(address);
+  return true;
+}
+
+/** True when `host` matches an allowlist entry: exact name, or `*.example.com` for its subdomains. */
+export function hostAllowed(host: string, allowlist: readonly string[]): boolean {
+  const name = host.toLowerCase().replace(/\.$/, '');
+  return allowlist.some((entry) => {
+    const pattern = entry.toLowerCase().replace(/\.$/, '');
+    if (pattern.startsWith('*.')) return name.endsWith(pattern.slice(1)) && name.length > pattern.length - 1;
+    return name === pattern;
+  });
+}

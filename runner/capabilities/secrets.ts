@@ -1,0 +1,42 @@
+import { Counter, type Registry } from 'prom-client';
+import { openSecrets } from '../../lib/sealed-secrets.ts';
+import { isAlgaError } from '../../lib/errors/index.ts';
+import type { CapabilityFactor, ExecutionScope } from './factor.ts';
+import { HostError } from './factor.ts';
+
+/**
+ * `alga.secrets`: the install's sealed envelope, opened with the runner's secret key only when
+ * the capability is granted and a secret is asked for. Values are never logged or recorded.
+ */
+export function createSecretsFactor(options: { secretKey?: string; registry: Registry }): CapabilityFactor {
+  const reads = new Counter({ name: 'runner_secret_reads_total', help: 'Guest secret reads by result.', labelNames: ['result'], registers: [options.registry] });
+  const opened = new WeakMap<ExecutionScope, Record<string, string>>();
+
+  function secretsOf(scope: ExecutionScope): Record<string, string> {
+    const cached = opened.get(scope);
+    if (cached) return cached;
+    if (!scope.secretEnvelope) return {};
+    if (!options.secretKey) throw new HostError('unavailable', 'The runner has no secret key to open secrets with.');
+    try {
+      const values = openSecrets(scope.secretEnvelope, options.secretKey);
+      opened.set(scope, values);
+      return values;
+    } catch (error) {
+      throw new HostError('unavailable', isAlgaError(error) ? error.message : 'The secrets could not be opened.');
+    }
+  }
+
+  return {
+    capability: 'alga.secrets',
+    iface: 'secrets',
+    functions: {
+      get: (scope, [name]) => {
+        if (typeof name !== 'string' || name.length === 0) throw new HostError('invalid', 'A secret name must be a non-empty string.');
+        const values = secretsOf(scope);
+        const found = Object.prototype.hasOwnProperty.call(values, name);
+        reads.inc({ result: found ? 'found' : 'missing' });
+        return found ? values[name] : undefined;
+      },
+    },
+  };
+}

@@ -1,0 +1,89 @@
+import { timingSafeEqual, createHash } from 'node:crypto';
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { AlgaError } from '../../lib/errors/index.ts';
+import type { ExecutionRecord, Runner } from '../runner.ts';
+import { sendError } from './errors.ts';
+import { registerExtUi } from './ext-ui.ts';
+import { executeAnswerJson, parseExecuteJson } from './execute-json.ts';
+
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+/** Compares digests, so neither the length nor the content of the token leaks through timing. */
+function tokenMatches(header: string | undefined, expectedDigest: Buffer): boolean {
+  const presented = header?.startsWith('Bearer ') ? header.slice(7) : '';
+  return timingSafeEqual(digest(presented), expectedDigest);
+}
+
+/** The runner's HTTP API around a Runner: execute, ext-ui, metrics, health, debug events. */
+export function buildRunnerApp(runner: Runner): FastifyInstance {
+  const token = runner.config.serviceToken;
+  if (!token) throw new AlgaError('E_RUNNER_CONFIG_INVALID', 'RUNNER_SERVICE_TOKEN is required to serve HTTP.');
+  const maxBody = Math.ceil((runner.config.limits.maxRequestBytes * 4) / 3) + 256 * 1024;
+  const app = Fastify({
+    logger: runner.config.logger ? { level: runner.config.logLevel, redact: ['req.headers.authorization'] } : false,
+    // A line per request (and per execution) only when asked for, and never for health probes.
+    logController: new LogController({ disableRequestLogging: (request) => !runner.config.logRequests || request.url === '/healthz' }),
+    bodyLimit: maxBody,
+  });
+
+  // A plain JSON.parse, without fastify's __proto__ scan (slow on megabyte bodies): only the host
+  // (holding the service token) calls here and no body is merged into an object.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, raw, done) => {
+    try {
+      done(null, parseExecuteJson(raw as Buffer));
+    } catch (error) {
+      done(Object.assign(new Error(`The body is not valid JSON: ${(error as Error).message}`), { statusCode: 400 }), undefined);
+    }
+  });
+
+  const tokenDigest = digest(token);
+  const requireToken = async (request: FastifyRequest, reply: import('fastify').FastifyReply) => {
+    if (!tokenMatches(request.headers.authorization, tokenDigest)) return sendError(reply, new AlgaError('E_RUNNER_UNAUTHORIZED'));
+  };
+
+  app.setErrorHandler((error: Error & { statusCode?: number }, _request, reply) => {
+    if (error.statusCode === 413) return sendError(reply, new AlgaError('E_RUNNER_REQUEST_TOO_LARGE'));
+    if (error.statusCode && error.statusCode < 500) return sendError(reply, new AlgaError('E_RUNNER_BAD_REQUEST', error.message));
+    return sendError(reply, error);
+  });
+
+  app.post('/v1/execute', { onRequest: requireToken }, async (request, reply) => {
+    const result = await runner.execute(request.body);
+    if (!result.ok) return sendError(reply, result.error, result.requestId, result.retryAfterSeconds);
+    return reply.type('application/json; charset=utf-8').send(executeAnswerJson(result));
+  });
+
+  app.get('/v1/debug/events', { onRequest: requireToken }, async (request, reply) => {
+    const query = request.query as { tenant?: string; extension?: string; after?: string };
+    const filter = { tenant: query.tenant || undefined, extension: query.extension || undefined, after: query.after ? Number(query.after) : undefined };
+    if (!String(request.headers.accept ?? '').includes('text/event-stream')) return reply.send({ events: runner.events.recent(filter) });
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    raw.write(': connected\n\n');
+    const write = (event: { id: number }) => raw.write(`id: ${event.id}\ndata: ${JSON.stringify(event)}\n\n`);
+    for (const event of runner.events.recent(filter)) write(event);
+    const onEvent = (event: { id: number; tenant: string; extension: string }) => {
+      if ((!filter.tenant || event.tenant === filter.tenant) && (!filter.extension || event.extension === filter.extension)) write(event);
+    };
+    runner.events.on('event', onEvent);
+    const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), 15_000);
+    request.raw.on('close', () => {
+      clearInterval(heartbeat);
+      runner.events.off('event', onEvent);
+    });
+  });
+
+  app.get('/metrics', async (_request, reply) => reply.header('content-type', runner.registry.contentType).send(await runner.registry.metrics()));
+  app.get('/healthz', async () => ({ status: 'ok', workers: runner.workers }));
+  registerExtUi(app, runner);
+
+  if (runner.config.logger) {
+    runner.on('execution', (execution: ExecutionRecord) => {
+      if (runner.config.logRequests) app.log.info({ execution: { ...execution, denials: execution.denials.length } }, 'execution');
+      else if (execution.outcome !== 'ok' && execution.outcome !== 'rejected') app.log.warn({ execution: { ...execution, denials: execution.denials.length } }, 'execution failed');
+    });
+  }
+  return app;
+}

@@ -1,0 +1,154 @@
+import { readFileSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { isContentHash, type Manifest } from '../../lib/bundle/index.ts';
+import { verifyBundle, type TrustBundle, type BundleSigner } from '../../lib/signing/index.ts';
+import { AlgaError, isAlgaError } from '../../lib/errors/index.ts';
+import { unsupportedImports } from '../pool/guest-environment.ts';
+import type { GuestCode } from '../pool/protocol.ts';
+import { BundleSource } from './bundle-source.ts';
+import { exportMutableGlobals } from './global-exports.ts';
+import { capModuleMemory } from './memory-cap.ts';
+import { transpileCached } from './transpile-cache.ts';
+
+/** A verified, transpiled extension version, ready to compile. */
+export interface LoadedExtension {
+  hash: string;
+  manifest: Manifest;
+  ui: Map<string, Uint8Array>;
+  signer: BundleSigner | { keyId: 'local'; publisher: string };
+  modulePath: string;
+  coreModuleNames: string[];
+}
+
+export interface ExtensionCacheConfig {
+  source: BundleSource;
+  trust?: TrustBundle;
+  transpileDir: string;
+  /** Upper bound for compiled modules kept in memory (sum of core wasm sizes). */
+  compiledCacheBytes: number;
+  registry: Registry;
+  /** Told when compiled code leaves the cache, so workers can drop it too. */
+  onEvict?(codeKey: string): void;
+  /** Told when new code has been compiled, so workers can load it ahead of requests. */
+  onCompiled?(code: GuestCode): void;
+}
+
+interface CompiledEntry {
+  code: Promise<GuestCode>;
+  bytes: number;
+}
+
+/**
+ * Bundles by content hash → verified (every time one is loaded from disk or the registry) →
+ * transpiled once per hash (disk cache) → compiled once per hash and memory cap (LRU by bytes).
+ */
+export class ExtensionCache {
+  /** Verified versions by hash, least recently used first (bounded by `maxLoaded`). */
+  private readonly loaded = new Map<string, Promise<LoadedExtension>>();
+  private readonly maxLoaded = 1000;
+  private readonly compiled = new Map<string, CompiledEntry>();
+  private compiledBytes = 0;
+  private readonly cacheEvents: Counter;
+  private readonly compiledGauge: Gauge;
+
+  constructor(private readonly config: ExtensionCacheConfig) {
+    this.cacheEvents = new Counter({ name: 'runner_cache_events_total', help: 'Cache lookups by cache and result.', labelNames: ['cache', 'result'], registers: [config.registry] });
+    this.compiledGauge = new Gauge({ name: 'runner_compiled_cache_bytes', help: 'Bytes of core wasm held compiled in memory.', registers: [config.registry] });
+  }
+
+  load(hash: string): Promise<LoadedExtension> {
+    if (!isContentHash(hash)) return Promise.reject(new AlgaError('E_RUNNER_BAD_REQUEST', 'content_hash must be sha256:<64 hex>.'));
+    const cached = this.loaded.get(hash);
+    if (cached) {
+      this.cacheEvents.inc({ cache: 'bundle', result: 'hit' });
+      this.loaded.delete(hash);
+      this.loaded.set(hash, cached);
+      return cached;
+    }
+    this.cacheEvents.inc({ cache: 'bundle', result: 'miss' });
+    const loading = this.loadVerified(hash);
+    this.loaded.set(hash, loading);
+    if (this.loaded.size > this.maxLoaded) this.loaded.delete(this.loaded.keys().next().value!);
+    loading.catch(() => this.loaded.delete(hash)); // a failure is not remembered: the next call verifies again
+    return loading;
+  }
+
+  /** Registers a developer's own unsigned files (used by `alga-ext run`); never reachable over HTTP. */
+  async loadLocal(hash: string, manifest: Manifest, component: Uint8Array, ui: Map<string, Uint8Array>): Promise<LoadedExtension> {
+    const loading = this.prepare(hash, manifest, component, ui, { keyId: 'local', publisher: manifest.publisher });
+    this.loaded.set(hash, loading);
+    return loading;
+  }
+
+  isLoaded(hash: string): boolean {
+    return this.loaded.has(hash);
+  }
+
+  private async loadVerified(hash: string): Promise<LoadedExtension> {
+    const files = await this.config.source.fetch(hash);
+    if (!this.config.trust) throw new AlgaError('E_RUNNER_VERIFICATION_FAILED', 'The runner has no trust bundle (SIGNING_TRUST_BUNDLE), so it runs no bundle.');
+    let verified;
+    try {
+      verified = verifyBundle(files.bytes, files.signatureFile, this.config.trust, { expectedHash: hash });
+    } catch (error) {
+      if (isAlgaError(error)) throw new AlgaError('E_RUNNER_VERIFICATION_FAILED', `${error.code}: ${error.message}`, { cause: error });
+      throw error;
+    }
+    this.config.source.remember(hash, files);
+    return this.prepare(hash, verified.manifest, verified.component, verified.ui, verified.signer);
+  }
+
+  private async prepare(hash: string, manifest: Manifest, component: Uint8Array, ui: Map<string, Uint8Array>, signer: LoadedExtension['signer']): Promise<LoadedExtension> {
+    const transpiled = await transpileCached(component, this.config.transpileDir);
+    this.cacheEvents.inc({ cache: 'transpile', result: transpiled.cached ? 'hit' : 'miss' });
+    const unsupported = unsupportedImports(transpiled.imports);
+    if (unsupported.length > 0) throw new AlgaError('E_RUNNER_UNSUPPORTED_IMPORT', `It imports ${unsupported.join(', ')}.`);
+    return { hash, manifest, ui, signer, modulePath: transpiled.modulePath, coreModuleNames: [...transpiled.coreModules.keys()] };
+  }
+
+  /** The compiled core modules of a loaded extension, with its memory capped at `memoryBytes`. */
+  compile(extension: LoadedExtension, memoryBytes: number): Promise<GuestCode> {
+    const key = `${extension.hash}:${memoryBytes}`;
+    const cached = this.compiled.get(key);
+    if (cached) {
+      this.cacheEvents.inc({ cache: 'compiled', result: 'hit' });
+      this.compiled.delete(key); // re-insert: most recently used last
+      this.compiled.set(key, cached);
+      return cached.code;
+    }
+    this.cacheEvents.inc({ cache: 'compiled', result: 'miss' });
+    const folder = dirname(extension.modulePath);
+    const sources = extension.coreModuleNames.map((name) => [name, new Uint8Array(readFileSync(join(folder, name)))] as const);
+    const bytes = sources.reduce((sum, [, source]) => sum + source.length, 0);
+    const code = (async (): Promise<GuestCode> => {
+      const modules: Record<string, WebAssembly.Module> = {};
+      for (const [name, source] of sources) modules[name] = await WebAssembly.compile(capModuleMemory(exportMutableGlobals(source).bytes, memoryBytes).bytes as Uint8Array<ArrayBuffer>);
+      const compiled = { key, modulePath: extension.modulePath, modules, memoryLimitBytes: memoryBytes };
+      this.config.onCompiled?.(compiled);
+      return compiled;
+    })();
+    const entry = { code, bytes };
+    this.compiled.set(key, entry);
+    this.compiledBytes += bytes;
+    code.catch(() => this.drop(key, entry));
+    this.evict();
+    return code;
+  }
+
+  private drop(key: string, entry: CompiledEntry): void {
+    if (this.compiled.get(key) !== entry) return;
+    this.compiled.delete(key);
+    this.compiledBytes -= entry.bytes;
+    this.compiledGauge.set(this.compiledBytes);
+    this.config.onEvict?.(key);
+  }
+
+  private evict(): void {
+    for (const [key, entry] of this.compiled) {
+      if (this.compiledBytes <= this.config.compiledCacheBytes || this.compiled.size <= 1) break;
+      this.drop(key, entry);
+    }
+    this.compiledGauge.set(this.compiledBytes);
+  }
+}

@@ -1,0 +1,397 @@
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { contentHashOf, type Manifest } from '../lib/bundle/index.ts';
+import { AlgaError, isAlgaError } from '../lib/errors/index.ts';
+import { Admission } from './admission.ts';
+import { CapabilityDispatcher, type ExecutionScope } from './capabilities/index.ts';
+import { HostError, type Denial } from './capabilities/factor.ts';
+import { createHttpFactor } from './capabilities/http.ts';
+import { createLoggingFactor } from './capabilities/logging.ts';
+import { createMetricsFactor } from './capabilities/metrics.ts';
+import { createSecretsFactor } from './capabilities/secrets.ts';
+import { createStorageFactor } from './capabilities/storage.ts';
+import { createUiProxyFactor } from './capabilities/ui-proxy.ts';
+import { resolveConfig, type ResolvedRunnerConfig, type RunnerConfig } from './config.ts';
+import { DebugEvents } from './debug/events.ts';
+import { parseExecuteRequest, type ExecuteRequest } from './execute-request.ts';
+import { effectiveLimits } from './limits.ts';
+import { responseHeaders } from './response-headers.ts';
+import { BundleSource } from './loading/bundle-source.ts';
+import { ExtensionCache, type LoadedExtension } from './loading/extension-cache.ts';
+import type { GuestRequest } from './pool/protocol.ts';
+import { WorkerPool, type PoolOutcome } from './pool/worker-pool.ts';
+
+/** What an execution did, for the host's execution log (also in every answer). */
+export interface ExecutionRecord {
+  request_id: string;
+  tenant: string;
+  extension: string;
+  install: string;
+  version: string;
+  content_hash: string;
+  status: number;
+  outcome: 'ok' | 'deadline' | 'trap' | 'memory' | 'invalid-response' | 'rejected' | 'error';
+  duration_ms: number;
+  memory_bytes: number;
+  egress_bytes: number;
+  host_calls: number;
+  log_events: number;
+  /** The first `maxDenialsPerExecution` denials; the rest are counted in `denials_dropped`. */
+  denials: Denial[];
+  denials_dropped: number;
+  /** Debug events (logs, stdio, denials) past the execution's budget, not emitted. */
+  debug_events_dropped: number;
+  error?: { code: string; message: string };
+}
+
+export type ExecuteResult =
+  | { ok: true; status: number; headers: Record<string, string>; body: Uint8Array; execution: ExecutionRecord }
+  | { ok: false; error: AlgaError; requestId: string; retryAfterSeconds?: number; execution?: ExecutionRecord };
+
+
+/**
+ * The runner as a library: loads bundles by hash, runs handlers in the worker pool with the
+ * install's grants, and reports every execution. The HTTP server and `alga-ext run` both use it.
+ */
+export class Runner extends EventEmitter {
+  readonly config: ResolvedRunnerConfig;
+  readonly registry = new Registry();
+  readonly events: DebugEvents;
+  readonly extensions: ExtensionCache;
+  private readonly pool: WorkerPool<ExecutionScope>;
+  private readonly dispatcher: CapabilityDispatcher;
+  private readonly admission: Admission;
+  private readonly executions: Counter;
+  private readonly duration: Histogram;
+  private readonly memory: Histogram;
+  private readonly errors: Counter;
+  private readonly denials: Counter;
+  private readonly workerReplacements: Counter;
+  private closed = false;
+
+  constructor(config: RunnerConfig) {
+    super();
+    this.config = resolveConfig(config);
+    mkdirSync(this.config.dataDir, { recursive: true });
+    collectDefaultMetrics({ register: this.registry, prefix: 'runner_' });
+    const registry = this.registry;
+    this.events = new DebugEvents(this.config.debug, registry);
+    this.executions = new Counter({ name: 'runner_executions_total', help: 'Executions by outcome.', labelNames: ['outcome'], registers: [registry] });
+    this.duration = new Histogram({
+      name: 'runner_execution_duration_seconds',
+      help: 'Execution duration (admission to answer).',
+      labelNames: ['outcome'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    });
+    this.memory = new Histogram({ name: 'runner_execution_memory_bytes', help: 'Guest linear memory after the execution.', buckets: [16, 32, 64, 128, 256, 512].map((mb) => mb * 1048576), registers: [registry] });
+    this.errors = new Counter({ name: 'runner_errors_total', help: 'Failed executions by error kind.', labelNames: ['kind'], registers: [registry] });
+    this.denials = new Counter({ name: 'runner_denials_total', help: 'Host calls refused, by capability.', labelNames: ['capability'], registers: [registry] });
+    this.workerReplacements = new Counter({ name: 'runner_worker_replacements_total', help: 'Workers terminated and replaced.', registers: [registry] });
+    const admission = () => this.admission;
+    new Gauge({
+      name: 'runner_executions_in_flight',
+      help: 'Executions running or queued.',
+      registers: [registry],
+      collect(this: Gauge) {
+        this.set(admission().inFlight);
+      },
+    });
+
+    this.extensions = new ExtensionCache({
+      source: new BundleSource({ bundleDir: this.config.bundleDir, registryUrl: this.config.registryUrl, serviceToken: this.config.serviceToken }),
+      trust: this.config.trust,
+      transpileDir: join(this.config.dataDir, 'transpiled'),
+      compiledCacheBytes: this.config.compiledCacheBytes,
+      registry,
+      onEvict: (codeKey) => this.pool.forget(codeKey),
+      onCompiled: (code) => this.pool.prepare(code),
+    });
+    this.dispatcher = new CapabilityDispatcher(
+      [
+        createStorageFactor({ path: join(this.config.dataDir, 'storage'), registry }),
+        createHttpFactor({ allowPrivate: this.config.egressAllowPrivate, registry }),
+        createSecretsFactor({ secretKey: this.config.secretKey, registry }),
+        createLoggingFactor({ registry }),
+        createMetricsFactor({ registry }),
+        createUiProxyFactor({ config: this.config.uiProxy, registry }),
+      ],
+      registry,
+    );
+    this.pool = new WorkerPool<ExecutionScope>(this.config.workers, {
+      hostCall: (scope, call) => this.dispatcher.call(scope, call.iface, call.fn, call.args),
+      stdio: (scope, stream, text, truncated) => void scope.debugEvent(stream === 'stderr' ? 'warn' : 'info', stream, text, truncated),
+      workerEvent: (event) => event === 'replaced' && this.workerReplacements.inc(),
+    });
+    this.admission = new Admission(this.config.concurrency, () => this.pool.size);
+  }
+
+  get workers(): number {
+    return this.pool.size;
+  }
+
+  /** Runs one request. Never throws: failures come back as `{ok: false, error}` with the request id. */
+  async execute(input: unknown): Promise<ExecuteResult> {
+    const started = performance.now();
+    let request: ExecuteRequest;
+    try {
+      request = parseExecuteRequest(input);
+    } catch (error) {
+      return { ok: false, error: error as AlgaError, requestId: requestIdOf(input) };
+    }
+    const requestId = request.context.request_id ?? randomUUID();
+    const { context } = request;
+    if (this.closed) return this.reject(request, requestId, started, new AlgaError('E_RUNNER_SHUTTING_DOWN'));
+
+    let release: () => void;
+    try {
+      release = this.admission.admit(context.tenant_id, context.extension_id);
+    } catch (error) {
+      return this.reject(request, requestId, started, error as AlgaError, 1);
+    }
+    try {
+      let extension: LoadedExtension;
+      try {
+        extension = await this.extensions.load(context.content_hash);
+      } catch (error) {
+        return this.reject(request, requestId, started, asAlgaError(error));
+      }
+      const limits = effectiveLimits(this.config.limits, extension.manifest, request.limits);
+      const body = Buffer.from(request.http.body_b64 ?? '', 'base64');
+      if (body.length > limits.maxRequestBytes) return this.reject(request, requestId, started, new AlgaError('E_RUNNER_REQUEST_TOO_LARGE', `The limit is ${limits.maxRequestBytes} bytes.`));
+      let code;
+      try {
+        code = await this.extensions.compile(extension, limits.memoryBytes);
+      } catch (error) {
+        return this.reject(request, requestId, started, asAlgaError(error));
+      }
+
+      const { scope, abort } = this.scopeFor(request, requestId, extension, limits);
+      const policy = request.isolation ?? this.config.defaultIsolation;
+      const guestRequest: GuestRequest = {
+        method: request.http.method,
+        path: request.http.path,
+        query: request.http.query ?? '',
+        headers: Object.entries(request.http.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]),
+        // A buffer of its own (small Buffers are views into a shared pool), so the pool can move it to the worker.
+        body: body.byteOffset === 0 && body.byteLength === body.buffer.byteLength ? new Uint8Array(body.buffer, 0, body.byteLength) : new Uint8Array(body),
+      };
+      const outcome = await this.pool.run(
+        {
+          instanceKey: `${policy}|${context.tenant_id}|${context.install_id}|${code.key}`,
+          policy,
+          recycleAfterRequests: this.config.recycleAfterRequests,
+          recycleAfterMs: this.config.recycleAfterMs,
+          maxStdioBytes: limits.maxStdioBytes,
+          warmUpPaths: policy === 'request' ? warmUpPathsOf(extension.manifest) : [],
+          code,
+          context: {
+            tenantId: context.tenant_id,
+            extensionId: context.extension_id,
+            installId: context.install_id,
+            requestId,
+            version: context.version,
+            contentHash: context.content_hash,
+            config: Object.entries(request.config ?? {}).map(([name, value]) => [name, typeof value === 'string' ? value : JSON.stringify(value)]),
+          },
+          request: guestRequest,
+          deadlineMs: limits.timeoutMs,
+          maxQueueWaitMs: this.config.concurrency.maxQueueWaitMs,
+        },
+        scope,
+      );
+      if (outcome.kind !== 'ok') abort(); // stops the host calls still running for it
+      if (outcome.kind === 'queue-timeout') return this.reject(request, requestId, started, new AlgaError('E_RUNNER_QUEUE_TIMEOUT', `Request ${requestId}: ${outcome.message}`), 1);
+      return this.finish(request, requestId, started, scope, outcome, limits.maxResponseBytes);
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * Runs a developer's own files without a signature (`alga-ext run`). The content hash is
+   * computed from the files, so it can never collide with a published bundle's hash.
+   */
+  async registerLocal(manifest: Manifest, component: Uint8Array, ui = new Map<string, Uint8Array>()): Promise<string> {
+    const hash = contentHashOf(Buffer.concat([Buffer.from('alga-local\0'), Buffer.from(JSON.stringify(manifest)), component]));
+    await this.extensions.loadLocal(hash, manifest, component, ui);
+    return hash;
+  }
+
+  /** A UI file of a loaded (verified) bundle, or an AlgaError. */
+  async uiFile(contentHash: string, path: string, extensionId?: string): Promise<{ bytes: Uint8Array; path: string }> {
+    const extension = await this.extensions.load(contentHash);
+    if (extensionId !== undefined && extension.manifest.name !== extensionId) throw new AlgaError('E_RUNNER_UI_NOT_FOUND', `${contentHash} is not a version of ${extensionId}.`);
+    const name = path === '' ? (extension.manifest.ui?.iframe?.entry ?? 'index.html') : path;
+    const bytes = extension.ui.get(name);
+    if (!bytes) throw new AlgaError('E_RUNNER_UI_NOT_FOUND', `No ui/${name} in ${contentHash}.`);
+    return { bytes, path: name };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.close();
+    await this.dispatcher.close();
+    await this.events.close();
+  }
+
+  /** The scope host calls see, and how to abort them (the signal is made only when a host call asks for it). */
+  private scopeFor(request: ExecuteRequest, requestId: string, extension: LoadedExtension, limits: ReturnType<typeof effectiveLimits>): { scope: ExecutionScope; abort(): void } {
+    const { context } = request;
+    let controller: AbortController | undefined;
+    const scope: ExecutionScope = {
+      requestId,
+      tenantId: context.tenant_id,
+      extensionId: context.extension_id,
+      installId: context.install_id,
+      version: context.version,
+      contentHash: context.content_hash,
+      manifest: extension.manifest,
+      // A grant counts only for a capability the manifest declares (the bundle check keeps imports within those).
+      providers: new Set((request.providers ?? []).filter((capability) => (extension.manifest.capabilities as string[]).includes(capability))),
+      installEgress: request.egress ?? [],
+      limits,
+      secretEnvelope: request.secret_envelope ?? undefined,
+      uiProxyRouteBase: request.ui_proxy?.route_base,
+      get signal() {
+        return (controller ??= new AbortController()).signal;
+      },
+      usage: { egressBytes: 0, hostCalls: 0, logEvents: 0, denials: [], denialsDropped: 0, debugEvents: 0, debugEventsDropped: 0 },
+      deny: (capability, reason) => {
+        if (scope.usage.denials.length < limits.maxDenials) scope.usage.denials.push({ capability, reason });
+        else scope.usage.denialsDropped++;
+        this.denials.inc({ capability });
+        scope.debugEvent('warn', 'log', `denied ${capability}: ${reason}`);
+        return new HostError('denied', reason);
+      },
+      debugEvent: (level, stream, message, truncated = false) => {
+        if (scope.usage.debugEvents >= limits.maxDebugEvents) {
+          scope.usage.debugEventsDropped++;
+          return false;
+        }
+        scope.usage.debugEvents++;
+        this.debug(scope, level, stream, message, truncated);
+        return true;
+      },
+    };
+    return { scope, abort: () => controller?.abort() };
+  }
+
+  private debug(scope: ExecutionScope, level: 'debug' | 'info' | 'warn' | 'error', stream: 'stdout' | 'stderr' | 'log', message: string, truncated = false): void {
+    this.events.emitEvent({
+      level,
+      stream,
+      tenant: scope.tenantId,
+      extension: scope.extensionId,
+      install: scope.installId,
+      request: scope.requestId,
+      version: scope.version,
+      content_hash: scope.contentHash,
+      message,
+      truncated,
+    });
+  }
+
+  private finish(request: ExecuteRequest, requestId: string, started: number, scope: ExecutionScope, outcome: Exclude<PoolOutcome, { kind: 'queue-timeout' }>, maxResponseBytes: number): ExecuteResult {
+    const base = this.recordBase(request, requestId, started);
+    const { usage: used } = scope;
+    const usage = { memory_bytes: outcome.memoryBytes, egress_bytes: used.egressBytes, host_calls: used.hostCalls, log_events: used.logEvents, denials: used.denials, denials_dropped: used.denialsDropped, debug_events_dropped: used.debugEventsDropped };
+    if (outcome.kind === 'ok') {
+      let headers: Record<string, string>;
+      try {
+        headers = responseHeaders(outcome.response.headers, outcome.response.body.length, maxResponseBytes);
+      } catch (error) {
+        return this.failed({ ...base, ...usage }, error as AlgaError, 'invalid-response', scope);
+      }
+      const execution: ExecutionRecord = { ...base, ...usage, status: outcome.response.status, outcome: 'ok' };
+      this.account(execution);
+      return { ok: true, status: outcome.response.status, headers, body: outcome.response.body, execution };
+    }
+    const error =
+      outcome.kind === 'deadline'
+        ? new AlgaError('E_RUNNER_DEADLINE', `Request ${requestId}: ${outcome.message}`)
+        : outcome.kind === 'memory'
+          ? new AlgaError('E_RUNNER_GUEST_MEMORY', `Request ${requestId}: ${outcome.message}`)
+          : outcome.kind === 'invalid-response'
+            ? new AlgaError('E_RUNNER_GUEST_INVALID_RESPONSE', `Request ${requestId}: ${outcome.message}`)
+            : outcome.kind === 'load' && this.closed // the pool cut it off while closing
+              ? new AlgaError('E_RUNNER_SHUTTING_DOWN', `Request ${requestId}: ${outcome.message}`)
+            : outcome.kind === 'load'
+              ? new AlgaError('E_RUNNER_TRANSPILE_FAILED', `Request ${requestId}: ${outcome.message}`)
+              : new AlgaError('E_RUNNER_GUEST_TRAP', `Request ${requestId}: ${outcome.message}`);
+    return this.failed({ ...base, ...usage }, error, outcome.kind === 'load' ? 'error' : outcome.kind, scope);
+  }
+
+  private failed(partial: Omit<ExecutionRecord, 'status' | 'outcome'>, error: AlgaError, outcome: ExecutionRecord['outcome'], scope?: ExecutionScope): ExecuteResult {
+    const execution: ExecutionRecord = { ...partial, status: error.status, outcome, error: error.toJSON() };
+    if (scope) this.debug(scope, 'error', 'log', error.message);
+    this.account(execution);
+    return { ok: false, error, requestId: partial.request_id, execution };
+  }
+
+  private reject(request: ExecuteRequest, requestId: string, started: number, error: AlgaError, retryAfterSeconds?: number): ExecuteResult {
+    const execution: ExecutionRecord = {
+      ...this.recordBase(request, requestId, started),
+      memory_bytes: 0,
+      egress_bytes: 0,
+      host_calls: 0,
+      log_events: 0,
+      denials: [],
+      denials_dropped: 0,
+      debug_events_dropped: 0,
+      status: error.status,
+      outcome: 'rejected',
+      error: error.toJSON(),
+    };
+    this.account(execution);
+    return { ok: false, error, requestId, retryAfterSeconds, execution };
+  }
+
+  private recordBase(request: ExecuteRequest, requestId: string, started: number) {
+    const { context } = request;
+    return {
+      request_id: requestId,
+      tenant: context.tenant_id,
+      extension: context.extension_id,
+      install: context.install_id,
+      version: context.version,
+      content_hash: context.content_hash,
+      duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
+    };
+  }
+
+  private account(execution: ExecutionRecord): void {
+    this.executions.inc({ outcome: execution.outcome });
+    this.duration.observe({ outcome: execution.outcome }, execution.duration_ms / 1000);
+    if (execution.memory_bytes > 0) this.memory.observe(execution.memory_bytes);
+    if (execution.error) this.errors.inc({ kind: execution.error.code });
+    this.emit('execution', execution);
+  }
+}
+
+/** Up to three GET endpoints with parameters filled in, or one path no router knows. */
+function warmUpPathsOf(manifest: Manifest): string[] {
+  const paths = (manifest.api?.endpoints ?? [])
+    .filter((endpoint) => endpoint.method === 'GET')
+    .map((endpoint) => endpoint.path.replace(/:[^/]+/g, 'warm-up').replace(/\*/g, 'warm-up'))
+    .slice(0, 3);
+  return paths.length > 0 ? paths : ['/__alga/warm-up'];
+}
+
+function asAlgaError(error: unknown): AlgaError {
+  if (isAlgaError(error)) return error;
+  return new AlgaError('E_RUNNER_TRANSPILE_FAILED', String((error as Error)?.message ?? error), { cause: error });
+}
+
+function requestIdOf(input: unknown): string {
+  const id = (input as { context?: { request_id?: unknown } })?.context?.request_id;
+  return typeof id === 'string' && id.length <= 128 ? id : randomUUID();
+}
+
+export function createRunner(config: RunnerConfig): Runner {
+  return new Runner(config);
+}

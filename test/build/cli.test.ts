@@ -1,0 +1,54 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { promisify } from 'node:util';
+import { repoRoot, sharedBuildCache } from '../support/projects.ts';
+
+const run = promisify(execFile);
+const cli = join(repoRoot, 'bin', 'alga-ext.js');
+const scratch = mkdtempSync(join(tmpdir(), 'alga-cli-test-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+async function algaExt(args: string[], cwd = scratch): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { cwd });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+describe('alga-ext init and build on the command line', () => {
+  it('init creates a project that build turns into dist/component.wasm, quietly when not on a terminal', async () => {
+    const created = await algaExt(['init', 'hello-ext', '--template', 'hello']);
+    expect(created.code).toBe(0);
+    expect(created.stdout).toContain('Created com.example.hello-ext in hello-ext (hello template)');
+
+    const built = await algaExt(['build', '--dir', 'hello-ext', '--cache-dir', sharedBuildCache]);
+    expect(built.code).toBe(0);
+    expect(built.stdout).toMatch(/^Built hello-ext\/dist\/component\.wasm \(\d+\.\d MB(, cached)?\) in \d+\.\d s; host imports: none\n$/);
+    expect(built.stderr).toBe('');
+    expect(existsSync(join(scratch, 'hello-ext', 'dist', 'component.wasm'))).toBe(true);
+  }, 240_000);
+
+  it('a syntax error exits 1 with `error E_BUILD_SOURCE_ERROR: … file:line: message`', async () => {
+    await algaExt(['init', 'broken-ext']);
+    const source = join(scratch, 'broken-ext', 'src', 'index.ts');
+    writeFileSync(source, readFileSync(source, 'utf8').replace("json({", "json({{"));
+    const built = await algaExt(['build'], join(scratch, 'broken-ext'));
+    expect(built.code).toBe(1);
+    expect(built.stderr).toMatch(/^error E_BUILD_SOURCE_ERROR: The extension source does not compile\. src\/index\.ts:4: /);
+    expect(existsSync(join(scratch, 'broken-ext', 'dist'))).toBe(false);
+  });
+
+  it('init into a folder with files exits 1 with E_INIT_TARGET_EXISTS', async () => {
+    await algaExt(['init', 'twice']);
+    const again = await algaExt(['init', 'twice', '--template', 'ui']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('error E_INIT_TARGET_EXISTS:');
+    expect(existsSync(join(scratch, 'twice', 'ui'))).toBe(false);
+  });
+});

@@ -1,0 +1,201 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { InjectOptions } from 'fastify';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { AlgaError, type ErrorCode } from '../../lib/errors/index.ts';
+import { bearer, inProcessHost, type InProcessHost } from './host-app.ts';
+import { packedExample, sign, signingFixture } from './signed-bundles.ts';
+
+/**
+ * The gateway's side of the runner contract, against a real HTTP server on 127.0.0.1 standing in
+ * for the runner: it records each /v1/execute body and answers what the test scripts.
+ */
+type Script = (body: any, request: IncomingMessage) => { status: number; headers?: Record<string, string>; body?: unknown; delayMs?: number };
+
+describe('gateway ↔ runner contract', () => {
+  const fixture = signingFixture('example');
+  const hello = packedExample('hello');
+  let runner: Server;
+  let h: InProcessHost;
+  let tokenA: string;
+  /** A second tenant whose quota is high enough for the error-mapping tables. */
+  let tokenE: string;
+  let received: { body: any; headers: IncomingMessage['headers'] }[] = [];
+  let script: Script;
+
+  beforeAll(async () => {
+    runner = createServer((request, response) => {
+      if (request.url === '/healthz') return response.end('{"status":"ok"}');
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk) => chunks.push(chunk));
+      request.on('end', () => {
+        const body = JSON.parse(Buffer.concat(chunks).toString());
+        received.push({ body, headers: request.headers });
+        const answer = script(body, request);
+        setTimeout(() => {
+          response.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
+          response.end(JSON.stringify(answer.body ?? {}));
+        }, answer.delayMs ?? 0);
+      });
+    });
+    await new Promise<void>((resolve) => runner.listen(0, '127.0.0.1', resolve));
+    h = await inProcessHost({
+      runnerUrl: `http://127.0.0.1:${(runner.address() as AddressInfo).port}`,
+      env: { SIGNING_TRUST_BUNDLE: fixture.trustBundleJson, EXT_GATEWAY_TIMEOUT_MS: '300', EXT_GATEWAY_MAX_BODY_BYTES: '1024' },
+    });
+    const publisher = h.host.auth.createToken({ kind: 'publisher', publisher: 'example' }).token;
+    await h.host.app.inject({ method: 'POST', url: '/api/registry/bundles', headers: bearer(publisher), payload: { bundle_b64: Buffer.from(hello.bytes).toString('base64'), signatures: sign(hello.bytes, fixture.key) } });
+    h.host.auth.createTenant({ id: 'tenant-a', name: 'A' });
+    tokenA = h.host.auth.createToken({ kind: 'tenant', tenantId: 'tenant-a' }).token;
+    const installed = await h.host.app.inject({
+      method: 'POST', url: '/api/installs', headers: bearer(tokenA),
+      payload: { extensionId: 'com.example.hello', config: { greeting_name: 'Ada' }, secrets: { TOKEN: 'never-in-clear' }, limits: { requestsPerMinute: 6 } },
+    });
+    expect(installed.statusCode).toBe(201);
+    h.host.auth.createTenant({ id: 'tenant-e', name: 'E' });
+    tokenE = h.host.auth.createToken({ kind: 'tenant', tenantId: 'tenant-e' }).token;
+    expect((await h.host.app.inject({ method: 'POST', url: '/api/installs', headers: bearer(tokenE), payload: { extensionId: 'com.example.hello', config: { greeting_name: 'E' }, limits: { requestsPerMinute: 1000 } } })).statusCode).toBe(201);
+    for (let i = 0; i < 50 && !h.runner.isReady(); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+  });
+  beforeEach(() => {
+    received = [];
+  });
+  afterAll(async () => {
+    await h?.close();
+    await new Promise((resolve) => runner?.close(resolve));
+  });
+
+  const inject = (options: InjectOptions) => h.host.app.inject(options);
+  const ok = (): ReturnType<Script> => ({ status: 200, body: { status: 201, headers: { 'content-type': 'text/plain', 'set-cookie': 'evil=1', 'x-ext-trace': 't1', server: 'guest' }, body_b64: Buffer.from('made').toString('base64'), execution: { duration_ms: 3, memory_bytes: 1024, egress_bytes: 7 } } });
+
+  it('sends the install context, grants, config and sealed secrets; forwards only allowlisted headers both ways', async () => {
+    script = ok;
+    const answer = await inject({
+      method: 'GET', url: '/api/ext/com.example.hello/hello?x=1&y=2',
+      headers: { ...bearer(tokenA), cookie: 'alga_session=abc', 'x-tenant-id': 'tenant-b', accept: 'text/plain', 'x-ext-mode': 'fast', 'x-forwarded-for': '10.0.0.1' },
+    });
+    expect(answer.statusCode).toBe(201);
+    expect(answer.body).toBe('made');
+    expect(answer.headers['x-ext-trace']).toBe('t1');
+    expect(answer.headers['set-cookie']).toBeUndefined();
+    expect(answer.headers.server).toBeUndefined();
+
+    const [{ body, headers }] = received;
+    expect(headers.authorization).toBe(`Bearer ${h.secrets.runnerServiceToken}`);
+    expect(body.context).toMatchObject({ tenant_id: 'tenant-a', extension_id: 'com.example.hello', version: '1.0.0', content_hash: hello.hash, request_id: answer.headers['x-request-id'] });
+    expect(body.http).toMatchObject({ method: 'GET', path: '/hello', query: 'x=1&y=2' });
+    expect(body.http.headers).toEqual({ accept: 'text/plain', 'x-ext-mode': 'fast', 'user-agent': expect.any(String) });
+    expect(body.config).toEqual({ greeting_name: 'Ada' });
+    expect(body.providers).toEqual([]);
+    expect(body.ui_proxy).toBeUndefined(); // only installs granted alga.ui_proxy get a route base
+    expect(body.limits).toMatchObject({ timeout_ms: 5000, memory_mb: 64 });
+    expect(body.secret_envelope).toMatchObject({ version: 1 });
+    expect(JSON.stringify(body)).not.toContain('never-in-clear');
+  });
+
+  it('passes on the runner\'s catalog code and status for failures the caller can act on, with the catalog sentence only', async () => {
+    const cases = [
+      { status: 413, code: 'E_RUNNER_REQUEST_TOO_LARGE' },
+      { status: 422, code: 'E_RUNNER_VERIFICATION_FAILED' },
+      { status: 422, code: 'E_RUNNER_UNSUPPORTED_IMPORT' },
+      { status: 429, code: 'E_RUNNER_BUSY' },
+      { status: 500, code: 'E_RUNNER_GUEST_TRAP' },
+      { status: 500, code: 'E_RUNNER_GUEST_MEMORY' },
+      { status: 502, code: 'E_RUNNER_RESPONSE_TOO_LARGE' },
+      { status: 504, code: 'E_RUNNER_DEADLINE' },
+    ];
+    for (const { status, code } of cases) {
+      script = () => ({ status, headers: status === 429 ? { 'retry-after': '3' } : undefined, body: { error: { code, message: 'E_SIGNATURE_UNTRUSTED_KEY: key abc at /srv/secret/path.js, db password hunter2' }, request_id: 'runner-internal-id' } });
+      const failed = await inject({ method: 'GET', url: '/api/ext/com.example.hello/hello', headers: bearer(tokenE) });
+      expect({ status: failed.statusCode, code: failed.json().error.code }).toEqual({ status, code });
+      expect(failed.json()).toEqual({ error: { code, message: new AlgaError(code as ErrorCode).message }, request_id: failed.headers['x-request-id'] });
+      for (const leak of ['hunter2', '/srv/secret', 'E_SIGNATURE_UNTRUSTED_KEY', 'runner-internal-id']) expect(failed.body).not.toContain(leak);
+      if (status === 429) expect(failed.headers['retry-after']).toBe('3');
+    }
+    const log = await inject({ method: 'GET', url: '/api/installs/com.example.hello/executions', headers: bearer(tokenE) });
+    const logged = log.json().executions.map((row: { status: number; error: string }) => `${row.status} ${row.error}`).sort();
+    expect(logged).toEqual(cases.map(({ status, code }) => `${status} ${code}`).sort());
+  });
+
+  it('answers a generic code when the runner names no usable code, and 502 for the host\'s own runner problems', async () => {
+    const cases: [number, unknown, string, number][] = [
+      [500, undefined, 'E_EXT_FAILED', 500],
+      [500, 'E_MADE_UP <script>', 'E_EXT_FAILED', 500],
+      [500, 'E_AUTH_FORBIDDEN', 'E_EXT_FAILED', 500], // a host code is not the runner's to give
+      [504, 'E_RUNNER_GUEST_TRAP', 'E_EXT_TIMEOUT', 504], // code and status disagree: the status decides
+      [429, undefined, 'E_EXT_RATE_LIMITED', 429],
+      [413, undefined, 'E_BODY_TOO_LARGE', 413],
+      [401, 'E_RUNNER_UNAUTHORIZED', 'E_RUNNER_UNAVAILABLE', 502],
+      [404, 'E_RUNNER_BUNDLE_NOT_FOUND', 'E_RUNNER_UNAVAILABLE', 502],
+      [400, 'E_RUNNER_BAD_REQUEST', 'E_RUNNER_UNAVAILABLE', 502],
+      [503, 'E_RUNNER_SHUTTING_DOWN', 'E_RUNNER_UNAVAILABLE', 502],
+      [502, undefined, 'E_RUNNER_UNAVAILABLE', 502],
+    ];
+    for (const [runnerStatus, runnerCode, code, status] of cases) {
+      script = () => ({ status: runnerStatus, body: { error: { code: runnerCode, message: 'db password hunter2' } } });
+      const failed = await inject({ method: 'GET', url: '/api/ext/com.example.hello/hello', headers: bearer(tokenE) });
+      expect({ runnerStatus, status: failed.statusCode, code: failed.json().error.code }).toEqual({ runnerStatus, status, code });
+      expect(failed.body).not.toContain('hunter2');
+      if (status === 429) expect(failed.headers['retry-after']).toBe('1');
+    }
+  });
+
+  it('answers 504 when the runner does not answer within EXT_GATEWAY_TIMEOUT_MS', async () => {
+    script = () => ({ ...ok(), delayMs: 1500 });
+    const slow = await inject({ method: 'GET', url: '/api/ext/com.example.hello/hello', headers: bearer(tokenA) });
+    expect(slow.statusCode).toBe(504);
+    expect(slow.json().error.code).toBe('E_EXT_TIMEOUT');
+  });
+
+  it('refuses bodies above the limit with 413 before the runner sees them', async () => {
+    script = ok;
+    const big = await inject({ method: 'POST', url: '/api/ext/com.example.hello/hello', headers: { ...bearer(tokenA), 'content-type': 'application/octet-stream' }, payload: Buffer.alloc(4096) });
+    expect(big.statusCode).toBe(413);
+    expect(big.json().error.code).toBe('E_BODY_TOO_LARGE');
+    expect(received).toHaveLength(0);
+  });
+
+  it('enforces the per-tenant, per-extension rate quota with 429 and Retry-After', async () => {
+    script = ok;
+    const statuses: number[] = [];
+    let limited;
+    const started = Date.now();
+    for (let i = 0; i < 10; i++) {
+      const answer = await inject({ method: 'GET', url: '/api/ext/com.example.hello/hello', headers: bearer(tokenA) });
+      statuses.push(answer.statusCode);
+      if (answer.statusCode === 429) limited ??= answer;
+    }
+    expect(statuses).toContain(429);
+    expect(Number(limited!.headers['retry-after'])).toBeGreaterThan(0);
+    expect(limited!.json().error.code).toBe('E_EXT_RATE_LIMITED');
+    // The bucket holds 6 and refills one call per 10 s: only a stall that long could admit a 7th.
+    expect(received.length).toBeLessThanOrEqual(6 + Math.floor((Date.now() - started) / 10_000));
+  });
+
+  it('enforces the concurrency quota: a second call while one is in flight gets 429', async () => {
+    const patched = await inject({ method: 'PATCH', url: '/api/installs/com.example.hello', headers: bearer(tokenA), payload: { limits: { requestsPerMinute: 1000, maxConcurrency: 1 } } });
+    expect(patched.json().install.limits).toMatchObject({ requestsPerMinute: 1000, maxConcurrency: 1 });
+    script = () => ({ ...ok(), delayMs: 150 });
+    const [first, second] = await Promise.all([
+      inject({ method: 'GET', url: '/api/ext/com.example.hello/hello', headers: bearer(tokenA) }),
+      new Promise((resolve) => setTimeout(resolve, 30)).then(() => inject({ method: 'GET', url: '/api/ext/com.example.hello/hello', headers: bearer(tokenA) })),
+    ]);
+    expect(first.statusCode).toBe(201);
+    expect(second.statusCode).toBe(429);
+    expect(second.headers['retry-after']).toBe('1');
+    expect((await inject({ method: 'GET', url: '/api/ext/com.example.hello/hello', headers: bearer(tokenA) })).statusCode).toBe(201);
+  });
+
+  it('accepts a signed-in user\'s session for their own tenant, and the runner never sees the cookie', async () => {
+    script = ok;
+    await h.host.auth.createUser({ username: 'ada', password: 'ada has a long password', role: 'member', tenantId: 'tenant-a' });
+    const login = await inject({ method: 'POST', url: '/api/auth/login', payload: { username: 'ada', password: 'ada has a long password' } });
+    const session = login.cookies.find((cookie) => cookie.name === 'alga_session')!.value;
+    const answer = await inject({ method: 'GET', url: '/api/ext/com.example.hello/hello', cookies: { alga_session: session, other: 'x' } });
+    expect(answer.statusCode).toBe(201);
+    const forwarded = received.at(-1)!;
+    expect(forwarded.body.context.tenant_id).toBe('tenant-a');
+    expect(JSON.stringify(forwarded.body)).not.toContain(session.split('.')[0]);
+    expect(Object.keys(forwarded.body.http.headers)).not.toContain('cookie');
+  });
+});

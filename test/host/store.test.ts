@@ -1,0 +1,70 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { openStore, type HostStore } from '../../host/core/store.ts';
+import { tempDir } from './temp-dir.ts';
+
+describe('host store (LMDB)', () => {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  function fresh(): { store: HostStore; dir: string } {
+    const dir = tempDir();
+    const store = openStore(dir.path);
+    cleanups.push(dir.remove, () => store.close());
+    return { store, dir: dir.path };
+  }
+
+  it('commits every write of a transaction together, and none when it throws', async () => {
+    const { store } = fresh();
+    const db = store.db<number, string>('test.values');
+    store.transaction(() => {
+      db.putSync('a', 1);
+      db.putSync('b', 2);
+    });
+    expect(() =>
+      store.transaction(() => {
+        db.putSync('a', 10);
+        db.putSync('c', 3);
+        throw new Error('half-way');
+      }),
+    ).toThrow('half-way');
+    expect(db.get('a')).toBe(1);
+    expect(db.get('b')).toBe(2);
+    expect(db.get('c')).toBeUndefined();
+  });
+
+  it('runs forward migrations once, in order, and persists the schema version', async () => {
+    const dir = tempDir();
+    cleanups.push(dir.remove);
+    const ran: number[] = [];
+    const migrations = [
+      { version: 2, description: 'second', up: (s: HostStore) => { ran.push(2); s.db<string, string>('m.items').putSync('k', 'v2'); } },
+      { version: 1, description: 'first', up: (s: HostStore) => { ran.push(1); s.db<string, string>('m.items').putSync('k', 'v1'); } },
+    ];
+    let store = openStore(dir.path);
+    store.migrate('m', migrations);
+    expect(ran).toEqual([1, 2]);
+    expect(store.schemaVersion('m')).toBe(2);
+    await store.close();
+
+    store = openStore(dir.path);
+    store.migrate('m', migrations);
+    expect(ran).toEqual([1, 2]);
+    expect(store.db<string, string>('m.items').get('k')).toBe('v2');
+    expect(() => store.migrate('m', migrations.slice(1))).toThrow(/E_STORE_SCHEMA_NEWER|newer version/);
+    await store.close();
+  });
+
+  it('leaves the schema version unchanged when a migration fails', async () => {
+    const { store } = fresh();
+    store.migrate('x', [{ version: 1, description: 'ok', up: () => {} }]);
+    expect(() =>
+      store.migrate('x', [
+        { version: 1, description: 'ok', up: () => {} },
+        { version: 2, description: 'bad', up: (s) => { s.db<string, string>('x.items').putSync('k', 'v'); throw new Error('boom'); } },
+      ]),
+    ).toThrow(/migration 2/);
+    expect(store.schemaVersion('x')).toBe(1);
+    expect(store.db<string, string>('x.items').get('k')).toBeUndefined();
+  });
+});

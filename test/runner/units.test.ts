@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import nacl from 'tweetnacl';
+import { openSecrets, runnerPublicKeyOf, sealSecrets } from '../../lib/sealed-secrets.ts';
+import { isAlgaError } from '../../lib/errors/index.ts';
+import { capModuleMemory } from '../../runner/loading/memory-cap.ts';
+import { hostAllowed, isPrivateAddress } from '../../runner/capabilities/egress-address.ts';
+import { safeUiPath } from '../../runner/http/ext-ui.ts';
+import { Admission } from '../../runner/admission.ts';
+
+describe('memory cap', () => {
+  // (module (memory (export "memory") 1))
+  const module = Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x05, 0x03, 0x01, 0x00, 0x01, 0x07, 0x0a, 0x01, 0x06, 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 0x02, 0x00]);
+
+  it('gives an uncapped memory a maximum, so growing past it fails', async () => {
+    const uncapped = (await WebAssembly.instantiate(module)).instance.exports.memory as WebAssembly.Memory;
+    expect(() => uncapped.grow(10)).not.toThrow();
+    const { bytes, initialPages } = capModuleMemory(module, 3 * 65536);
+    expect(initialPages).toBe(1);
+    const memory = (await WebAssembly.instantiate(bytes as Uint8Array<ArrayBuffer>)).instance.exports.memory as WebAssembly.Memory;
+    expect(() => memory.grow(2)).not.toThrow();
+    expect(() => memory.grow(1)).toThrow(RangeError);
+  });
+
+  it('refuses a cap below the memory the module starts with', () => {
+    try {
+      capModuleMemory(module, 1024);
+      expect.unreachable();
+    } catch (error) {
+      expect(isAlgaError(error, 'E_RUNNER_MEMORY_LIMIT_TOO_SMALL')).toBe(true);
+    }
+  });
+});
+
+describe('egress address checks', () => {
+  it.each(['127.0.0.1', '10.1.2.3', '172.16.0.1', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '::1', '::', 'fe80::1', 'fd00::1', '::ffff:127.0.0.1', '::ffff:7f00:1', '64:ff9b::a00:1', '224.0.0.1'])(
+    'treats %s as private',
+    (address) => expect(isPrivateAddress(address)).toBe(true),
+  );
+  it.each(['93.184.216.34', '8.8.8.8', '2606:4700::1111', '::ffff:8.8.8.8'])('treats %s as public', (address) => expect(isPrivateAddress(address)).toBe(false));
+
+  it('matches exact hosts and *.wildcards only', () => {
+    expect(hostAllowed('api.example.com', ['api.example.com'])).toBe(true);
+    expect(hostAllowed('API.example.com.', ['api.example.com'])).toBe(true);
+    expect(hostAllowed('evil-api.example.com', ['api.example.com'])).toBe(false);
+    expect(hostAllowed('a.example.com', ['*.example.com'])).toBe(true);
+    expect(hostAllowed('example.com', ['*.example.com'])).toBe(false);
+    expect(hostAllowed('example.com.evil.net', ['example.com'])).toBe(false);
+  });
+});
+
+describe('sealed secrets', () => {
+  const runner = nacl.box.keyPair();
+  const secretKey = Buffer.from(runner.secretKey).toString('base64');
+  const publicKey = Buffer.from(runner.publicKey).toString('base64');
+
+  it('round-trips through the runner key and no other', () => {
+    expect(runnerPublicKeyOf(secretKey)).toBe(publicKey);
+    const envelope = sealSecrets({ token: 'abc', other: 'é' }, publicKey);
+    expect(JSON.stringify(envelope)).not.toContain('abc');
+    expect(openSecrets(envelope, secretKey)).toEqual({ token: 'abc', other: 'é' });
+    const stranger = Buffer.from(nacl.box.keyPair().secretKey).toString('base64');
+    expect(() => openSecrets(envelope, stranger)).toThrow(/different key or altered/);
+    const tampered = { ...envelope, ciphertext: Buffer.from(Buffer.from(envelope.ciphertext, 'base64').map((byte, index) => (index === 0 ? byte ^ 1 : byte))).toString('base64') };
+    expect(() => openSecrets(tampered, secretKey)).toThrow(/different key or altered/);
+  });
+});
+
+describe('ui paths and admission', () => {
+  it('accepts only relative paths inside ui/', () => {
+    expect(safeUiPath('index.html')).toBe(true);
+    expect(safeUiPath('assets/app.js')).toBe(true);
+    for (const path of ['../x', 'a/../b', './a', '/etc/passwd', 'a\\b', 'a//b', 'a\u0000b']) expect(safeUiPath(path), path).toBe(false);
+  });
+
+  it('refuses past the tenant, extension and queue limits, and frees on release', () => {
+    const admission = new Admission({ perTenant: 2, perExtension: 3, queueMax: 0 }, () => 3);
+    const first = admission.admit('t1', 'e1');
+    admission.admit('t1', 'e1');
+    expect(() => admission.admit('t1', 'e2')).toThrow(/Tenant limit/);
+    admission.admit('t2', 'e1');
+    expect(() => admission.admit('t3', 'e1')).toThrow(/Extension limit/);
+    expect(() => admission.admit('t3', 'e9')).toThrow(/waiting/);
+    first();
+    first();
+    expect(admission.inFlight).toBe(2);
+    expect(() => admission.admit('t1', 'e2')).not.toThrow();
+  });
+});
