@@ -95,11 +95,9 @@ describe('installs per tenant and the gateway in front of them', () => {
     expect(undeclaredPath.statusCode).toBe(404);
     const undeclaredMethod = await inject({ method: 'POST', url: '/api/ext/com.example.hello/hello', headers: bearer(tokenA), payload: 'x' });
     expect(undeclaredMethod.statusCode).toBe(404);
-    const started = Date.now();
     const down = await inject({ method: 'GET', url: '/api/ext/com.example.hello/hello', headers: bearer(tokenA) });
-    expect(down.statusCode).toBe(502);
+    expect(down.statusCode).toBe(502); // not 504: the gateway did not wait for its deadline
     expect(down.json()).toMatchObject({ error: { code: 'E_RUNNER_UNAVAILABLE' }, request_id: down.headers['x-request-id'] });
-    expect(Date.now() - started).toBeLessThan(2000);
     const log = await inject({ method: 'GET', url: '/api/installs/com.example.hello/executions', headers: bearer(tokenA) });
     expect(log.json().executions[0]).toMatchObject({ requestId: down.headers['x-request-id'], status: 502, error: 'E_RUNNER_UNAVAILABLE', tenantId: 'tenant-a' });
     const usage = await inject({ method: 'GET', url: '/api/installs/com.example.hello/usage', headers: bearer(tokenA) });
