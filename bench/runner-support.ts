@@ -14,8 +14,8 @@ export interface ChildServer {
   stop(): Promise<void>;
 }
 
-export async function startChild(args: string[]): Promise<ChildServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/runner-bench-server.ts', ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+export async function startChild(args: string[], nodeArgs: string[] = []): Promise<ChildServer> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'bench/runner-bench-server.ts', ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     lines.once('line', resolve);
