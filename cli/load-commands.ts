@@ -25,12 +25,29 @@ export async function loadCommands(program: Command, folder: URL, argv: string[]
   }
 }
 
-/** Prints a catalog error as `error CODE: sentence` and sets a non-zero exit code. */
+/**
+ * Prints any failure as `error CODE: sentence` and sets exit code 1. An error from outside the
+ * catalog becomes E_CLI_UNEXPECTED with its message; the stack is printed only with ALGA_DEBUG=1.
+ */
 export function reportCliError(error: unknown): void {
-  if (error instanceof AlgaError) {
-    process.stderr.write(`error ${error.code}: ${error.message}\n`);
-  } else {
-    process.stderr.write(`error: ${(error as Error)?.message ?? String(error)}\n`);
-  }
+  const alga = error instanceof AlgaError ? error : new AlgaError('E_CLI_UNEXPECTED', messageOf(error), { cause: error });
+  process.stderr.write(`error ${alga.code}: ${alga.message}\n`);
+  if (process.env.ALGA_DEBUG === '1') process.stderr.write(`${stackOf(error)}\n`);
   process.exitCode = 1;
+}
+
+/** Commander's own errors (unknown option, missing argument, …) as `error E_CLI_USAGE: sentence`. */
+export function usageError(text: string, write: (text: string) => void): void {
+  const detail = text.trim().replace(/^error: /, '');
+  const sentence = `${detail.charAt(0).toUpperCase()}${detail.slice(1)}${/[.!?]$/.test(detail) ? '' : '.'}`;
+  write(`error E_CLI_USAGE: ${new AlgaError('E_CLI_USAGE', sentence).message}\n`);
+}
+
+function messageOf(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.trim() === '' ? 'It gave no message.' : message;
+}
+
+function stackOf(error: unknown): string {
+  return (error instanceof Error && error.stack) || String(error);
 }

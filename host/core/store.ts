@@ -1,10 +1,10 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { open, type Database, type Key, type RootDatabase } from 'lmdb';
+import type { Database, Key, RootDatabase } from 'lmdb';
 import { AlgaError } from '../../lib/errors/index.ts';
+import { openPrivateLmdb } from '../../lib/private-lmdb.ts';
 
 /**
- * The host store: one LMDB environment under `<data>/store`, split into named sub-databases.
+ * The host store: one LMDB environment under `<data>/store` (files 0600), split into named sub-databases.
  * Each area (core, every plugin) keeps a schema version and forward migrations of its own.
  * Multi-step changes go through `transaction`, which runs synchronously and atomically.
  */
@@ -36,8 +36,7 @@ const metaDbName = 'core.meta';
 
 export function openStore(dataDir: string): HostStore {
   const path = join(dataDir, 'store');
-  mkdirSync(path, { recursive: true, mode: 0o700 });
-  const root: RootDatabase = open({ path, maxDbs: 128, compression: false });
+  const root: RootDatabase = openPrivateLmdb({ path, maxDbs: 128, compression: false });
   const databases = new Map<string, Database<any, any>>();
   // A sub-database first opened inside a transaction that aborts does not exist afterwards: forget its handle.
   let openedInTransaction: string[] | undefined;

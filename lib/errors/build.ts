@@ -1,6 +1,6 @@
 import type { ErrorDefinition } from './index.ts';
 
-/** `alga-ext init` and `alga-ext build` errors, and command-line usage errors of `alga-ext`. */
+/** `alga-ext init` and `alga-ext build` errors, and the command-line errors of `alga-ext` and `alga-host`. */
 export const buildErrors = {
   E_BUILD_SOURCE_ERROR: { status: 400, message: 'The extension source does not compile.' },
   E_BUILD_COMPONENTIZE_FAILED: { status: 500, message: 'componentize-js could not build the component.' },
@@ -11,4 +11,5 @@ export const buildErrors = {
   E_INIT_UNKNOWN_TEMPLATE: { status: 400, message: 'Unknown template.' },
   E_INIT_INVALID_NAME: { status: 400, message: 'The extension name is not valid.' },
   E_CLI_USAGE: { status: 400, message: 'The command line is not valid.' },
+  E_CLI_UNEXPECTED: { status: 500, message: 'The command failed unexpectedly (set ALGA_DEBUG=1 to see where).' },
 } as const satisfies Record<string, ErrorDefinition>;

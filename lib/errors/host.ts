@@ -26,6 +26,7 @@ export const hostErrors = {
   E_TENANT_EXISTS: { status: 409, message: 'A tenant with that id already exists.' },
   E_TENANT_UNKNOWN: { status: 404, message: 'No tenant has that id.' },
   E_TOKEN_UNKNOWN: { status: 404, message: 'No API token has that id.' },
+  E_TOKEN_EXPIRY_INVALID: { status: 400, message: 'A token\'s expiry must be an ISO 8601 date in the future, such as 2030-01-31T12:00:00Z.' },
   E_PASSWORD_TOO_SHORT: { status: 400, message: 'The password must have at least 12 characters.' },
   E_PASSWORD_MISSING: { status: 400, message: 'Give the password on standard input or with --password-file FILE, never as an argument.' },
   E_PASSWORD_FILE_UNREADABLE: { status: 400, message: 'The password file cannot be read.' },
@@ -38,7 +39,7 @@ export const hostErrors = {
   E_REGISTRY_UPLOAD_INVALID: { status: 400, message: 'The upload needs the bundle bytes and its signature file.' },
   E_REGISTRY_NOT_FOUND: { status: 404, message: 'No published extension, version or bundle matches.' },
   E_REGISTRY_UNREACHABLE: { status: 502, message: 'The registry could not be reached; check --registry and that the host is running.' },
-  E_TRUST_BUNDLE_MISSING: { status: 500, message: 'SIGNING_TRUST_BUNDLE is not set, so no bundle can be verified.' },
+  E_TRUST_BUNDLE_MISSING: { status: 503, message: 'The host has no trust bundle, so it cannot verify bundles; trust a publisher key with `alga-host trust add --publisher NAME --public-key KEY` and restart the host, or start it with SIGNING_TRUST_BUNDLE set.' },
 
   // Installs
   E_INSTALL_NOT_FOUND: { status: 404, message: 'The extension is not installed for this tenant.' },

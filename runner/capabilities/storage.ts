@@ -1,11 +1,12 @@
-import { open, type Database, type RootDatabase } from 'lmdb';
+import type { Database, RootDatabase } from 'lmdb';
 import { Counter, type Registry } from 'prom-client';
+import { openPrivateLmdb } from '../../lib/private-lmdb.ts';
 import type { CapabilityFactor, ExecutionScope } from './factor.ts';
 import { HostError } from './factor.ts';
 
 /**
  * `alga.storage`: LMDB key-value storage namespaced by tenant + extension, so one tenant's
- * keys are unreachable from another's. Key-count and byte quotas per namespace.
+ * keys are unreachable from another's. Key-count and byte quotas per namespace. The LMDB files are 0600.
  */
 
 interface Usage {
@@ -18,7 +19,7 @@ const maxPageSize = 1000;
 const separator = '\u0000';
 
 export function createStorageFactor(options: { path: string; registry: Registry }): CapabilityFactor & { root: RootDatabase } {
-  const root = open({ path: options.path, compression: false });
+  const root = openPrivateLmdb({ path: options.path, compression: false });
   const values: Database<Buffer, string> = root.openDB({ name: 'values', encoding: 'binary' });
   const usage: Database<Usage, string> = root.openDB({ name: 'usage', encoding: 'msgpack' });
   const operations = new Counter({

@@ -102,10 +102,31 @@ describe('host auth: admin API, tokens, sessions, audit', () => {
     expect(expired.statusCode).toBe(401);
     expect(expired.json().error.code).toBe('E_AUTH_REQUIRED');
 
-    const { token } = h.host.auth.createToken({ kind: 'tenant', tenantId: 'initech', expiresAt: new Date(Date.now() - 1000).toISOString() });
+    const { token, record } = h.host.auth.createToken({ kind: 'tenant', tenantId: 'initech', expiresAt: new Date(Date.now() + 60_000).toISOString() });
+    expect((await inject({ method: 'GET', url: '/api/installs', headers: bearer(token) })).statusCode).toBe(200);
+    const tokens = h.store.db<{ id: string; expiresAt?: string }, string>('core.tokens');
+    for (const { key, value } of [...tokens.getRange({})]) if (value.id === record.id) tokens.putSync(key, { ...value, expiresAt: new Date(Date.now() - 1000).toISOString() });
     const stale = await inject({ method: 'GET', url: '/api/installs', headers: bearer(token) });
     expect(stale.statusCode).toBe(401);
     expect(stale.json().error.code).toBe('E_AUTH_REQUIRED');
+  });
+
+  it('refuses a token expiry that is not an ISO date or not in the future with 400 E_TOKEN_EXPIRY_INVALID, creating nothing', async () => {
+    const tokenIds = async () => (await inject({ method: 'GET', url: '/api/admin/tokens', headers: bearer(h.adminToken) })).json().tokens.map((t: { id: string }) => t.id);
+    const before = await tokenIds();
+    for (const expiresAt of [new Date(Date.now() - 1000).toISOString(), '2020-01-01', 'tomorrow', 'March 7, 2099', '2099-02-31', '']) {
+      const refused = await inject({ method: 'POST', url: '/api/admin/tokens', headers: bearer(h.adminToken), payload: { kind: 'service', label: 'short-lived', expiresAt } });
+      expect(refused.statusCode, expiresAt).toBe(400);
+      expect(refused.json().error.code, expiresAt).toBe('E_TOKEN_EXPIRY_INVALID');
+      expect(refused.json().error.message).toMatch(/^A token's expiry must be an ISO 8601 date in the future/);
+    }
+    expect(await tokenIds()).toEqual(before);
+
+    const expiresAt = '2099-01-31T12:00:00+01:00';
+    const created = await inject({ method: 'POST', url: '/api/admin/tokens', headers: bearer(h.adminToken), payload: { kind: 'service', label: 'long-lived', expiresAt } });
+    expect(created.statusCode).toBe(201);
+    expect(created.json().record.expiresAt).toBe('2099-01-31T11:00:00.000Z');
+    expect((await inject({ method: 'GET', url: '/api/auth/me', headers: bearer(created.json().token) })).statusCode).toBe(200);
   });
 
   it('checks credentials before reading or validating an admin body', async () => {

@@ -21,9 +21,10 @@ export interface InProcessHost {
 /**
  * The host app in this process on a temp data folder (real LMDB, real secrets), answering via
  * `host.app.inject`. `runnerUrl` points the gateway at a runner; without one, nothing listens there.
+ * `dataDir` reopens an earlier host's folder instead (it is then kept on close).
  */
-export async function inProcessHost(options: { env?: Record<string, string>; runnerUrl?: string; plugins?: HostPlugin[] } = {}): Promise<InProcessHost> {
-  const dir = tempDir();
+export async function inProcessHost(options: { env?: Record<string, string>; runnerUrl?: string; plugins?: HostPlugin[]; dataDir?: string } = {}): Promise<InProcessHost> {
+  const dir = options.dataDir ? { path: options.dataDir, remove: () => {} } : tempDir();
   const config = resolveHostConfig({ dataDir: dir.path, port: 0, profile: 'appliance', env: { ...options.env, RUNNER_BASE_URL: options.runnerUrl ?? 'http://127.0.0.1:9' } });
   const secrets = ensureInfraSecrets(config.dataDir, { profile: config.profile });
   const store = openStore(config.dataDir);

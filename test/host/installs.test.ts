@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSecrets } from '../../lib/sealed-secrets.ts';
 import type { InstallRecord } from '../../host/plugins/extensions/installs/install-store.ts';
 import { bearer, inProcessHost, type InProcessHost } from './host-app.ts';
+import { tempDir } from './temp-dir.ts';
 import { packedExample, repackedExample, sign, signingFixture } from './signed-bundles.ts';
 
 describe('installs per tenant and the gateway in front of them', () => {
@@ -114,5 +115,59 @@ describe('installs per tenant and the gateway in front of them', () => {
     expect(removed.statusCode).toBe(200);
     expect((await getInstall(tokenA)).statusCode).toBe(404);
     expect((await inject({ method: 'GET', url: '/api/ext/com.example.hello/hello', headers: bearer(tokenA) })).statusCode).toBe(404);
+  });
+});
+
+describe('installs on a host without a trust bundle', () => {
+  const fixture = signingFixture('example');
+  const hello = packedExample('hello');
+  const helloV2 = repackedExample('hello', (manifest) => ({ ...manifest, version: '1.1.0' }));
+  const dataDir = tempDir();
+  let h: InProcessHost;
+  let tokenA: string;
+  let tokenB: string;
+
+  // Published and installed while the host trusted the key; then the host restarts without a trust bundle.
+  beforeAll(async () => {
+    const trusting = await inProcessHost({ dataDir: dataDir.path, env: { SIGNING_TRUST_BUNDLE: fixture.trustBundleJson } });
+    const publisher = trusting.host.auth.createToken({ kind: 'publisher', publisher: 'example' }).token;
+    for (const bytes of [hello.bytes, helloV2]) {
+      const answer = await trusting.host.app.inject({
+        method: 'POST', url: '/api/registry/bundles', headers: bearer(publisher),
+        payload: { bundle_b64: Buffer.from(bytes).toString('base64'), signatures: sign(bytes, fixture.key) },
+      });
+      expect(answer.statusCode).toBe(201);
+    }
+    trusting.host.auth.createTenant({ id: 'tenant-a', name: 'A' });
+    trusting.host.auth.createTenant({ id: 'tenant-b', name: 'B' });
+    tokenA = trusting.host.auth.createToken({ kind: 'tenant', tenantId: 'tenant-a' }).token;
+    tokenB = trusting.host.auth.createToken({ kind: 'tenant', tenantId: 'tenant-b' }).token;
+    const installed = await trusting.host.app.inject({ method: 'POST', url: '/api/installs', headers: bearer(tokenA), payload: { extensionId: 'com.example.hello', version: '1.0.0' } });
+    expect(installed.statusCode).toBe(201);
+    await trusting.close();
+    h = await inProcessHost({ dataDir: dataDir.path });
+  });
+  afterAll(async () => {
+    await h?.close();
+    dataDir.remove();
+  });
+
+  const expectTrustBundleMissing = (answer: { statusCode: number; json(): { error: { code: string; message: string } } }) => {
+    expect(answer.statusCode).toBe(503);
+    expect(answer.json().error.code).toBe('E_TRUST_BUNDLE_MISSING');
+    expect(answer.json().error.message).toContain('alga-host trust add');
+  };
+
+  it('refuses a new install with 503 E_TRUST_BUNDLE_MISSING and saves no install', async () => {
+    expectTrustBundleMissing(await h.host.app.inject({ method: 'POST', url: '/api/installs', headers: bearer(tokenB), payload: { extensionId: 'com.example.hello' } }));
+    expect((await h.host.app.inject({ method: 'GET', url: '/api/installs/com.example.hello', headers: bearer(tokenB) })).statusCode).toBe(404);
+    expect((await h.host.app.inject({ method: 'GET', url: '/api/installs', headers: bearer(tokenB) })).json().installs).toEqual([]);
+  });
+
+  it('refuses a version change with 503 and keeps the install as it was', async () => {
+    expectTrustBundleMissing(await h.host.app.inject({ method: 'PATCH', url: '/api/installs/com.example.hello', headers: bearer(tokenA), payload: { version: '1.1.0' } }));
+    const kept = await h.host.app.inject({ method: 'GET', url: '/api/installs/com.example.hello', headers: bearer(tokenA) });
+    expect(kept.statusCode).toBe(200);
+    expect(kept.json().install).toMatchObject({ version: '1.0.0', contentHash: hello.hash });
   });
 });

@@ -138,16 +138,22 @@ describe('alga-host tenant, user and token create (operator commands on the data
     const tokenCount = async () => JSON.parse((await api('/api/admin/tokens', { token: adminToken })).text).tokens.length as number;
     const userNames = async () => (JSON.parse((await api('/api/admin/users', { token: adminToken })).text).users as { username: string }[]).map((user) => user.username);
 
-    it('refuses tokens for an unknown tenant, of an unknown kind, or for no publisher', async () => {
+    it('refuses tokens for an unknown tenant, of an unknown kind, for no publisher, or with an expiry not in the future', async () => {
       const before = await tokenCount();
-      const [unknownTenant, unknownKind, noPublisher] = await Promise.all([
+      const [unknownTenant, unknownKind, noPublisher, pastExpiry, badExpiry] = await Promise.all([
         algaHost(['token', 'create', '--data', data, '--kind', 'tenant', '--tenant', 'nobody', '--name', 'x']),
         algaHost(['token', 'create', '--data', data, '--kind', 'robot', '--name', 'x']),
         algaHost(['token', 'create', '--data', data, '--kind', 'publisher', '--name', 'x']),
+        algaHost(['token', 'create', '--data', data, '--kind', 'service', '--name', 'x', '--expires-at', '2020-01-31T12:00:00Z']),
+        algaHost(['token', 'create', '--data', data, '--kind', 'service', '--name', 'x', '--expires-at', 'next week']),
       ]);
       expectRefused(unknownTenant, 'E_TENANT_UNKNOWN');
       expectRefused(unknownKind, 'E_REQUEST_INVALID');
       expectRefused(noPublisher, 'E_REQUEST_INVALID');
+      expectRefused(pastExpiry, 'E_TOKEN_EXPIRY_INVALID');
+      expect(pastExpiry.stderr).toContain('"2020-01-31T12:00:00Z" is not in the future.');
+      expectRefused(badExpiry, 'E_TOKEN_EXPIRY_INVALID');
+      expect(badExpiry.stderr).toContain('"next week" is not an ISO 8601 date.');
       expect(await tokenCount()).toBe(before);
     });
 
@@ -162,11 +168,24 @@ describe('alga-host tenant, user and token create (operator commands on the data
       expectRefused(noStdin, 'E_PASSWORD_MISSING');
       expectRefused(tooShort, 'E_PASSWORD_TOO_SHORT');
       expectRefused(missingFile, 'E_PASSWORD_FILE_UNREADABLE');
-      expect(asArgument.code).not.toBe(0);
-      expect(asArgument.stderr).toContain("unknown option '--password'");
+      expectRefused(asArgument, 'E_CLI_USAGE');
+      expect(asArgument.stderr).toContain("Unknown option '--password'.");
       expectRefused(noTenant, 'E_REQUEST_INVALID');
       expect(await userNames()).not.toContain('carol');
       expect((await login('carol', 'carol has a long password')).status).toBe(401);
+    });
+
+    it('reports an unexpected failure as E_CLI_UNEXPECTED with its message, and its stack trace only with ALGA_DEBUG=1', async () => {
+      const file = join(data, 'a-file');
+      writeFileSync(file, '');
+      const args = ['tenant', 'create', '--data', join(file, 'data'), '--name', 'Nowhere'];
+      const [plain, debug] = await Promise.all([algaHost(args, { env: { ALGA_DEBUG: '' } }), algaHost(args, { env: { ALGA_DEBUG: '1' } })]);
+      expectRefused(plain, 'E_CLI_UNEXPECTED');
+      expect(plain.stderr).toContain('ENOTDIR');
+      expect(plain.stderr.trim().split('\n')).toHaveLength(1);
+      expect(plain.stderr).not.toMatch(/^\s+at /m);
+      expectRefused(debug, 'E_CLI_UNEXPECTED');
+      expect(debug.stderr).toMatch(/^\s+at /m);
     });
 
     it('refuses a tenant id that exists, and a user name that exists', async () => {

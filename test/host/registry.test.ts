@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -137,5 +137,30 @@ describe('registry v2: publish, verify, store', () => {
     expect(signatures.json().contentHash).toBe(hello.hash);
     expect((await inject({ method: 'GET', url: `/api/registry/bundles/${hello.hash}/blob` })).statusCode).toBe(401);
     expect((await inject({ method: 'GET', url: `/api/registry/bundles/sha256:${'0'.repeat(64)}/blob`, headers: bearer(runnerToken) })).statusCode).toBe(404);
+  });
+});
+
+describe('registry on a host without a trust bundle', () => {
+  const fixture = signingFixture('example');
+  const hello = packedExample('hello');
+  let h: InProcessHost;
+  beforeAll(async () => {
+    h = await inProcessHost();
+  });
+  afterAll(async () => h?.close());
+
+  it('answers 503 E_TRUST_BUNDLE_MISSING with what the operator should do, and stores nothing', async () => {
+    const publisherToken = h.host.auth.createToken({ kind: 'publisher', publisher: 'example' }).token;
+    const answer = await h.host.app.inject({
+      method: 'POST', url: '/api/registry/bundles', headers: bearer(publisherToken),
+      payload: { bundle_b64: Buffer.from(hello.bytes).toString('base64'), signatures: sign(hello.bytes, fixture.key) },
+    });
+    expect(answer.statusCode).toBe(503);
+    expect(answer.json().error.code).toBe('E_TRUST_BUNDLE_MISSING');
+    expect(answer.json().error.message).toContain('alga-host trust add --publisher NAME --public-key KEY');
+    expect(answer.json().error.message).toContain('SIGNING_TRUST_BUNDLE');
+    expect(existsSync(join(h.dataDir, 'bundles', 'sha256')) ? readdirSync(join(h.dataDir, 'bundles', 'sha256')) : []).toEqual([]);
+    const listed = await h.host.app.inject({ method: 'GET', url: '/api/registry/extensions', headers: bearer(publisherToken) });
+    expect(listed.json().extensions).toEqual([]);
   });
 });

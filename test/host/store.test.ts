@@ -1,3 +1,5 @@
+import { chmodSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStore, type HostStore } from '../../host/core/store.ts';
 import { tempDir } from './temp-dir.ts';
@@ -66,5 +68,31 @@ describe('host store (LMDB)', () => {
     ).toThrow(/migration 2/);
     expect(store.schemaVersion('x')).toBe(1);
     expect(store.db<string, string>('x.items').get('k')).toBeUndefined();
+  });
+
+  const modeOf = (path: string) => (statSync(path).mode & 0o777).toString(8);
+
+  it('keeps its files readable by the owner only: store folder 0700, data.mdb and lock.mdb 0600', async () => {
+    const { store, dir } = fresh();
+    store.db<string, string>('test.values').putSync('k', 'v');
+    await store.flushed();
+    expect(modeOf(join(dir, 'store'))).toBe('700');
+    expect(modeOf(join(dir, 'store', 'data.mdb'))).toBe('600');
+    expect(modeOf(join(dir, 'store', 'lock.mdb'))).toBe('600');
+  });
+
+  it('narrows files an earlier version left group- and world-readable to 0600 when it opens them', async () => {
+    const dir = tempDir();
+    cleanups.push(dir.remove);
+    const before = openStore(dir.path);
+    before.db<string, string>('test.values').putSync('k', 'kept');
+    await before.close();
+    for (const file of ['data.mdb', 'lock.mdb']) chmodSync(join(dir.path, 'store', file), 0o644);
+
+    const store = openStore(dir.path);
+    cleanups.push(() => store.close());
+    expect(modeOf(join(dir.path, 'store', 'data.mdb'))).toBe('600');
+    expect(modeOf(join(dir.path, 'store', 'lock.mdb'))).toBe('600');
+    expect(store.db<string, string>('test.values').get('k')).toBe('kept');
   });
 });

@@ -34,6 +34,25 @@ export interface NewApiToken {
 const kindLetter: Record<TokenKind, string> = { tenant: 't', publisher: 'p', service: 's' };
 const scopePattern = /^[a-z][a-z0-9:_.-]{0,63}$/;
 
+const isoDateTime = /^(\d{4})-(\d{2})-(\d{2})(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?)?$/;
+
+/** An ISO 8601 date or date-time naming a real calendar day (Date.parse alone accepts 2026-02-31). */
+function isIsoDate(value: string): boolean {
+  const match = isoDateTime.exec(value);
+  if (!match || Number.isNaN(Date.parse(value))) return false;
+  const [year, month, day] = match.slice(1, 4).map(Number);
+  const calendarDay = new Date(Date.UTC(year, month - 1, day));
+  return calendarDay.getUTCMonth() === month - 1 && calendarDay.getUTCDate() === day;
+}
+
+/** A token's expiry must be a valid ISO date in the future; an already expired token is never created. */
+function checkExpiry(expiresAt: unknown): void {
+  if (typeof expiresAt !== 'string' || !isIsoDate(expiresAt)) {
+    throw new AlgaError('E_TOKEN_EXPIRY_INVALID', `"${String(expiresAt)}" is not an ISO 8601 date.`);
+  }
+  if (Date.parse(expiresAt) <= Date.now()) throw new AlgaError('E_TOKEN_EXPIRY_INVALID', `"${expiresAt}" is not in the future.`);
+}
+
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
@@ -59,7 +78,7 @@ export class ApiTokens {
     if (!Array.isArray(scopes) || !scopes.every((scope) => typeof scope === 'string' && scopePattern.test(scope))) {
       throw new AlgaError('E_REQUEST_INVALID', 'Token scopes must be a list of scope names such as "ext:call".');
     }
-    if (input.expiresAt !== undefined && Number.isNaN(Date.parse(input.expiresAt))) throw new AlgaError('E_REQUEST_INVALID', 'expiresAt must be an ISO date.');
+    if (input.expiresAt !== undefined) checkExpiry(input.expiresAt);
     const token = `alga_${kindLetter[input.kind]}_${randomBytes(32).toString('base64url')}`;
     const record: ApiTokenRecord = {
       id: newId('tok'),

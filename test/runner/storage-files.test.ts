@@ -1,0 +1,22 @@
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createStorageFactor } from '../../runner/capabilities/storage.ts';
+import { tempDir } from '../host/temp-dir.ts';
+
+describe('runner storage (alga.storage) files on disk', () => {
+  const dir = tempDir('alga-runner-storage-');
+  afterEach(() => dir.remove());
+
+  it('creates its LMDB folder 0700 and data.mdb and lock.mdb 0600', async () => {
+    const path = join(dir.path, 'storage');
+    const storage = createStorageFactor({ path, registry: new Registry() });
+    await storage.root.put('k', Buffer.from('guest data'));
+    await storage.root.close();
+    const modeOf = (file: string) => (statSync(file).mode & 0o777).toString(8);
+    expect(modeOf(path)).toBe('700');
+    expect(modeOf(join(path, 'data.mdb'))).toBe('600');
+    expect(modeOf(join(path, 'lock.mdb'))).toBe('600');
+  });
+});
