@@ -131,6 +131,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RunnerConfi
       baseUrl: env.UI_PROXY_BASE_URL || undefined,
       authKey: env.UI_PROXY_AUTH_KEY || undefined,
       ...(env.UI_PROXY_TIMEOUT_MS ? { timeoutMs: number(env.UI_PROXY_TIMEOUT_MS, 'UI_PROXY_TIMEOUT_MS') } : {}),
+      ...(env.UI_PROXY_MAX_RESPONSE_BYTES ? { maxResponseBytes: number(env.UI_PROXY_MAX_RESPONSE_BYTES, 'UI_PROXY_MAX_RESPONSE_BYTES') } : {}),
     },
     logger: true,
     logLevel: (logLevel as LogLevel | undefined) || undefined,

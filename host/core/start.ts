@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { AlgaError } from '../../lib/errors/index.ts';
@@ -52,9 +53,10 @@ function loopbackFor(host: string): string {
 }
 
 /**
- * The one provisioning contract, in order: infra secrets → store → runner → plugins → listen →
- * onListening (the setup plugin surfaces the claim token there). Every way the host starts goes
- * through here.
+ * The one provisioning contract, in order: infra secrets → store → plugins → listen → runner
+ * (told the host's URL, which is known only now with port 0) → onListening (the setup plugin
+ * surfaces the claim token there). Until the runner answers, /readyz is 503 and the gateway 502.
+ * Every way the host starts goes through here.
  */
 export async function startHost(options: StartHostOptions = {}): Promise<RunningHost> {
   const config = resolveHostConfig(options);
@@ -64,7 +66,7 @@ export async function startHost(options: StartHostOptions = {}): Promise<Running
   let runner: ManagedRunner | undefined;
   let host: HostApp | undefined;
   try {
-    const knownHostUrl = config.port !== 0 ? `http://${loopbackFor(config.host)}:${config.port}` : undefined;
+    let hostUrl: string | undefined;
     const bootLog = pino({ level: options.logLevel ?? config.env.ALGA_LOG_LEVEL ?? 'info' });
     runner = config.runnerBaseUrl
       ? externalRunner({ baseUrl: config.runnerBaseUrl, publicBaseUrl: config.runnerPublicBase, serviceToken: secrets.runnerServiceToken, publicKey: secrets.runnerKeyPair.publicKey })
@@ -75,19 +77,19 @@ export async function startHost(options: StartHostOptions = {}): Promise<Running
           bundleDir: bundleDirOf(config.dataDir),
           trustBundle: config.trustBundle,
           publicBaseUrl: config.runnerPublicBase,
-          hostUrl: knownHostUrl,
+          hostUrl: () => hostUrl,
           env: { ...config.env, UI_PROXY_AUTH_KEY: uiProxyAuthKey(secrets.runnerServiceToken, config.env) },
           log: bootLog,
           onRestart: () => host?.metrics.runnerRestarts.inc(),
         });
-    await runner.start();
     const plugins = options.plugins ?? (await loadProfilePlugins(config.profile, (line) => bootLog.warn(line)));
     host = await buildHostApp({ config, secrets, store, runner, plugins, announce: options.announce, logLevel: options.logLevel });
-    const address = await host.app.listen({ port: config.port, host: config.host }).catch((error: NodeJS.ErrnoException) => {
+    const url = await host.app.listen({ port: config.port, host: config.host }).catch((error: NodeJS.ErrnoException) => {
       const reason = error.code === 'EADDRINUSE' ? 'is already in use' : error.code === 'EADDRNOTAVAIL' ? 'is not an address of this machine' : `failed (${error.code ?? error.message})`;
       throw new AlgaError('E_HOST_LISTEN_FAILED', `${config.host}:${config.port} ${reason}.`, { cause: error });
     });
-    const url = address;
+    hostUrl = `http://${loopbackFor(config.host)}:${(host.app.server.address() as AddressInfo).port}`;
+    await runner.start();
     await host.listening(url);
     let closing: Promise<void> | undefined;
     const started = host;

@@ -39,6 +39,7 @@ export const provisioningErrors = {
   E_LICENSE_TOKEN_INVALID: { status: 401, message: 'The license token does not verify.' },
   E_LICENSE_REGISTER_INVALID: { status: 400, message: 'The registration request is invalid.' },
   E_TENANT_NOT_FOUND: { status: 404, message: 'No tenant matches.' },
+  E_TENANT_EMAIL_TAKEN: { status: 409, message: 'A tenant is already registered with this contact email, with other details.' },
   E_APPLIANCE_AUTH_REQUIRED: { status: 401, message: 'A valid appliance credential is required.' },
   E_APPLIANCE_REVOKED: { status: 403, message: 'This appliance has been revoked.' },
   E_DOWNLOAD_LINK_INVALID: { status: 403, message: 'The download link is invalid.' },

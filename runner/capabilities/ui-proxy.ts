@@ -6,6 +6,8 @@ export interface UiProxyConfig {
   baseUrl?: string;
   authKey?: string;
   timeoutMs: number;
+  /** Largest answer passed back to the guest; never above the execution's `maxResponseBytes`. */
+  maxResponseBytes?: number;
 }
 
 const routePattern = /^[A-Za-z0-9_\-./]{1,200}$/;
@@ -49,15 +51,51 @@ export function createUiProxyFactor(options: { config: UiProxyConfig; registry: 
           calls.inc({ result: 'unavailable' });
           throw new HostError('unavailable', 'The UI proxy route did not answer.');
         }
-        const body = new Uint8Array(await response.arrayBuffer());
-        if (response.ok) {
-          calls.inc({ result: 'ok' });
-          return body;
+        if (!response.ok) {
+          await response.body?.cancel().catch(() => {});
+          const tag = response.status === 404 ? 'not-found' : response.status === 403 || response.status === 401 ? 'denied' : response.status === 400 ? 'invalid' : response.status === 429 ? 'limit' : 'unavailable';
+          calls.inc({ result: tag });
+          throw new HostError(tag, `The UI proxy route answered ${response.status}.`);
         }
-        const tag = response.status === 404 ? 'not-found' : response.status === 403 || response.status === 401 ? 'denied' : response.status === 400 ? 'invalid' : response.status === 429 ? 'limit' : 'unavailable';
-        calls.inc({ result: tag });
-        throw new HostError(tag, `The UI proxy route answered ${response.status}.`);
+        const maxBytes = Math.min(config.maxResponseBytes ?? Infinity, scope.limits.maxResponseBytes);
+        let body: Uint8Array | undefined;
+        try {
+          body = await readAtMost(response, maxBytes);
+        } catch {
+          calls.inc({ result: 'unavailable' });
+          throw new HostError('unavailable', 'The UI proxy route broke off its answer.');
+        }
+        if (!body) {
+          calls.inc({ result: 'limit' });
+          throw new HostError('limit', `The UI proxy route answered more than ${maxBytes} bytes.`);
+        }
+        calls.inc({ result: 'ok' });
+        return body;
       },
     },
   };
+}
+
+/** The answer body, or undefined once it passes `maxBytes` (the rest is neither read nor kept). */
+async function readAtMost(response: Response, maxBytes: number): Promise<Uint8Array | undefined> {
+  const declared = Number(response.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await response.body?.cancel().catch(() => {});
+    return undefined;
+  }
+  if (!response.body) return new Uint8Array(0);
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => {});
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return new Uint8Array(Buffer.concat(chunks, total));
 }

@@ -169,5 +169,61 @@ describe('runner: host capabilities', () => {
         await proxied.close();
       }
     });
+
+    it('answers limit when the host route answers more than the response limit, without reading it all', async () => {
+      const chunk = Buffer.alloc(64 * 1024, 'z');
+      const routeSize = 256 * 1048576;
+      let streamed: Promise<{ sent: number; finished: boolean }> = Promise.resolve({ sent: 0, finished: false });
+      const host = await listen((request, response) => {
+        if (request.url?.endsWith('/declared')) {
+          response.setHeader('content-length', 5_000);
+          response.end('d'.repeat(5_000));
+          return;
+        }
+        streamed = new Promise((resolve) => {
+          let sent = 0;
+          const pump = () => {
+            while (sent < routeSize && !response.destroyed) {
+              sent += chunk.length;
+              if (!response.write(chunk)) return;
+            }
+            if (sent >= routeSize) response.end();
+          };
+          response.on('drain', pump);
+          response.on('close', () => resolve({ sent, finished: response.writableFinished }));
+          pump();
+        });
+      });
+      const proxied = await startFixture({ uiProxy: { baseUrl: `http://127.0.0.1:${host.port}`, maxResponseBytes: 4_000 } });
+      try {
+        const proxyHash = proxied.publish(guestDir('misbehave'));
+        const callRoute = async (route: string, limits: Record<string, number> = {}) => {
+          const { status, json } = await proxied.execute(executeBody({ hash: proxyHash, path: '/ui-proxy', method: 'POST', query: `route=${route}`, providers: ['alga.ui_proxy'], limits }));
+          expect(status).toBe(200);
+          return guestJson(json);
+        };
+
+        const streamedAnswer = await callRoute('huge', { max_response_bytes: 1_000_000 });
+        expect(streamedAnswer).toMatchObject({ ok: false, error: 'limit' });
+        expect(streamedAnswer.message).toContain('more than 4000 bytes');
+        const route = await streamed;
+        expect(route.finished).toBe(false);
+        expect(route.sent).toBeLessThan(routeSize);
+
+        const declared = await callRoute('declared', { max_response_bytes: 1_000_000 });
+        expect(declared).toMatchObject({ ok: false, error: 'limit' });
+
+        const small = await callRoute('huge', { max_response_bytes: 1_000 });
+        expect(small).toMatchObject({ ok: false, error: 'limit' });
+        expect(small.message).toContain('more than 1000 bytes');
+
+        const metrics = await (await fetch(`${proxied.url}/metrics`)).text();
+        expect(metrics).toContain('runner_ui_proxy_calls_total{result="limit"} 3');
+      } finally {
+        host.server.closeAllConnections();
+        host.server.close();
+        await proxied.close();
+      }
+    });
   });
 });

@@ -6,6 +6,7 @@ import { capModuleMemory } from '../../runner/loading/memory-cap.ts';
 import { hostAllowed, isPrivateAddress } from '../../runner/capabilities/egress-address.ts';
 import { safeUiPath } from '../../runner/http/ext-ui.ts';
 import { Admission } from '../../runner/admission.ts';
+import { configFromEnv } from '../../runner/config.ts';
 
 describe('memory cap', () => {
   // (module (memory (export "memory") 1))
@@ -84,5 +85,13 @@ describe('ui paths and admission', () => {
     first();
     expect(admission.inFlight).toBe(2);
     expect(() => admission.admit('t1', 'e2')).not.toThrow();
+  });
+});
+
+describe('runner configuration from the environment', () => {
+  it('reads UI_PROXY_MAX_RESPONSE_BYTES, and refuses a value that is not a number', () => {
+    expect(configFromEnv({ UI_PROXY_MAX_RESPONSE_BYTES: '65536' }).uiProxy).toMatchObject({ maxResponseBytes: 65536 });
+    expect(configFromEnv({}).uiProxy?.maxResponseBytes).toBeUndefined();
+    expect(() => configFromEnv({ UI_PROXY_MAX_RESPONSE_BYTES: 'lots' })).toThrow(expect.objectContaining({ code: 'E_RUNNER_CONFIG_INVALID', message: expect.stringContaining('UI_PROXY_MAX_RESPONSE_BYTES') }));
   });
 });

@@ -16,8 +16,11 @@ export interface ChildRunnerOptions {
   bundleDir: string;
   trustBundle?: string;
   publicBaseUrl?: string;
-  /** The host's own URL when known up front (registry fetches, ui-proxy calls). */
-  hostUrl?: string;
+  /**
+   * The host's own URL (registry fetches, ui-proxy calls). Read at every spawn, so the host can
+   * start the runner once it listens and knows its port (`--port 0`).
+   */
+  hostUrl?: () => string | undefined;
   /** Extra environment for the runner (RUNNER_*, UI_PROXY_*, …). */
   env?: Record<string, string | undefined>;
   log: FastifyBaseLogger;
@@ -70,10 +73,11 @@ export function childRunner(options: ChildRunnerOptions): ManagedRunner {
       RUNNER_PUBLIC_BASE: options.publicBaseUrl ?? source.RUNNER_PUBLIC_BASE ?? url(),
     });
     if (options.trustBundle) env.SIGNING_TRUST_BUNDLE = options.trustBundle;
-    if (options.hostUrl) {
-      env.RUNNER_REGISTRY_URL ??= options.hostUrl;
-      env.UI_PROXY_BASE_URL ??= options.hostUrl;
-      env.RUNNER_UI_FRAME_ANCESTORS ??= options.hostUrl;
+    const hostUrl = options.hostUrl?.();
+    if (hostUrl) {
+      env.RUNNER_REGISTRY_URL ??= hostUrl;
+      env.UI_PROXY_BASE_URL ??= hostUrl;
+      env.RUNNER_UI_FRAME_ANCESTORS ??= hostUrl;
     }
     return env;
   }
@@ -133,7 +137,7 @@ export function childRunner(options: ChildRunnerOptions): ManagedRunner {
     serviceToken: options.serviceToken,
     publicKey: options.keyPair.publicKey,
     baseUrl: () => (child ? url() : undefined),
-    publicBaseUrl: () => options.publicBaseUrl ?? url(),
+    publicBaseUrl: () => options.publicBaseUrl ?? (port ? url() : undefined),
     isReady: () => health.ready,
     isAvailable: () => child !== undefined && health.isAvailable(),
     reportUnreachable() {

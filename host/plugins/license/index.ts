@@ -49,10 +49,13 @@ function register(host: HostContext): void {
     return { token, expiresAt: new Date(exp * 1000).toISOString() };
   }
 
+  const downloadLinkFor = (request: FastifyRequest, tenant: RegistryTenant) =>
+    presignDownloadLink({ baseUrl: baseUrlOf(request), artifact: settings.artifact, tenantId: tenant.id, ttlSeconds: settings.downloadLinkTtlSeconds, key: linkKey! });
+
   /** Mints a code and link for the tenant and queues the mail; the code itself leaves only by mail. */
   function issueCode(request: FastifyRequest, tenant: RegistryTenant, reissued: boolean) {
     const { code, record } = registry.mintCode(tenant, settings.installCodeTtlMs);
-    const link = presignDownloadLink({ baseUrl: baseUrlOf(request), artifact: settings.artifact, tenantId: tenant.id, ttlSeconds: settings.downloadLinkTtlSeconds, key: linkKey! });
+    const link = downloadLinkFor(request, tenant);
     const mail = registry.queueMail(installCodeMail(tenant, code, record.expiresAt, link, reissued));
     return { link, record, mail };
   }
@@ -74,11 +77,34 @@ function register(host: HostContext): void {
     },
   }, async (request, reply) => {
     const body = request.body;
-    const { tenant, issued } = store.transaction(() => {
-      const created = registry.createTenant({ company: body.company.trim(), contactName: body.contact_name.trim(), contactEmail: body.contact_email.trim(), edition: body.edition });
-      return { tenant: created, issued: issueCode(request, created, false) };
-    });
-    host.audit.record({ action: 'license.tenant_registered', actor: `token:${auth.principalOf(request)?.id}`, tenantId: tenant.id, detail: { edition: tenant.edition } });
+    const input = { company: body.company.trim(), contactName: body.contact_name.trim(), contactEmail: body.contact_email.trim(), edition: body.edition };
+    const actor = `token:${auth.principalOf(request)?.id}`;
+    let registered;
+    try {
+      registered = store.transaction(() => {
+        const { tenant, created } = registry.registerTenant(input);
+        return { tenant, issued: created ? issueCode(request, tenant, false) : undefined };
+      });
+    } catch (error) {
+      if (error instanceof AlgaError && error.code === 'E_TENANT_EMAIL_TAKEN') {
+        host.audit.record({ action: 'license.tenant_registered', outcome: 'denied', actor, detail: { reason: 'email_taken' } });
+      }
+      throw error;
+    }
+    const { tenant, issued } = registered;
+    if (!issued) {
+      // A repeated registration: the same tenant, no new code and no second mail.
+      const link = downloadLinkFor(request, tenant);
+      return reply.status(200).send({
+        tenant_id: tenant.id,
+        edition: tenant.edition,
+        download_url: link.url,
+        download_expires_at: link.expiresAt,
+        install_code_expires_at: registry.unclaimedCodeExpiry(tenant.id) ?? null,
+        already_registered: true,
+      });
+    }
+    host.audit.record({ action: 'license.tenant_registered', actor, tenantId: tenant.id, detail: { edition: tenant.edition } });
     return reply.status(201).send({
       tenant_id: tenant.id,
       edition: tenant.edition,
@@ -86,6 +112,7 @@ function register(host: HostContext): void {
       download_expires_at: issued.link.expiresAt,
       install_code_expires_at: issued.record.expiresAt,
       mail_id: issued.mail.id,
+      already_registered: false,
     });
   });
 

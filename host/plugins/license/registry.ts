@@ -67,6 +67,17 @@ export function hashCredential(credential: string): string {
   return sha256(`alga-appliance-credential:${credential}`);
 }
 
+const sameText = (a: string, b: string) => a.trim().toLowerCase() === b.trim().toLowerCase();
+
+/** The registration fields (as the API names them) on which two registrations of one email disagree. */
+function registrationDifferences(existing: RegistryTenant, input: Omit<RegistryTenant, 'id' | 'createdAt'>): string[] {
+  const differing: string[] = [];
+  if (!sameText(existing.company, input.company)) differing.push('company');
+  if (!sameText(existing.contactName, input.contactName)) differing.push('contact_name');
+  if (existing.edition !== input.edition) differing.push('edition');
+  return differing;
+}
+
 export class LicenseRegistry {
   private readonly tenants;
   private readonly tenantByEmail;
@@ -89,6 +100,31 @@ export class LicenseRegistry {
     this.tenants.putSync(tenant.id, tenant);
     this.tenantByEmail.putSync(tenant.contactEmail, tenant.id);
     return tenant;
+  }
+
+  /**
+   * The tenant for this contact email: a new one, or the one already registered with it when the
+   * other details agree (a repeated registration); details that disagree are E_TENANT_EMAIL_TAKEN.
+   * One email never gets a second tenant. Synchronous: run it in a store transaction.
+   */
+  registerTenant(input: Omit<RegistryTenant, 'id' | 'createdAt'>): { tenant: RegistryTenant; created: boolean } {
+    const existing = this.findTenant({ contactEmail: input.contactEmail });
+    if (!existing) return { tenant: this.createTenant(input), created: true };
+    const differing = registrationDifferences(existing, input);
+    if (differing.length > 0) {
+      throw new AlgaError('E_TENANT_EMAIL_TAKEN', `Tenant ${existing.id} has a different ${differing.join(', ')}; use that tenant (POST /install-codes/reissue sends a new install code) or register with another contact email.`);
+    }
+    return { tenant: existing, created: false };
+  }
+
+  /** The expiry of the tenant's newest unclaimed, unexpired install code, if any. */
+  unclaimedCodeExpiry(tenantId: string): string | undefined {
+    let latest: string | undefined;
+    for (const { value } of this.codes.getRange({})) {
+      if (value.tenantId !== tenantId || value.status !== 'unclaimed' || Date.parse(value.expiresAt) <= Date.now()) continue;
+      if (!latest || value.expiresAt > latest) latest = value.expiresAt;
+    }
+    return latest;
   }
 
   getTenant(id: string): RegistryTenant | undefined {

@@ -1,0 +1,76 @@
+// The cost of one guest call on its own: no HTTP, no worker, no runner bookkeeping. A handler
+// component is instantiated on this thread through jco's glue with the runner's own WASI, and
+// `handle` is called in a loop. Baseline: the same handler written in plain JS, in Node.
+// Needs the components built (npm test builds them). Run: node --import tsx bench/guest-floor.ts
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { transpileCached } from '../runner/loading/transpile-cache.ts';
+import { guestWasiImports } from '../runner/pool/guest-environment.ts';
+import { fmt } from './runner-support.ts';
+
+const repoRoot = fileURLToPath(new URL('../', import.meta.url));
+const rounds = 5;
+const callsPerRound = Number(process.env.BENCH_CALLS ?? 4000);
+
+type Handle = (context: unknown, request: unknown) => { status: number; body: Uint8Array };
+
+const context = {
+  tenantId: 'bench-tenant', extensionId: 'com.example.hello', installId: 'bench-install', requestId: '6f0a4d8e-3c1b-4f7a-9e2d-1b5c8a7d9e0f',
+  version: '1.0.0', contentHash: `sha256:${'a'.repeat(64)}`, config: [['greeting_name', 'Ada']],
+};
+const request = { method: 'GET', path: '/hello', query: '', headers: [['accept', 'application/json']], body: new Uint8Array() };
+
+/** Fastest of several rounds: noise on a shared machine only ever adds time. */
+function microsPerCall(handle: Handle): number {
+  for (let i = 0; i < callsPerRound / 4; i++) handle(context, request);
+  let best = Infinity;
+  for (let round = 0; round < rounds; round++) {
+    const started = performance.now();
+    for (let i = 0; i < callsPerRound; i++) handle(context, request);
+    best = Math.min(best, ((performance.now() - started) * 1000) / callsPerRound);
+  }
+  return best;
+}
+
+const cacheDir = mkdtempSync(join(tmpdir(), 'alga-bench-floor-'));
+let hostCalls = 0;
+
+async function instantiateGuest(project: string): Promise<Handle> {
+  const transpiled = await transpileCached(readFileSync(join(repoRoot, project, 'dist', 'component.wasm')), cacheDir);
+  const glue = (await import(pathToFileURL(transpiled.modulePath).href)) as { instantiate: Function };
+  const modules: Record<string, WebAssembly.Module> = {};
+  for (const [name, bytes] of transpiled.coreModules) modules[name] = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
+  const imports: Record<string, Record<string, unknown>> = {};
+  for (const [iface, members] of Object.entries(guestWasiImports(() => {}))) {
+    imports[iface] = Object.fromEntries(
+      Object.entries(members).map(([name, member]) => [name, typeof member === 'function' && !/^[A-Z]/.test(name) ? (...args: unknown[]) => (hostCalls++, (member as Function)(...args)) : member]),
+    );
+  }
+  const refuse = () => {
+    throw { payload: { tag: 'unavailable', val: 'No host services in this benchmark.' } };
+  };
+  for (const iface of ['storage', 'http', 'secrets', 'logging', 'metrics', 'ui-proxy']) imports[`alga:extension/${iface}`] = new Proxy({}, { get: () => refuse });
+  const exports = await glue.instantiate((name: string) => modules[name], imports);
+  return (c, r) => exports.handler.handle(c, r);
+}
+
+const encoder = new TextEncoder();
+const plainHandler: Handle = (c) => {
+  const ctx = c as typeof context;
+  const config = Object.fromEntries(ctx.config);
+  return { status: 200, headers: [['content-type', 'application/json; charset=utf-8']], body: encoder.encode(JSON.stringify({ message: `Hello, ${config.greeting_name ?? 'world'}`, tenant: ctx.tenantId })) };
+};
+
+process.env = { ...process.env }; // as in the runner's workers: jco's glue reads process.env on every call
+const baseline = microsPerCall(plainHandler);
+console.log(`${'plain JS handler in Node (baseline)'.padEnd(52)} ${fmt(baseline, 2).padStart(8)} µs/call ${fmt(1e6 / baseline, 0).padStart(9)} calls/s`);
+for (const [label, project] of [['examples/hello (SDK router + json())', 'examples/hello'], ['test/guests/misbehave GET /hello (no SDK)', 'test/guests/misbehave']]) {
+  const handle = await instantiateGuest(project);
+  const micros = microsPerCall(handle);
+  hostCalls = 0;
+  handle(context, request);
+  console.log(`${label.padEnd(52)} ${fmt(micros, 1).padStart(8)} µs/call ${fmt(1e6 / micros, 0).padStart(9)} calls/s  ${fmt(micros / baseline, 0)}× baseline, ${hostCalls} WASI calls per call`);
+}
+rmSync(cacheDir, { recursive: true, force: true });
