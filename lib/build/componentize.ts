@@ -1,53 +1,42 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AlgaError } from '../errors/index.ts';
 
-let componentizeModule: Promise<typeof import('@bytecodealliance/componentize-js')> | undefined;
+const componentizeOptions = { disableFeatures: ['http', 'fetch-event'], env: false } as const;
 
-/**
- * componentize-js runs its own tools under the WASI shim, which (0.26) starts with no
- * preopens; they need the build machine's filesystem. Guests never get this shim.
- */
-function loadComponentize(): Promise<typeof import('@bytecodealliance/componentize-js')> {
-  componentizeModule ??= (async () => {
-    const { _setPreopens } = await import('@bytecodealliance/preview2-shim/filesystem');
-    // Node's shim takes a host path per guest path; its published types describe the browser shim.
-    _setPreopens({ '/': '/' } as never);
-    return import('@bytecodealliance/componentize-js');
-  })();
-  return componentizeModule;
-}
+/** The fixed componentize-js options, part of the build cache key. */
+export const componentizeRecipe = JSON.stringify(componentizeOptions);
 
-/** The installed componentize-js version, read from its package.json (loading the tool itself takes ~1 s). */
+/** The installed componentize-js version, read from its package.json (loading the tool itself takes ~0.3 s). */
 export async function componentizeVersion(): Promise<string> {
   // Found the way Node finds packages: node_modules folders upward from here.
   let folder = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const manifest = join(folder, 'node_modules', '@bytecodealliance', 'componentize-js', 'package.json');
     if (existsSync(manifest)) return (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version;
-    if (dirname(folder) === folder) return (await loadComponentize()).version;
+    if (dirname(folder) === folder) throw new AlgaError('E_BUILD_COMPONENTIZE_FAILED', 'componentize-js is not installed next to alga-ext (no node_modules/@bytecodealliance/componentize-js found).');
     folder = dirname(folder);
   }
 }
 
-const componentizeOptions = { disableFeatures: ['http', 'fetch-event'] as ('http' | 'fetch-event')[], env: false } as const;
-
-/** The fixed componentize-js options, part of the build cache key. */
-export const componentizeRecipe = JSON.stringify(componentizeOptions);
-
-/** Turns one bundled ES module into a component of the given world. */
-export async function componentizeSource(sourcePath: string, witPath: string, worldName: string): Promise<Uint8Array> {
-  const { componentize } = await loadComponentize();
-  try {
-    const { component } = await componentize({
-      sourcePath,
-      witPath,
-      worldName,
-      ...componentizeOptions,
-    });
-    return component;
-  } catch (error) {
-    throw new AlgaError('E_BUILD_COMPONENTIZE_FAILED', String((error as Error).message ?? error).split('\n').slice(0, 6).join('\n'), { cause: error });
+/**
+ * Turns one bundled ES module into a component of the given world, in a Node process of its own
+ * (see componentize-process.js). `scratch` is a folder the caller owns and removes.
+ */
+export async function componentizeSource(sourcePath: string, witPath: string, worldName: string, scratch: string): Promise<Uint8Array> {
+  const requestPath = join(scratch, 'componentize-request.json');
+  const outputPath = join(scratch, 'component.wasm');
+  writeFileSync(requestPath, JSON.stringify({ sourcePath, witPath, worldName, options: componentizeOptions, outputPath }));
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./componentize-process.js', import.meta.url)), requestPath], { stdio: ['ignore', 'inherit', 'pipe'] });
+  const stderr: Buffer[] = [];
+  child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+  const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
+  if (code !== 0) {
+    const reason = Buffer.concat(stderr).toString('utf8').trim() || `componentize-js stopped (${signal ?? `exit code ${code}`}) before giving a component.`;
+    throw new AlgaError('E_BUILD_COMPONENTIZE_FAILED', reason.split('\n').slice(0, 6).join('\n'));
   }
+  return new Uint8Array(readFileSync(outputPath));
 }

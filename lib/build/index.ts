@@ -113,7 +113,7 @@ async function componentizeInScratch(code: string, world: string): Promise<Uint8
     writeFileSync(join(witPath, 'world.wit'), world);
     const sourcePath = join(scratch, 'extension.js');
     writeFileSync(sourcePath, code);
-    return await componentizeSource(sourcePath, witPath, worldName);
+    return await componentizeSource(sourcePath, witPath, worldName, scratch);
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }

@@ -44,6 +44,17 @@ describe('alga-ext init and build on the command line', () => {
     expect(existsSync(join(scratch, 'broken-ext', 'dist'))).toBe(false);
   });
 
+  it('a module that throws while it initialises exits 1 with E_BUILD_COMPONENTIZE_FAILED and the guest\'s own message, writing no dist/', async () => {
+    await algaExt(['init', 'throws-ext']);
+    const source = join(scratch, 'throws-ext', 'src', 'index.ts');
+    writeFileSync(source, `throw new Error('the settings table is missing');\n${readFileSync(source, 'utf8')}`);
+    const built = await algaExt(['build', '--cache-dir', join(scratch, 'throws-cache')], join(scratch, 'throws-ext'));
+    expect(built.code).toBe(1);
+    expect(built.stderr).toMatch(/^error E_BUILD_COMPONENTIZE_FAILED: /);
+    expect(built.stderr).toContain('the settings table is missing');
+    expect(existsSync(join(scratch, 'throws-ext', 'dist'))).toBe(false);
+  }, 240_000);
+
   it('init into a folder with files exits 1 with E_INIT_TARGET_EXISTS', async () => {
     await algaExt(['init', 'twice']);
     const again = await algaExt(['init', 'twice', '--template', 'ui']);

@@ -1,0 +1,22 @@
+// Runs componentize-js in a Node process of its own, without the TypeScript loader: loading
+// componentize-js through tsx's module hooks costs ~0.4 s more than loading it plainly, and
+// componentize-js hands its own stdout to the wizer process it starts, so a worker thread will
+// not do. Plain JavaScript for that reason.
+// Usage: node componentize-process.js <request.json>, where the file holds
+// { sourcePath, witPath, worldName, options, outputPath }. Writes the component to outputPath;
+// on failure prints the reason on stderr and exits 1.
+import { readFileSync, writeFileSync } from 'node:fs';
+
+try {
+  const { sourcePath, witPath, worldName, options, outputPath } = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+  // componentize-js runs its own tools under the WASI shim, which (0.26) starts with no
+  // preopens; they need the build machine's filesystem. Guests never get this shim.
+  const { _setPreopens } = await import('@bytecodealliance/preview2-shim/filesystem');
+  _setPreopens({ '/': '/' });
+  const { componentize } = await import('@bytecodealliance/componentize-js');
+  const { component } = await componentize({ sourcePath, witPath, worldName, ...options });
+  writeFileSync(outputPath, component);
+} catch (error) {
+  process.stderr.write(`${String(error?.message ?? error)}\n`);
+  process.exitCode = 1;
+}
