@@ -4,6 +4,7 @@ import rateLimit from '@fastify/rate-limit';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { createAuditLog, type AuditLog } from './audit.ts';
 import { createAuth, type HostAuth } from './auth/index.ts';
+import { startSessionSweep, type SessionSweep } from './auth/session-sweep.ts';
 import type { HostConfig } from './config.ts';
 import { createHostEvents, type HostEvents } from './events.ts';
 import { badUrlError, installErrorHandler, rateLimitError } from './http-errors.ts';
@@ -35,9 +36,11 @@ export interface HostApp {
   audit: AuditLog;
   events: HostEvents;
   metrics: HostMetrics;
+  /** Deletes expired sessions at start and hourly; stopped by `close`. */
+  sessionSweep: SessionSweep;
   /** Call after listen: runs the plugins' onListening listeners. */
   listening(url: string): Promise<void>;
-  /** Runs the plugins' onClose listeners, then closes fastify. */
+  /** Stops the session sweep, runs the plugins' onClose listeners, then closes fastify. */
   close(): Promise<void>;
 }
 
@@ -118,6 +121,7 @@ export async function buildHostApp(options: HostAppOptions): Promise<HostApp> {
   }
   await app.ready();
   pluginsReady = true;
+  const sessionSweep = startSessionSweep({ store, log: app.log });
 
   return {
     app,
@@ -125,10 +129,12 @@ export async function buildHostApp(options: HostAppOptions): Promise<HostApp> {
     audit,
     events,
     metrics,
+    sessionSweep,
     async listening(url) {
       for (const listener of listeningListeners) await listener({ url });
     },
     async close() {
+      await sessionSweep.stop();
       for (const listener of closeListeners.reverse()) {
         try {
           await listener();

@@ -98,3 +98,50 @@ describe('alga-host setup --install-code', () => {
     expect((await request(`${host.url}/api/license`, { headers: { cookie } })).json).toMatchObject({ tenant_id: registered.json.tenant_id, edition: 'essentials', status: 'essentials', licensed: true });
   });
 });
+
+describe('alga-host setup against the folder of a RUNNING host (paid edition)', () => {
+  it('the running host notices the license and checks in without a restart', async () => {
+    const registered = await request(`${controlPlane.url}/register-tenant`, {
+      json: { company: 'Running Ltd', contact_name: 'Rae', contact_email: 'rae@running.test', edition: 'pro' },
+      headers: { authorization: `Bearer ${serviceToken}` },
+    });
+    const code = await installCodeFromOutbox(controlPlane.url, serviceToken, 'rae@running.test');
+    const dataDir = join(root, 'running');
+    const host = await startHostProcess({ dataDir, profile: 'appliance', env: { ALGA_LICENSE_CHECKIN_WAKE_SECONDS: '0.2' } });
+    hosts.push(host);
+    expect((await request(`${host.url}/setup/status`)).json).toEqual({ claimed: false });
+
+    const result = await algaHostSetup(dataDir, code);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toContain(`tenant ${registered.json.tenant_id}`);
+
+    const cookie = (await signIn(host.url, 'admin', password))!;
+    const license = async () => (await request(`${host.url}/api/license`, { headers: { cookie } })).json;
+    const claimedState = await license();
+    expect(claimedState).toMatchObject({ tenant_id: registered.json.tenant_id, edition: 'pro', status: 'active' });
+
+    let state = claimedState;
+    for (const deadline = Date.now() + 30_000; state.next_checkin_at === null && Date.now() < deadline; ) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      state = await license();
+    }
+    expect(state).toMatchObject({ status: 'active', licensed: true, checkin_failures: 0, last_checkin_error: null });
+    expect(state.next_checkin_at).not.toBeNull();
+    expect(Date.parse(state.last_checkin_at)).toBeGreaterThan(Date.parse(state.registered_at));
+    expect(host.child.exitCode).toBeNull();
+    expect(host.output()).toContain('license check-in succeeded');
+  });
+
+  it('`alga-host start` refuses a wake interval that is not a positive number', async () => {
+    const refused = await execute(process.execPath, [join(projectRoot, 'bin/alga-host.js'), 'start', '--data', join(root, 'bad-wake'), '--port', '0', '--host', '127.0.0.1', '--profile', 'appliance'], {
+      cwd: projectRoot,
+      env: { ...process.env, RUNNER_BASE_URL: 'http://127.0.0.1:9', ALGA_LICENSE_CHECKIN_WAKE_SECONDS: 'soon' },
+      timeout: 30_000,
+    }).then(
+      () => ({ code: 0, stderr: '' }),
+      (error: { code: number; stderr: string }) => ({ code: error.code, stderr: error.stderr }),
+    );
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^error E_HOST_CONFIG_INVALID: .*ALGA_LICENSE_CHECKIN_WAKE_SECONDS must be a positive number, got "soon"/m);
+  });
+});

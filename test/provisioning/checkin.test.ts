@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encryptValue, type EncryptionKeys } from '../../host/core/secrets/encryption.ts';
 import { openStore, type HostStore } from '../../host/core/store.ts';
-import { backoffMs, checkInOnce } from '../../host/plugins/appliance/checkin.ts';
+import { backoffMs, checkInOnce, startCheckinSchedule } from '../../host/plugins/appliance/checkin.ts';
 import { applianceId, readLicenseState, writeLicenseState } from '../../host/plugins/appliance/license-state.ts';
 import { signLicenseToken, toJwks } from '../../host/plugins/license/license-token.ts';
 
@@ -78,6 +78,37 @@ describe('license check-in', () => {
       answer = () => ({ status: 403, body: { error: { code: 'E_APPLIANCE_REVOKED' } } });
       expect(await checkInOnce(options)).toMatchObject({ revoked: true, nextCheckinAt: undefined });
     } finally {
+      server.close();
+    }
+  });
+
+  it('a running schedule notices state written outside it: a new registration, then a due nextCheckinAt', async () => {
+    let checkins = 0;
+    const server = createServer((req, res) => {
+      checkins += 1;
+      const now = Math.floor(Date.now() / 1000);
+      const jwt = signLicenseToken({ iss: 'x', sub: 'tnt_1', aud: applianceId(store), edition: 'pro', iat: now, exp: now + 3600 }, { keyId: 'lk-1', privateKey: signing.privateKey });
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jwt }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const schedule = startCheckinSchedule({ store, encryptionKeys: keyring, intervalMs: 86_400_000, minBackoffMs: 60_000, wakeMs: 20, log: quiet });
+    const until = async (condition: () => boolean) => {
+      for (const deadline = Date.now() + 20_000; !condition() && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 20));
+    };
+    try {
+      seed(`http://127.0.0.1:${(server.address() as { port: number }).port}/checkin`);
+      await until(() => readLicenseState(store)?.nextCheckinAt !== undefined);
+      expect(readLicenseState(store)).toMatchObject({ checkinFailures: 0, lastCheckinError: undefined });
+      expect(readLicenseState(store)?.token).toBeDefined();
+      expect(checkins).toBe(1);
+
+      const state = readLicenseState(store)!;
+      store.transaction(() => writeLicenseState(store, { ...state, nextCheckinAt: new Date(Date.now() - 1000).toISOString() }));
+      await until(() => checkins === 2 && Date.parse(readLicenseState(store)!.nextCheckinAt!) > Date.now());
+      expect(checkins).toBe(2);
+      expect(Date.parse(readLicenseState(store)!.nextCheckinAt!)).toBeGreaterThan(Date.now() + 3_600_000);
+    } finally {
+      schedule.stop();
       server.close();
     }
   });

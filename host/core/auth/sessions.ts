@@ -12,11 +12,14 @@ export interface SessionRecord {
 
 export const SESSION_COOKIE = 'alga_session';
 export const DEFAULT_SESSION_TTL_MS = 12 * 60 * 60 * 1000;
+export const DEFAULT_SWEEP_BATCH_SIZE = 500;
+
+const isExpired = (record: SessionRecord, now: number) => Date.parse(record.expiresAt) <= now;
 
 export class Sessions {
   private readonly db;
 
-  constructor(store: HostStore, private readonly ttlMs = DEFAULT_SESSION_TTL_MS) {
+  constructor(private readonly store: HostStore, private readonly ttlMs = DEFAULT_SESSION_TTL_MS) {
     this.db = store.db<SessionRecord, string>('core.sessions');
   }
 
@@ -32,7 +35,7 @@ export class Sessions {
     const key = hashToken(id);
     const record = this.db.get(key);
     if (!record) return undefined;
-    if (Date.parse(record.expiresAt) <= Date.now()) {
+    if (isExpired(record, Date.now())) {
       this.db.removeSync(key);
       return undefined;
     }
@@ -46,6 +49,38 @@ export class Sessions {
   /** Ends every session of a user (password change, user removal). */
   endAllFor(userId: string): void {
     for (const { key, value } of this.db.getRange({})) if (value.userId === userId) this.db.removeSync(key);
+  }
+
+  /**
+   * Deletes expired sessions (abandoned ones are otherwise never presented again, so never
+   * removed). Reads `batchSize` rows at a time, deletes that batch's expired ones in one
+   * transaction and yields to the event loop before the next, so a large backlog does not hold
+   * the host up. `shouldStop` ends the pass between batches. Returns how many it deleted.
+   */
+  async sweepExpired(options: { batchSize?: number; shouldStop?: () => boolean } = {}): Promise<number> {
+    const batchSize = Math.max(1, options.batchSize ?? DEFAULT_SWEEP_BATCH_SIZE);
+    let deleted = 0;
+    let after: string | undefined;
+    while (!options.shouldStop?.()) {
+      const rows = [...this.db.getRange(after === undefined ? { limit: batchSize } : { start: after, limit: batchSize + 1 })];
+      const batch = after === undefined ? rows : rows.filter(({ key }) => key !== after).slice(0, batchSize);
+      const now = Date.now();
+      const expired = batch.filter(({ value }) => isExpired(value, now)).map(({ key }) => key);
+      if (expired.length > 0) {
+        deleted += this.store.transaction(() => {
+          let count = 0;
+          for (const key of expired) {
+            const current = this.db.get(key);
+            if (current && isExpired(current, now)) count += this.db.removeSync(key) ? 1 : 0;
+          }
+          return count;
+        });
+      }
+      if (batch.length < batchSize) break;
+      after = batch[batch.length - 1].key;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return deleted;
   }
 
   get ttlSeconds(): number {

@@ -17,6 +17,8 @@ export interface CheckinOptions {
   encryptionKeys: EncryptionKeys;
   intervalMs: number;
   minBackoffMs: number;
+  /** The schedule re-reads the license state at least this often (default: minBackoffMs). */
+  wakeMs?: number;
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
 }
 
@@ -60,38 +62,67 @@ export async function checkInOnce(options: CheckinOptions): Promise<LicenseState
   return next;
 }
 
-/** Runs check-ins on schedule until stopped. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Runs check-ins on schedule until stopped. The schedule wakes at least every `wakeMs` and
+ * re-reads the license state (one store read), so state another process wrote — a headless
+ * `alga-host setup` against the same data folder — is noticed without a restart: a check-in
+ * runs when `nextCheckinAt` is due, or at once for a registration that appeared after start and
+ * has never checked in (as after an in-process claim).
+ */
 export function startCheckinSchedule(options: CheckinOptions): { stop(): void; runNow(): Promise<LicenseState | undefined> } {
+  const wakeMs = Math.min(options.wakeMs ?? options.minBackoffMs, MAX_TIMER_MS);
+  const registeredAtStart = readLicenseState(options.store)?.registeredAt;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   let running: Promise<LicenseState | undefined> | undefined;
 
-  const schedule = () => {
+  const dueAt = (state: LicenseState | undefined): number | undefined => {
+    if (!state?.credential || !state.checkInUrl || state.revoked) return undefined;
+    if (state.nextCheckinAt) return Date.parse(state.nextCheckinAt);
+    if (state.registeredAt !== registeredAtStart) return Date.now();
+    return Date.parse(state.lastCheckinAt ?? state.registeredAt) + options.intervalMs;
+  };
+
+  const arm = (delay: number) => {
     if (stopped) return;
-    const state = readLicenseState(options.store);
-    if (!state?.credential || state.revoked) return;
-    const due = state.nextCheckinAt ? Date.parse(state.nextCheckinAt) : Date.parse(state.lastCheckinAt ?? state.registeredAt) + options.intervalMs;
-    const delay = Math.max(0, Math.min(due - Date.now(), 2 ** 31 - 1));
-    timer = setTimeout(() => void runNow(), delay);
+    timer = setTimeout(wake, Number.isFinite(delay) ? Math.max(0, Math.min(delay, wakeMs)) : wakeMs);
     timer.unref();
+  };
+
+  const wake = () => {
+    timer = undefined;
+    if (stopped) return;
+    const due = dueAt(readLicenseState(options.store));
+    if (due !== undefined && due <= Date.now()) {
+      runNow().catch((error: unknown) => options.log.warn({ err: error }, 'license check-in failed'));
+    } else {
+      arm(due === undefined ? wakeMs : due - Date.now());
+    }
   };
 
   const runNow = () => {
     if (!running) {
       if (timer) clearTimeout(timer);
+      timer = undefined;
       running = checkInOnce(options).finally(() => {
         running = undefined;
-        schedule();
+        if (stopped) return;
+        // Still due after a run (nothing could be written): wait a whole wake rather than retry at once.
+        const due = dueAt(readLicenseState(options.store));
+        arm(due === undefined || due <= Date.now() ? wakeMs : due - Date.now());
       });
     }
     return running;
   };
 
-  schedule();
+  wake();
   return {
     stop() {
       stopped = true;
       if (timer) clearTimeout(timer);
+      timer = undefined;
     },
     runNow,
   };

@@ -31,6 +31,15 @@ function licenseStatus(state: LicenseState | undefined, tenantId: string | undef
   };
 }
 
+/** ALGA_LICENSE_CHECKIN_WAKE_SECONDS (60): how often the check-in schedule re-reads the license state. */
+function checkinWakeMs(env: Readonly<Record<string, string | undefined>>): number {
+  const text = env.ALGA_LICENSE_CHECKIN_WAKE_SECONDS;
+  if (text === undefined || text === '') return 60_000;
+  const seconds = Number(text);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new AlgaError('E_HOST_CONFIG_INVALID', `ALGA_LICENSE_CHECKIN_WAKE_SECONDS must be a positive number, got "${text}".`);
+  return seconds * 1000;
+}
+
 function register(host: HostContext): void {
   const { routes, store, auth, config } = host;
   const setup = host.plugins.get<SetupApi>('setup');
@@ -45,6 +54,7 @@ function register(host: HostContext): void {
     encryptionKeys: host.secrets.encryptionKeys,
     intervalMs: (Number.isFinite(hours) && hours > 0 ? hours : 24) * 3_600_000,
     minBackoffMs: 60_000,
+    wakeMs: checkinWakeMs(config.env),
     log: host.log,
   });
   host.lifecycle.onClose(() => checkins.stop());
