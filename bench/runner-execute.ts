@@ -3,6 +3,7 @@
 // throughput from 1 to N workers. Servers run in child processes; autocannon drives them.
 // Run: node --import tsx bench/runner-execute.ts   (BENCH_SECONDS=n per run, default 5)
 import { availableParallelism } from 'node:os';
+import { encodeExecuteFrame, executeFrameType } from '../lib/execute-frame.ts';
 import { executeBody, fmt, load, post, startChild, type LoadResult } from './runner-support.ts';
 
 const row = (name: string, result: LoadResult, baseline?: LoadResult) =>
@@ -61,6 +62,17 @@ for (const size of [1024, 64 * 1024, 1024 * 1024]) {
   await echo(warmUpSeconds);
   const result = await echo();
   console.log(`${`echo ${size / 1024} KB`.padEnd(44)} ${fmt(result.rps, 0).padStart(7)} req/s  ${fmt((result.rps * size) / 1048576).padStart(7)} MB/s each way  p50 ${fmt(result.p50)} ms  cpu ${fmt(result.cpuMicrosPerRequest ?? NaN, 0)} µs/req${result.non2xx ? `  (${result.non2xx} non-2xx)` : ''}`);
+}
+// The same through the frame form (lib/execute-frame.ts, what the host gateway sends): raw bytes, no base64.
+for (const size of [1024, 64 * 1024, 1024 * 1024]) {
+  const envelope = JSON.parse(executeBody(bodies.info.hashes!.misbehave, '/echo', { method: 'POST', limits: { memory_mb: 128 } }));
+  delete envelope.http.body_b64;
+  const frame = Buffer.concat(encodeExecuteFrame(envelope, new Uint8Array(size).fill(97)));
+  const headers = { 'content-type': executeFrameType, accept: executeFrameType, authorization: `Bearer ${bodies.info.token}` };
+  const echo = (duration?: number) => load({ url: `${bodies.info.url}/v1/execute`, method: 'POST', body: frame, headers, connections: 4, duration, pid: bodies.child.pid });
+  await echo(warmUpSeconds);
+  const result = await echo();
+  console.log(`${`echo ${size / 1024} KB, frame form`.padEnd(44)} ${fmt(result.rps, 0).padStart(7)} req/s  ${fmt((result.rps * size) / 1048576).padStart(7)} MB/s each way  p50 ${fmt(result.p50)} ms  cpu ${fmt(result.cpuMicrosPerRequest ?? NaN, 0)} µs/req${result.non2xx ? `  (${result.non2xx} non-2xx)` : ''}`);
 }
 await bodies.stop();
 

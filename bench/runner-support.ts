@@ -65,7 +65,7 @@ function cpuMicros(pid: number): number | undefined {
   }
 }
 
-export async function load(options: { url: string; method?: 'GET' | 'POST'; body?: string; headers?: Record<string, string>; connections?: number; duration?: number; pid?: number }): Promise<LoadResult> {
+export async function load(options: { url: string; method?: 'GET' | 'POST'; body?: string | Buffer; headers?: Record<string, string>; connections?: number; duration?: number; pid?: number }): Promise<LoadResult> {
   const cpuBefore = options.pid === undefined ? undefined : cpuMicros(options.pid);
   const result = await autocannon({
     url: options.url,

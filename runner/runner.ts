@@ -133,12 +133,16 @@ export class Runner extends EventEmitter {
     return this.pool.size;
   }
 
-  /** Runs one request. Never throws: failures come back as `{ok: false, error}` with the request id. */
-  async execute(input: unknown): Promise<ExecuteResult> {
+  /**
+   * Runs one request. Never throws: failures come back as `{ok: false, error}` with the request id.
+   * The body comes either as `http.body_b64` in `input` or, from an execute frame, as `bodyBytes`.
+   */
+  async execute(input: unknown, bodyBytes?: Uint8Array): Promise<ExecuteResult> {
     const started = performance.now();
     let request: ExecuteRequest;
     try {
       request = parseExecuteRequest(input);
+      if (bodyBytes && request.http.body_b64 !== undefined) throw new AlgaError('E_RUNNER_BAD_REQUEST', 'An execute frame carries its body after the envelope; http.body_b64 must not be set too.');
     } catch (error) {
       return { ok: false, error: error as AlgaError, requestId: requestIdOf(input) };
     }
@@ -160,7 +164,7 @@ export class Runner extends EventEmitter {
         return this.reject(request, requestId, started, asAlgaError(error));
       }
       const limits = effectiveLimits(this.config.limits, extension.manifest, request.limits);
-      const body = Buffer.from(request.http.body_b64 ?? '', 'base64');
+      const body = bodyBytes ?? Buffer.from(request.http.body_b64 ?? '', 'base64');
       if (body.length > limits.maxRequestBytes) return this.reject(request, requestId, started, new AlgaError('E_RUNNER_REQUEST_TOO_LARGE', `The limit is ${limits.maxRequestBytes} bytes.`));
       let code;
       try {

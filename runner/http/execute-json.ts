@@ -1,4 +1,4 @@
-import type { ExecuteResult } from '../runner.ts';
+import type { ExecuteResult, ExecutionRecord } from '../runner.ts';
 
 /**
  * JSON in and out of `POST /v1/execute` without passing the base64 body through the generic
@@ -39,10 +39,9 @@ function spliceBody(raw: Buffer): unknown {
   return parsed;
 }
 
-/** The 200 answer of `/v1/execute` as JSON text. */
-export function executeAnswerJson(result: Extract<ExecuteResult, { ok: true }>): string {
-  const { status, headers, body, execution } = result;
-  const record = {
+/** The execution figures every 200 answer carries, JSON or frame. */
+export function executionFigures(execution: ExecutionRecord) {
+  return {
     request_id: execution.request_id,
     duration_ms: execution.duration_ms,
     memory_bytes: execution.memory_bytes,
@@ -53,6 +52,12 @@ export function executeAnswerJson(result: Extract<ExecuteResult, { ok: true }>):
     denials_dropped: execution.denials_dropped,
     debug_events_dropped: execution.debug_events_dropped,
   };
+}
+
+/** The 200 answer of `/v1/execute` as JSON text. */
+export function executeAnswerJson(result: Extract<ExecuteResult, { ok: true }>): string {
+  const { status, headers, body, execution } = result;
+  const record = executionFigures(execution);
   const base64 = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('base64');
   return `{"status":${status},"headers":${JSON.stringify(headers)},"body_b64":"${base64}","execution":${JSON.stringify(record)}}`;
 }

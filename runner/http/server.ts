@@ -1,10 +1,11 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
-import { AlgaError } from '../../lib/errors/index.ts';
+import { AlgaError, isAlgaError } from '../../lib/errors/index.ts';
 import type { ExecutionRecord, Runner } from '../runner.ts';
 import { sendError } from './errors.ts';
 import { registerExtUi } from './ext-ui.ts';
-import { executeAnswerJson, parseExecuteJson } from './execute-json.ts';
+import { decodeExecuteFrame, encodeExecuteFrame, executeFrameType } from '../../lib/execute-frame.ts';
+import { executeAnswerJson, executionFigures, parseExecuteJson } from './execute-json.ts';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
@@ -37,6 +38,15 @@ export function buildRunnerApp(runner: Runner): FastifyInstance {
     }
   });
 
+  // The binary form (lib/execute-frame.ts): the envelope, then the raw body, no base64.
+  app.addContentTypeParser(executeFrameType, { parseAs: 'buffer' }, (_request, raw, done) => {
+    try {
+      done(null, { frame: decodeExecuteFrame(raw as Buffer) });
+    } catch (error) {
+      done(Object.assign(error as Error, { statusCode: 400 }), undefined);
+    }
+  });
+
   const tokenDigest = digest(token);
   const requireToken = async (request: FastifyRequest, reply: import('fastify').FastifyReply) => {
     if (!tokenMatches(request.headers.authorization, tokenDigest)) return sendError(reply, new AlgaError('E_RUNNER_UNAUTHORIZED'));
@@ -44,13 +54,19 @@ export function buildRunnerApp(runner: Runner): FastifyInstance {
 
   app.setErrorHandler((error: Error & { statusCode?: number }, _request, reply) => {
     if (error.statusCode === 413) return sendError(reply, new AlgaError('E_RUNNER_REQUEST_TOO_LARGE'));
+    if (isAlgaError(error) && error.status < 500) return sendError(reply, error);
     if (error.statusCode && error.statusCode < 500) return sendError(reply, new AlgaError('E_RUNNER_BAD_REQUEST', error.message));
     return sendError(reply, error);
   });
 
   app.post('/v1/execute', { onRequest: requireToken }, async (request, reply) => {
-    const result = await runner.execute(request.body);
+    const frame = (request.body as { frame?: ReturnType<typeof decodeExecuteFrame> } | undefined)?.frame;
+    const result = frame ? await runner.execute(frame.envelope, frame.body) : await runner.execute(request.body);
     if (!result.ok) return sendError(reply, result.error, result.requestId, result.retryAfterSeconds);
+    if (String(request.headers.accept ?? '').includes(executeFrameType)) {
+      const [head, body] = encodeExecuteFrame({ status: result.status, headers: result.headers, execution: executionFigures(result.execution) }, result.body);
+      return reply.type(executeFrameType).send(Buffer.concat([head, body], head.length + body.length));
+    }
     return reply.type('application/json; charset=utf-8').send(executeAnswerJson(result));
   });
 

@@ -1,26 +1,67 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AlgaError, type ErrorCode } from '../../lib/errors/index.ts';
+import { decodeExecuteFrame, encodeExecuteFrame, executeFrameType } from '../../lib/execute-frame.ts';
 import { bearer, inProcessHost, type InProcessHost } from './host-app.ts';
-import { packedExample, sign, signingFixture } from './signed-bundles.ts';
+import { packedExample, repackedExample, sign, signingFixture } from './signed-bundles.ts';
 
 /**
  * The gateway's side of the runner contract, against a real HTTP server on 127.0.0.1 standing in
- * for the runner: it records each /v1/execute body and answers what the test scripts.
+ * for the runner: it records each /v1/execute body and answers what the test scripts. A frame
+ * request is recorded as its JSON form would have been (the raw body as `http.body_b64`, absent
+ * when empty), with the frame's own envelope and body kept beside it.
  */
-type Script = (body: any, request: IncomingMessage) => { status: number; headers?: Record<string, string>; body?: unknown; delayMs?: number };
+type Answer = {
+  status: number;
+  headers?: Record<string, string>;
+  /** Answered as JSON (the default). */
+  body?: unknown;
+  /** Answered as an execute frame instead. */
+  frame?: { envelope: unknown; body: Uint8Array };
+  /** Answered as these bytes, as they are (with `headers`' content-type). */
+  raw?: Buffer;
+  delayMs?: number;
+};
+type Script = (body: any, request: IncomingMessage) => Answer;
+type Received = { body: any; headers: IncomingMessage['headers']; contentType?: string; frame?: { envelope: any; body: Buffer } };
+
+function readExecuteRequest(request: IncomingMessage, bytes: Buffer): Received {
+  const contentType = request.headers['content-type'];
+  if (contentType !== executeFrameType) return { body: JSON.parse(bytes.toString()), headers: request.headers, contentType };
+  const frame = decodeExecuteFrame(bytes) as { envelope: any; body: Buffer };
+  const body = structuredClone(frame.envelope);
+  if (frame.body.length > 0) body.http.body_b64 = frame.body.toString('base64');
+  return { body, headers: request.headers, contentType, frame };
+}
+
+function writeAnswer(response: ServerResponse, answer: Answer): void {
+  if (answer.raw) {
+    response.writeHead(answer.status, answer.headers);
+    response.end(answer.raw);
+  } else if (answer.frame) {
+    const [head, body] = encodeExecuteFrame(answer.frame.envelope, answer.frame.body);
+    response.writeHead(answer.status, { 'content-type': executeFrameType, ...answer.headers });
+    response.write(head);
+    response.end(body);
+  } else {
+    response.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
+    response.end(JSON.stringify(answer.body ?? {}));
+  }
+}
 
 describe('gateway ↔ runner contract', () => {
   const fixture = signingFixture('example');
   const hello = packedExample('hello');
+  /** The hello component under another name that declares `POST /echo`, for calls with a body. */
+  const echo = repackedExample('hello', (manifest) => ({ ...manifest, name: 'com.example.echo', api: { endpoints: [{ method: 'POST', path: '/echo' }] } }));
   let runner: Server;
   let h: InProcessHost;
   let tokenA: string;
   /** A second tenant whose quota is high enough for the error-mapping tables. */
   let tokenE: string;
-  let received: { body: any; headers: IncomingMessage['headers'] }[] = [];
+  let received: Received[] = [];
   let script: Script;
 
   beforeAll(async () => {
@@ -29,13 +70,10 @@ describe('gateway ↔ runner contract', () => {
       const chunks: Buffer[] = [];
       request.on('data', (chunk) => chunks.push(chunk));
       request.on('end', () => {
-        const body = JSON.parse(Buffer.concat(chunks).toString());
-        received.push({ body, headers: request.headers });
-        const answer = script(body, request);
-        setTimeout(() => {
-          response.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
-          response.end(JSON.stringify(answer.body ?? {}));
-        }, answer.delayMs ?? 0);
+        const record = readExecuteRequest(request, Buffer.concat(chunks));
+        received.push(record);
+        const answer = script(record.body, request);
+        setTimeout(() => writeAnswer(response, answer), answer.delayMs ?? 0);
       });
     });
     await new Promise<void>((resolve) => runner.listen(0, '127.0.0.1', resolve));
@@ -44,7 +82,10 @@ describe('gateway ↔ runner contract', () => {
       env: { SIGNING_TRUST_BUNDLE: fixture.trustBundleJson, EXT_GATEWAY_TIMEOUT_MS: '300', EXT_GATEWAY_MAX_BODY_BYTES: '1024' },
     });
     const publisher = h.host.auth.createToken({ kind: 'publisher', publisher: 'example' }).token;
-    await h.host.app.inject({ method: 'POST', url: '/api/registry/bundles', headers: bearer(publisher), payload: { bundle_b64: Buffer.from(hello.bytes).toString('base64'), signatures: sign(hello.bytes, fixture.key) } });
+    for (const bytes of [hello.bytes, echo]) {
+      const published = await h.host.app.inject({ method: 'POST', url: '/api/registry/bundles', headers: bearer(publisher), payload: { bundle_b64: Buffer.from(bytes).toString('base64'), signatures: sign(bytes, fixture.key) } });
+      expect(published.statusCode).toBe(201);
+    }
     h.host.auth.createTenant({ id: 'tenant-a', name: 'A' });
     tokenA = h.host.auth.createToken({ kind: 'tenant', tenantId: 'tenant-a' }).token;
     const installed = await h.host.app.inject({
@@ -55,6 +96,7 @@ describe('gateway ↔ runner contract', () => {
     h.host.auth.createTenant({ id: 'tenant-e', name: 'E' });
     tokenE = h.host.auth.createToken({ kind: 'tenant', tenantId: 'tenant-e' }).token;
     expect((await h.host.app.inject({ method: 'POST', url: '/api/installs', headers: bearer(tokenE), payload: { extensionId: 'com.example.hello', config: { greeting_name: 'E' }, limits: { requestsPerMinute: 1000 } } })).statusCode).toBe(201);
+    expect((await h.host.app.inject({ method: 'POST', url: '/api/installs', headers: bearer(tokenE), payload: { extensionId: 'com.example.echo', limits: { requestsPerMinute: 1000 } } })).statusCode).toBe(201);
     for (let i = 0; i < 50 && !h.runner.isReady(); i++) await new Promise((resolve) => setTimeout(resolve, 50));
   });
   beforeEach(() => {
@@ -69,7 +111,8 @@ describe('gateway ↔ runner contract', () => {
   const ok = (): ReturnType<Script> => ({ status: 200, body: { status: 201, headers: { 'content-type': 'text/plain', 'set-cookie': 'evil=1', 'x-ext-trace': 't1', server: 'guest' }, body_b64: Buffer.from('made').toString('base64'), execution: { duration_ms: 3, memory_bytes: 1024, egress_bytes: 7 } } });
 
   it('sends the install context, grants, config and sealed secrets; forwards only allowlisted headers both ways', async () => {
-    script = ok;
+    script = ok; // a 200 answered as JSON (body_b64), the runner's older form
+
     const answer = await inject({
       method: 'GET', url: '/api/ext/com.example.hello/hello?x=1&y=2',
       headers: { ...bearer(tokenA), cookie: 'alga_session=abc', 'x-tenant-id': 'tenant-b', accept: 'text/plain', 'x-ext-mode': 'fast', 'x-forwarded-for': '10.0.0.1' },
@@ -80,8 +123,12 @@ describe('gateway ↔ runner contract', () => {
     expect(answer.headers['set-cookie']).toBeUndefined();
     expect(answer.headers.server).toBeUndefined();
 
-    const [{ body, headers }] = received;
+    const [{ body, headers, contentType, frame }] = received;
     expect(headers.authorization).toBe(`Bearer ${h.secrets.runnerServiceToken}`);
+    expect(contentType).toBe(executeFrameType);
+    expect(headers.accept).toBe(`${executeFrameType}, application/json`);
+    expect(frame!.body).toHaveLength(0);
+    expect(body.http.body_b64).toBeUndefined();
     expect(body.context).toMatchObject({ tenant_id: 'tenant-a', extension_id: 'com.example.hello', version: '1.0.0', content_hash: hello.hash, request_id: answer.headers['x-request-id'] });
     expect(body.http).toMatchObject({ method: 'GET', path: '/hello', query: 'x=1&y=2' });
     expect(body.http.headers).toEqual({ accept: 'text/plain', 'x-ext-mode': 'fast', 'user-agent': expect.any(String) });
@@ -197,5 +244,60 @@ describe('gateway ↔ runner contract', () => {
     expect(forwarded.body.context.tenant_id).toBe('tenant-a');
     expect(JSON.stringify(forwarded.body)).not.toContain(session.split('.')[0]);
     expect(Object.keys(forwarded.body.http.headers)).not.toContain('cookie');
+  });
+
+  it('sends a request body as raw frame bytes: every byte value 0–255 reaches the runner unchanged, none of it inside the envelope', async () => {
+    script = ok;
+    const bytes = Buffer.from(Array.from({ length: 512 }, (_, index) => index % 256));
+    const answer = await inject({ method: 'POST', url: '/api/ext/com.example.echo/echo', headers: { ...bearer(tokenE), 'content-type': 'application/octet-stream' }, payload: bytes });
+    expect(answer.statusCode).toBe(201);
+    const [{ body, contentType, frame }] = received;
+    expect(contentType).toBe(executeFrameType);
+    expect(frame!.envelope.http.body_b64).toBeUndefined();
+    expect(Buffer.compare(frame!.body, bytes)).toBe(0);
+    expect(body.http).toMatchObject({ method: 'POST', path: '/echo', body_b64: bytes.toString('base64'), headers: { 'content-type': 'application/octet-stream' } });
+  });
+
+  it('passes a 200 answered as a frame to the client byte for byte, with only the allowed headers, and logs its execution figures', async () => {
+    const bytes = Buffer.from(Array.from({ length: 768 }, (_, index) => 255 - (index % 256)));
+    script = () => ({
+      status: 200,
+      frame: {
+        envelope: { status: 202, headers: { 'content-type': 'application/octet-stream', 'x-ext-trace': 'f1', 'set-cookie': 'evil=1', server: 'guest' }, execution: { duration_ms: 4.5, memory_bytes: 2048, egress_bytes: 9 } },
+        body: bytes,
+      },
+    });
+    const answer = await inject({ method: 'GET', url: '/api/ext/com.example.hello/hello', headers: bearer(tokenE) });
+    expect(answer.statusCode).toBe(202);
+    expect(Buffer.compare(answer.rawPayload, bytes)).toBe(0);
+    expect(answer.headers['content-type']).toBe('application/octet-stream');
+    expect(answer.headers['x-ext-trace']).toBe('f1');
+    expect(answer.headers['set-cookie']).toBeUndefined();
+    expect(answer.headers.server).toBeUndefined();
+    const log = await inject({ method: 'GET', url: '/api/installs/com.example.hello/executions', headers: bearer(tokenE) });
+    expect(log.json().executions.find((row: { requestId: string }) => row.requestId === answer.headers['x-request-id'])).toMatchObject({ status: 202, runnerDurationMs: 4.5, memoryBytes: 2048, egressBytes: 9 });
+
+    script = () => ({ status: 200, frame: { envelope: { status: 204, headers: {}, execution: { duration_ms: 1 } }, body: new Uint8Array() } });
+    const empty = await inject({ method: 'GET', url: '/api/ext/com.example.hello/hello', headers: bearer(tokenE) });
+    expect(empty.statusCode).toBe(204);
+    expect(empty.rawPayload).toHaveLength(0);
+  });
+
+  it('answers 502 E_RUNNER_UNAVAILABLE, with the catalog sentence only, when a frame answer does not decode', async () => {
+    const frameHeaders = { 'content-type': executeFrameType };
+    const undecodable = [
+      Buffer.from([0, 0]), // shorter than the length prefix
+      Buffer.concat([Buffer.from([0, 0, 3, 231]), Buffer.from('{"status":200,"note":"db password hunter2"}')]), // announces more JSON than it holds
+      Buffer.concat([Buffer.from([0, 0, 0, 20]), Buffer.from('hunter2 is not json!'), Buffer.from('body')]), // an envelope that is not JSON
+    ];
+    for (const raw of undecodable) {
+      script = () => ({ status: 200, headers: frameHeaders, raw });
+      const failed = await inject({ method: 'GET', url: '/api/ext/com.example.hello/hello', headers: bearer(tokenE) });
+      expect({ status: failed.statusCode, body: failed.json() }).toEqual({
+        status: 502,
+        body: { error: { code: 'E_RUNNER_UNAVAILABLE', message: new AlgaError('E_RUNNER_UNAVAILABLE').message }, request_id: failed.headers['x-request-id'] },
+      });
+      expect(failed.body).not.toContain('hunter2');
+    }
   });
 });

@@ -91,7 +91,7 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     try {
       const baseUrl = runner.baseUrl();
       if (!baseUrl || !runner.isAvailable()) return fail('E_RUNNER_UNAVAILABLE');
-      const body = request.body;
+      const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const payload = {
         context: { tenant_id: tenantId, extension_id: extensionId, install_id: found.id, request_id: request.id, version: found.version, content_hash: found.contentHash },
         http: {
@@ -99,7 +99,6 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
           path,
           query: rawQuery,
           headers: forwardedRequestHeaders(request.headers),
-          ...(Buffer.isBuffer(body) && body.length > 0 ? { body_b64: body.toString('base64') } : {}),
         },
         limits: { timeout_ms: found.limits.timeoutMs, memory_mb: found.limits.memoryMb, max_request_bytes: config.gatewayMaxBodyBytes },
         config: found.config,
@@ -111,7 +110,7 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
       };
       let answer;
       try {
-        answer = await postToRunner(baseUrl, '/v1/execute', runner.serviceToken, payload, config.gatewayTimeoutMs);
+        answer = await postToRunner(baseUrl, '/v1/execute', runner.serviceToken, payload, config.gatewayTimeoutMs, body);
       } catch (error) {
         const failure = error as RunnerCallError;
         request.log.warn({ extensionId, runnerFailure: failure.kind, detail: failure.message }, 'runner call failed');
@@ -134,6 +133,7 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
         egressBytes: result.execution?.egress_bytes,
       });
       reply.status(result.status).headers(returnedResponseHeaders(result.headers ?? {}));
+      if (answer.rawBody) return reply.send(answer.rawBody.length > 0 ? answer.rawBody : '');
       return reply.send(result.body_b64 ? Buffer.from(result.body_b64, 'base64') : '');
     } finally {
       quota.release();
