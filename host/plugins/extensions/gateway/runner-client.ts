@@ -13,6 +13,7 @@ export interface RunnerResponse {
 
 export type RunnerCallError = { kind: 'unreachable' | 'timeout' | 'bad-response'; message: string };
 
+const singleWriteBelow = 64 * 1024;
 const agent = new Agent({ keepAlive: true, maxSockets: 512, keepAliveMsecs: 10_000 });
 
 /**
@@ -56,8 +57,9 @@ export function postToRunner(baseUrl: string, path: string, token: string, paylo
       req.destroy();
     }, timeoutMs);
     req.on('error', (error: NodeJS.ErrnoException) => fail({ kind: 'unreachable', message: error.code ?? error.message }));
-    if (chunks.length === 2) req.write(chunks[0]);
-    req.end(chunks.at(-1));
+    // One write for small frames (one packet, one wake-up at the runner); large bodies are not copied.
+    if (chunks.length === 2 && contentLength > singleWriteBelow) req.write(chunks[0]);
+    req.end(chunks.length === 2 && contentLength <= singleWriteBelow ? Buffer.concat(chunks, contentLength) : chunks.at(-1));
   });
 }
 
