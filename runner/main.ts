@@ -13,6 +13,9 @@ try {
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+  // Started by alga-host with an IPC channel: when the host goes away, even killed outright or
+  // while it was still starting, the channel closes and the runner stops instead of lingering.
+  if (process.connected) process.once('disconnect', stop);
 } catch (error) {
   process.stderr.write(isAlgaError(error) ? `error ${error.code}: ${error.message}\n` : `error: ${(error as Error).stack ?? error}\n`);
   process.exit(1);

@@ -100,7 +100,8 @@ export function childRunner(options: ChildRunnerOptions): ManagedRunner {
   function spawnChild(): void {
     startedAt = Date.now();
     health.reset();
-    const spawned = spawn(process.execPath, [entry], { env: environment(), stdio: ['ignore', 'inherit', 'inherit'] });
+    // The IPC channel is how the runner knows the host is gone, however it went (runner/main.ts).
+    const spawned = spawn(process.execPath, [entry], { env: environment(), stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     child = spawned;
     writeFileSync(pidFile, `${spawned.pid ?? ''}\n`);
     options.log.info({ pid: spawned.pid, port }, 'runner started');
