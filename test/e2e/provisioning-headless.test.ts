@@ -37,6 +37,12 @@ function algaHostSetup(dataDir: string, code: string) {
   );
 }
 
+/** Registers a tenant at the control plane and reads its install code from the outbox. */
+async function registerForCode(details: { company: string; contact_name: string; contact_email: string; edition: string }) {
+  const registered = await request(`${controlPlane.url}/register-tenant`, { json: details, headers: { authorization: `Bearer ${serviceToken}` } });
+  return { registered, code: await installCodeFromOutbox(controlPlane.url, serviceToken, details.contact_email) };
+}
+
 function algaHost(...args: string[]) {
   return execute(process.execPath, [join(projectRoot, 'bin/alga-host.js'), ...args], { cwd: projectRoot, env: { ...process.env, ALGA_ADMIN_PASSWORD: '' } }).then(
     ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
@@ -79,11 +85,7 @@ describe('alga-host setup --install-code', () => {
   });
 
   it('claims with the registry tenant; the host then starts CLAIMED', async () => {
-    const registered = await request(`${controlPlane.url}/register-tenant`, {
-      json: { company: 'Headless Ltd', contact_name: 'Hal', contact_email: 'hal@headless.test', edition: 'essentials' },
-      headers: { authorization: `Bearer ${serviceToken}` },
-    });
-    const code = await installCodeFromOutbox(controlPlane.url, serviceToken, 'hal@headless.test');
+    const { registered, code } = await registerForCode({ company: 'Headless Ltd', contact_name: 'Hal', contact_email: 'hal@headless.test', edition: 'essentials' });
     const dataDir = join(root, 'good');
     const result = await algaHostSetup(dataDir, code);
     expect(result.stderr).toBe('');
@@ -101,11 +103,7 @@ describe('alga-host setup --install-code', () => {
 
 describe('alga-host setup against the folder of a RUNNING host (paid edition)', () => {
   it('the running host notices the license and checks in without a restart', async () => {
-    const registered = await request(`${controlPlane.url}/register-tenant`, {
-      json: { company: 'Running Ltd', contact_name: 'Rae', contact_email: 'rae@running.test', edition: 'pro' },
-      headers: { authorization: `Bearer ${serviceToken}` },
-    });
-    const code = await installCodeFromOutbox(controlPlane.url, serviceToken, 'rae@running.test');
+    const { registered, code } = await registerForCode({ company: 'Running Ltd', contact_name: 'Rae', contact_email: 'rae@running.test', edition: 'pro' });
     const dataDir = join(root, 'running');
     const host = await startHostProcess({ dataDir, profile: 'appliance', env: { ALGA_LICENSE_CHECKIN_WAKE_SECONDS: '0.2' } });
     hosts.push(host);

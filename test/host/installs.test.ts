@@ -1,34 +1,43 @@
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSecrets } from '../../lib/sealed-secrets.ts';
+import type { SigningKey } from '../../lib/signing/index.ts';
 import type { InstallRecord } from '../../host/plugins/extensions/installs/install-store.ts';
 import { bearer, inProcessHost, type InProcessHost } from './host-app.ts';
 import { tempDir } from './temp-dir.ts';
 import { packedExample, repackedExample, sign, signingFixture } from './signed-bundles.ts';
+
+const hello = packedExample('hello');
+const helloV2 = repackedExample('hello', (manifest) => ({ ...manifest, version: '1.1.0' }));
+
+/** Publishes hello 1.0.0 and 1.1.0 signed by `key`, and makes tenants a and b with a token each. */
+async function publishHelloAndMakeTenants(h: InProcessHost, key: SigningKey): Promise<{ tokenA: string; tokenB: string }> {
+  const publisher = h.host.auth.createToken({ kind: 'publisher', publisher: 'example' }).token;
+  for (const bytes of [hello.bytes, helloV2]) {
+    const answer = await h.host.app.inject({
+      method: 'POST', url: '/api/registry/bundles', headers: bearer(publisher),
+      payload: { bundle_b64: Buffer.from(bytes).toString('base64'), signatures: sign(bytes, key) },
+    });
+    expect(answer.statusCode).toBe(201);
+  }
+  h.host.auth.createTenant({ id: 'tenant-a', name: 'A' });
+  h.host.auth.createTenant({ id: 'tenant-b', name: 'B' });
+  return {
+    tokenA: h.host.auth.createToken({ kind: 'tenant', tenantId: 'tenant-a' }).token,
+    tokenB: h.host.auth.createToken({ kind: 'tenant', tenantId: 'tenant-b' }).token,
+  };
+}
 
 describe('installs per tenant and the gateway in front of them', () => {
   const fixture = signingFixture('example');
   let h: InProcessHost;
   let tokenA: string;
   let tokenB: string;
-  const hello = packedExample('hello');
-  const helloV2 = repackedExample('hello', (manifest) => ({ ...manifest, version: '1.1.0' }));
   const hello2Hash = sign(helloV2, fixture.key).contentHash;
 
   beforeAll(async () => {
     h = await inProcessHost({ env: { SIGNING_TRUST_BUNDLE: fixture.trustBundleJson, EXT_MAX_MEMORY_MB: '128' } });
-    const publisher = h.host.auth.createToken({ kind: 'publisher', publisher: 'example' }).token;
-    for (const bytes of [hello.bytes, helloV2]) {
-      const answer = await h.host.app.inject({
-        method: 'POST', url: '/api/registry/bundles', headers: bearer(publisher),
-        payload: { bundle_b64: Buffer.from(bytes).toString('base64'), signatures: sign(bytes, fixture.key) },
-      });
-      expect(answer.statusCode).toBe(201);
-    }
-    h.host.auth.createTenant({ id: 'tenant-a', name: 'A' });
-    h.host.auth.createTenant({ id: 'tenant-b', name: 'B' });
-    tokenA = h.host.auth.createToken({ kind: 'tenant', tenantId: 'tenant-a' }).token;
-    tokenB = h.host.auth.createToken({ kind: 'tenant', tenantId: 'tenant-b' }).token;
+    ({ tokenA, tokenB } = await publishHelloAndMakeTenants(h, fixture.key));
   });
   afterAll(async () => h?.close());
 
@@ -120,8 +129,6 @@ describe('installs per tenant and the gateway in front of them', () => {
 
 describe('installs on a host without a trust bundle', () => {
   const fixture = signingFixture('example');
-  const hello = packedExample('hello');
-  const helloV2 = repackedExample('hello', (manifest) => ({ ...manifest, version: '1.1.0' }));
   const dataDir = tempDir();
   let h: InProcessHost;
   let tokenA: string;
@@ -130,18 +137,7 @@ describe('installs on a host without a trust bundle', () => {
   // Published and installed while the host trusted the key; then the host restarts without a trust bundle.
   beforeAll(async () => {
     const trusting = await inProcessHost({ dataDir: dataDir.path, env: { SIGNING_TRUST_BUNDLE: fixture.trustBundleJson } });
-    const publisher = trusting.host.auth.createToken({ kind: 'publisher', publisher: 'example' }).token;
-    for (const bytes of [hello.bytes, helloV2]) {
-      const answer = await trusting.host.app.inject({
-        method: 'POST', url: '/api/registry/bundles', headers: bearer(publisher),
-        payload: { bundle_b64: Buffer.from(bytes).toString('base64'), signatures: sign(bytes, fixture.key) },
-      });
-      expect(answer.statusCode).toBe(201);
-    }
-    trusting.host.auth.createTenant({ id: 'tenant-a', name: 'A' });
-    trusting.host.auth.createTenant({ id: 'tenant-b', name: 'B' });
-    tokenA = trusting.host.auth.createToken({ kind: 'tenant', tenantId: 'tenant-a' }).token;
-    tokenB = trusting.host.auth.createToken({ kind: 'tenant', tenantId: 'tenant-b' }).token;
+    ({ tokenA, tokenB } = await publishHelloAndMakeTenants(trusting, fixture.key));
     const installed = await trusting.host.app.inject({ method: 'POST', url: '/api/installs', headers: bearer(tokenA), payload: { extensionId: 'com.example.hello', version: '1.0.0' } });
     expect(installed.statusCode).toBe(201);
     await trusting.close();
