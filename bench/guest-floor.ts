@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { transpileCached } from '../runner/loading/transpile-cache.ts';
-import { guestWasiImports } from '../runner/pool/guest-environment.ts';
+import { guestWasiImports, withDirectWasiFunctions } from '../runner/pool/guest-environment.ts';
 import { fmt } from './runner-support.ts';
 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
@@ -37,7 +37,7 @@ function microsPerCall(handle: Handle): number {
 const cacheDir = mkdtempSync(join(tmpdir(), 'alga-bench-floor-'));
 let hostCalls = 0;
 
-async function instantiateGuest(project: string): Promise<Handle> {
+async function instantiateGuest(project: string, direct: boolean): Promise<Handle> {
   const transpiled = await transpileCached(readFileSync(join(repoRoot, project, 'dist', 'component.wasm')), cacheDir);
   const glue = (await import(pathToFileURL(transpiled.modulePath).href)) as { instantiate: Function };
   const modules: Record<string, WebAssembly.Module> = {};
@@ -52,7 +52,9 @@ async function instantiateGuest(project: string): Promise<Handle> {
     throw { payload: { tag: 'unavailable', val: 'No host services in this benchmark.' } };
   };
   for (const iface of ['storage', 'http', 'secrets', 'logging', 'metrics', 'ui-proxy']) imports[`alga:extension/${iface}`] = new Proxy({}, { get: () => refuse });
-  const exports = await glue.instantiate((name: string) => modules[name], imports);
+  // direct: as the runner's workers do, the clock and u64 random go to the core module without jco's trampolines.
+  const instantiateCore = (module: WebAssembly.Module, coreImports: WebAssembly.Imports) => WebAssembly.instantiate(module, direct ? withDirectWasiFunctions(coreImports) : coreImports);
+  const exports = await glue.instantiate((name: string) => modules[name], imports, instantiateCore);
   return (c, r) => exports.handler.handle(c, r);
 }
 
@@ -66,11 +68,15 @@ const plainHandler: Handle = (c) => {
 process.env = { ...process.env }; // as in the runner's workers: jco's glue reads process.env on every call
 const baseline = microsPerCall(plainHandler);
 console.log(`${'plain JS handler in Node (baseline)'.padEnd(52)} ${fmt(baseline, 2).padStart(8)} µs/call ${fmt(1e6 / baseline, 0).padStart(9)} calls/s`);
-for (const [label, project] of [['examples/hello (SDK router + json())', 'examples/hello'], ['test/guests/misbehave GET /hello (no SDK)', 'test/guests/misbehave']]) {
-  const handle = await instantiateGuest(project);
+const guests = [
+  ['examples/hello (SDK router + json())', 'examples/hello'],
+  ['test/guests/misbehave GET /hello (no SDK)', 'test/guests/misbehave'],
+];
+for (const [label, project, direct] of guests.flatMap(([label, project]) => [[label, project, true], [`  the same, every WASI call through jco`, project, false]] as const)) {
+  const handle = await instantiateGuest(project, direct);
   const micros = microsPerCall(handle);
   hostCalls = 0;
   handle(context, request);
-  console.log(`${label.padEnd(52)} ${fmt(micros, 1).padStart(8)} µs/call ${fmt(1e6 / micros, 0).padStart(9)} calls/s  ${fmt(micros / baseline, 0)}× baseline, ${hostCalls} WASI calls per call`);
+  console.log(`${label.padEnd(52)} ${fmt(micros, 1).padStart(8)} µs/call ${fmt(1e6 / micros, 0).padStart(9)} calls/s  ${fmt(micros / baseline, 0)}× baseline, ${hostCalls} WASI calls per call through jco's glue`);
 }
 rmSync(cacheDir, { recursive: true, force: true });

@@ -23,6 +23,7 @@ function hostAllocation(length: bigint, what: string): number {
   return Number(length);
 }
 const monotonicNow = (): bigint => process.hrtime.bigint();
+const randomU64 = (): bigint => randomFillSync(new BigUint64Array(1))[0];
 
 class IoError {
   constructor(private readonly message: string) {}
@@ -163,14 +164,41 @@ export function guestWasiImports(sink: StdioSink): Record<string, Record<string,
     'wasi:filesystem/types': { Descriptor, DirectoryEntryStream, filesystemErrorCode: () => undefined },
     'wasi:random/random': {
       getRandomBytes: (length: bigint) => new Uint8Array(randomBytes(hostAllocation(length, 'get-random-bytes'))),
-      getRandomU64: () => randomFillSync(new BigUint64Array(1))[0],
+      getRandomU64: randomU64,
     },
     'wasi:random/insecure': {
       getInsecureRandomBytes: (length: bigint) => new Uint8Array(randomBytes(hostAllocation(length, 'get-insecure-random-bytes'))),
-      getInsecureRandomU64: () => randomFillSync(new BigUint64Array(1))[0],
+      getInsecureRandomU64: randomU64,
     },
-    'wasi:random/insecure-seed': { insecureSeed: () => [randomFillSync(new BigUint64Array(1))[0], randomFillSync(new BigUint64Array(1))[0]] },
+    'wasi:random/insecure-seed': { insecureSeed: () => [randomU64(), randomU64()] },
   };
+}
+
+/**
+ * WASI 0.2 functions whose canonical ABI lowering is the identity (no parameters, one u64
+ * result), by core import module and function name. They are handed to the core module as they
+ * are: jco's glue wraps every import in component-model task bookkeeping (2–3 µs a call), and a
+ * componentize-js guest reads the monotonic clock 7 times in every call it answers.
+ */
+const directWasiFunctions: ReadonlyArray<[RegExp, Record<string, () => bigint>]> = [
+  [/^wasi:clocks\/monotonic-clock@0\.2\.\d+$/, { now: monotonicNow, resolution: () => 1n }],
+  [/^wasi:random\/random@0\.2\.\d+$/, { 'get-random-u64': randomU64 }],
+  [/^wasi:random\/insecure@0\.2\.\d+$/, { 'get-insecure-random-u64': randomU64 }],
+];
+
+/** A core module's import object with the functions above put in place of jco's trampolines. */
+export function withDirectWasiFunctions(coreImports: WebAssembly.Imports | undefined): WebAssembly.Imports | undefined {
+  if (!coreImports) return coreImports;
+  let replaced: WebAssembly.Imports | undefined;
+  for (const [moduleName, members] of Object.entries(coreImports)) {
+    const direct = directWasiFunctions.find(([pattern]) => pattern.test(moduleName))?.[1];
+    if (!direct) continue;
+    const present = Object.keys(direct).filter((name) => typeof members[name] === 'function');
+    if (present.length === 0) continue;
+    replaced ??= { ...coreImports };
+    replaced[moduleName] = { ...members, ...Object.fromEntries(present.map((name) => [name, direct[name]])) };
+  }
+  return replaced ?? coreImports;
 }
 
 /** The WASI interfaces above; sockets, http and anything else are deliberately absent. */

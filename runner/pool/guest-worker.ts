@@ -1,6 +1,6 @@
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
-import { guestWasiImports } from './guest-environment.ts';
+import { guestWasiImports, withDirectWasiFunctions } from './guest-environment.ts';
 import { globalExportPrefix } from '../loading/global-exports.ts';
 import { claimToken, type ExecuteMessage, type ForgetMessage, type GuestCode, type GuestResponse, type HostCallMessage, type HostCallReply, type PrepareMessage, type WorkerMessage } from './protocol.ts';
 
@@ -96,7 +96,7 @@ async function instantiate(job: ExecuteMessage): Promise<GuestInstance> {
     (name: string) => compiledByKey.get(job.code.key)![name],
     imports,
     async (module: WebAssembly.Module, coreImports: WebAssembly.Imports) => {
-      const instance = await WebAssembly.instantiate(module, coreImports);
+      const instance = await WebAssembly.instantiate(module, withDirectWasiFunctions(coreImports));
       for (const [name, value] of Object.entries(instance.exports)) {
         if (value instanceof WebAssembly.Memory) memories.push(value);
         else if (value instanceof WebAssembly.Global && name.startsWith(globalExportPrefix)) globals.push(value);

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { guestWasiImports, unsupportedImports } from '../../runner/pool/guest-environment.ts';
+import { guestWasiImports, unsupportedImports, withDirectWasiFunctions } from '../../runner/pool/guest-environment.ts';
 import { guestDir } from '../support/projects.ts';
 import { executeBody, guestJson, startFixture, type RunnerFixture } from './support.ts';
 
@@ -62,6 +62,40 @@ describe('runner: the guest sandbox', () => {
       'wasi:sockets/tcp@0.2.12',
       'wasi:http/outgoing-handler@0.2.12',
     ]);
+  });
+
+  it('supplies clocks and random from the runner: time moves on between calls, random values differ', async () => {
+    const first = guestJson((await fixture.execute(executeBody({ hash, path: '/clock', providers: [] }))).json);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const second = guestJson((await fixture.execute(executeBody({ hash, path: '/clock', providers: [] }))).json);
+    expect(second.monotonicMs - first.monotonicMs).toBeGreaterThanOrEqual(15);
+    expect(Math.abs(second.wallMs - Date.now())).toBeLessThan(60_000);
+    expect(second.random).not.toBe(first.random);
+    expect(second.randomWords).not.toEqual(first.randomWords);
+  });
+
+  it('hands the core module the runner clock and u64 random directly, and leaves every other import to jco', () => {
+    const trampoline = () => 0n;
+    const coreImports = {
+      'wasi:clocks/monotonic-clock@0.2.10': { now: trampoline, 'subscribe-duration': trampoline },
+      'wasi:random/random@0.2.12': { 'get-random-u64': trampoline, 'get-random-bytes': trampoline },
+      'wasi:clocks/monotonic-clock@0.3.0': { now: trampoline },
+      'alga:extension/storage@0.1.0': { get: trampoline },
+    };
+    const direct = withDirectWasiFunctions(coreImports)!;
+    const now = direct['wasi:clocks/monotonic-clock@0.2.10'].now as () => bigint;
+    expect(now).not.toBe(trampoline);
+    const before = now();
+    expect(typeof before).toBe('bigint');
+    expect(now()).toBeGreaterThanOrEqual(before);
+    expect(direct['wasi:random/random@0.2.12']['get-random-u64']).not.toBe(trampoline);
+    expect((direct['wasi:random/random@0.2.12']['get-random-u64'] as () => bigint)()).not.toBe((direct['wasi:random/random@0.2.12']['get-random-u64'] as () => bigint)());
+    expect(direct['wasi:clocks/monotonic-clock@0.2.10']['subscribe-duration']).toBe(trampoline);
+    expect(direct['wasi:random/random@0.2.12']['get-random-bytes']).toBe(trampoline);
+    expect(direct['wasi:clocks/monotonic-clock@0.3.0'].now).toBe(trampoline);
+    expect(direct['alga:extension/storage@0.1.0']).toBe(coreImports['alga:extension/storage@0.1.0']);
+    expect(coreImports['wasi:clocks/monotonic-clock@0.2.10'].now).toBe(trampoline); // the caller's object is left as it was
+    expect(withDirectWasiFunctions(undefined)).toBeUndefined();
   });
 
   it('captures stdout instead of writing to the runner process', () => {

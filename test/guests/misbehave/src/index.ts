@@ -37,6 +37,7 @@ function param(query, name) {
 
 const routes = {
   'GET /hello': (context) => json(200, { message: 'Hello from misbehave', tenant: context.tenantId }),
+  'GET /clock': () => json(200, { monotonicMs: performance.now(), wallMs: Date.now(), random: Math.random(), randomWords: Array.from(crypto.getRandomValues(new Uint32Array(2))) }),
   'POST /echo': (_context, request) => ({ status: 200, headers: [['content-type', 'application/octet-stream']], body: request.body }),
   'GET /counter': () => json(200, { counter: ++counter }),
   'GET /config': (context) => json(200, Object.fromEntries(context.config)),
