@@ -9,6 +9,10 @@ describe('path patterns', () => {
     expect(matchPath('/hello', '/Hello')).toBeNull();
     expect(matchPath('/', '/')).toEqual({});
     expect(matchPath('/', '/x')).toBeNull();
+    expect(matchPath('/hello', '/hello//')).toBeNull();
+    expect(matchPath('/a/b', '/a//b')).toBeNull();
+    expect(matchPath('/a/b', '/a/b/')).toEqual({});
+    expect(matchPath('/a/b', 'a/b')).toBeNull();
   });
 
   it('captures :params as one non-empty, percent-decoded segment', () => {

@@ -77,6 +77,13 @@ export function compilePathPattern(pattern: string): PathPattern {
   const endsWithRest = segments.at(-1)?.kind === 'rest';
   const fixedCount = endsWithRest ? segments.length - 1 : segments.length;
 
+  if (paramNames.length === 0) {
+    // Only literal segments: the same answer as below, without splitting the path.
+    const exact = `/${segments.map((segment) => (segment as { text: string }).text).join('/')}`;
+    const withSlash = `${exact}/`;
+    return { source: pattern, paramNames, match: (path: string) => (path === exact || path === withSlash ? {} : null) };
+  }
+
   return {
     source: pattern,
     paramNames,

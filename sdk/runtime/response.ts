@@ -26,6 +26,7 @@ function statusOf(init: number | ResponseInit | undefined, fallback: number): nu
 
 /** A response with the given body and content type; explicit headers override the content type. */
 export function respond(body: BodyInit, contentType: string | undefined, init?: number | ResponseInit, fallbackStatus = 200): HttpResponse {
+  if (init === undefined) return { status: statusOf(undefined, fallbackStatus), headers: contentType ? [['content-type', contentType]] : [], body: toBytes(body) };
   const extra = headerPairs(typeof init === 'object' ? init.headers : undefined);
   const headers: Array<[string, string]> = [];
   if (contentType && !extra.some(([name]) => name === 'content-type')) headers.push(['content-type', contentType]);

@@ -52,21 +52,22 @@ export class Router {
   /** Answers one request: the matching route's response, or 404/405. */
   route(request: ExtensionRequest, context: ExtensionContext): HttpResponse {
     const method = request.method.toUpperCase();
-    const allowed = new Set<string>();
+    let allowed: string[] | undefined;
     let headFallback: { route: Route; params: Record<string, string> } | undefined;
     for (const route of this.#routes) {
       const params = route.pattern.match(request.path);
       if (!params) continue;
       if (route.method === method || route.method === '*') return route.handler({ ...request, params }, context);
       if (method === 'HEAD' && route.method === 'GET') headFallback ??= { route, params };
-      allowed.add(route.method);
+      if (!allowed) allowed = [route.method];
+      else if (!allowed.includes(route.method)) allowed.push(route.method);
     }
     if (headFallback) {
       const response = headFallback.route.handler({ ...request, params: headFallback.params }, context);
       return { ...response, body: new Uint8Array(0) };
     }
-    if (allowed.size > 0) {
-      const allow = [...allowed].sort().join(', ');
+    if (allowed) {
+      const allow = allowed.sort().join(', ');
       return errorResponse(405, `${method} is not allowed on ${request.path}; use ${allow}.`, { allow });
     }
     return errorResponse(404, `No route for ${method} ${request.path}.`);
