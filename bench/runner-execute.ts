@@ -13,25 +13,45 @@ const row = (name: string, result: LoadResult, baseline?: LoadResult) =>
   (result.errors || result.non2xx ? `  (${result.errors} errors, ${result.non2xx} non-2xx)` : '');
 
 const warmUpSeconds = 2;
-const plain = await startChild(['plain']);
-await load({ url: `${plain.info.url}/hello`, duration: warmUpSeconds });
-const plainResult = await load({ url: `${plain.info.url}/hello`, pid: plain.child.pid });
-await plain.stop();
-console.log(row('plain fastify GET /hello', plainResult));
-
 const maxWorkers = Math.max(2, availableParallelism());
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+// The plain route and the runner are measured in alternation, several rounds, and each ratio is
+// taken within its round: on a shared machine the plain route alone swings by 2x from one minute
+// to the next, which a single baseline measured once would pass on to every ratio.
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const plain = await startChild(['plain']);
 const runner = await startChild(['runner', String(maxWorkers)]);
 const { url, token, hashes } = runner.info as { url: string; token: string; hashes: Record<string, string> };
 const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
 const execute = (body: string, duration?: number) => load({ url: `${url}/v1/execute`, method: 'POST', body, headers, duration, pid: runner.child.pid });
+const plainHello = (duration?: number) => load({ url: `${plain.info.url}/hello`, duration, pid: plain.child.pid });
+const policyBodies = Object.fromEntries(['tenant', 'request'].map((isolation) => [isolation, executeBody(hashes.hello, '/hello', { isolation })]));
 
-for (const isolation of ['tenant', 'request']) {
-  const body = executeBody(hashes.hello, '/hello', { isolation });
+await plainHello(warmUpSeconds);
+for (const body of Object.values(policyBodies)) {
   for (let warm = 0; warm < 20; warm++) await post(`${url}/v1/execute`, token, body); // load, verify, transpile, compile, instantiate
   await execute(body, warmUpSeconds); // V8 optimises the hot wasm functions in the background during the first seconds
-  console.log(row(`runner /v1/execute hello, ${isolation} policy`, await execute(body), plainResult));
 }
+const byRound: Array<{ plain: LoadResult; tenant: LoadResult; request: LoadResult }> = [];
+for (let round = 1; round <= rounds; round++) {
+  const measured = { plain: await plainHello(), tenant: await execute(policyBodies.tenant), request: await execute(policyBodies.request) };
+  byRound.push(measured);
+  console.log(
+    `round ${round}: plain ${fmt(measured.plain.rps, 0)} req/s (${fmt(measured.plain.cpuMicrosPerRequest ?? NaN, 0)} µs CPU), ` +
+      `tenant ${fmt(measured.tenant.rps, 0)} (${fmt((100 * measured.tenant.rps) / measured.plain.rps)}%, ${fmt(measured.tenant.cpuMicrosPerRequest ?? NaN, 0)} µs CPU), ` +
+      `request ${fmt(measured.request.rps, 0)} (${fmt((100 * measured.request.rps) / measured.plain.rps)}%, ${fmt(measured.request.cpuMicrosPerRequest ?? NaN, 0)} µs CPU)`,
+  );
+}
+await plain.stop();
 await runner.stop();
+const plainResult = byRound.map((measured) => measured.plain).sort((a, b) => a.rps - b.rps)[Math.floor(rounds / 2)];
+console.log(row(`plain fastify GET /hello (median of ${rounds})`, plainResult));
+for (const isolation of ['tenant', 'request'] as const) {
+  const ratio = median(byRound.map((measured) => (100 * measured[isolation].rps) / measured.plain.rps));
+  const result = byRound.map((measured) => measured[isolation]).sort((a, b) => a.rps - b.rps)[Math.floor(rounds / 2)];
+  console.log(`${row(`runner /v1/execute hello, ${isolation} policy`, result)}  median ratio ${fmt(ratio)}% of plain`);
+}
 
 // A fresh instance for every request, without snapshots (a new tenant each time, so each request
 // instantiates) against reusing one instance, both on one connection, one request at a time.
@@ -52,27 +72,26 @@ const naive = await startChild(['runner', String(maxWorkers)]);
 }
 await naive.stop();
 
-// Body throughput through /v1/execute (base64 in JSON both ways) with the echo route.
+// Body throughput through /v1/execute with the echo route, each size in both forms one after the
+// other (so both meet the guest in the same state): JSON with base64 both ways, and the frame form
+// (lib/execute-frame.ts, what the host gateway sends): raw bytes, no base64.
 const bodies = await startChild(['runner', String(maxWorkers)]);
 for (const size of [1024, 64 * 1024, 1024 * 1024]) {
+  const payload = new Uint8Array(size).fill(97);
   // 128 MB: the guest's GC first collects at ~64 MB of garbage; below that a 1 MB stream recycles the instance often
-  const body = executeBody(bodies.info.hashes!.misbehave, '/echo', { method: 'POST', body: new Uint8Array(size).fill(97), limits: { memory_mb: 128 } });
-  const echo = (duration?: number) => load({ url: `${bodies.info.url}/v1/execute`, method: 'POST', body, headers: { 'content-type': 'application/json', authorization: `Bearer ${bodies.info.token}` }, connections: 4, duration, pid: bodies.child.pid });
-  await post(`${bodies.info.url}/v1/execute`, bodies.info.token!, body);
-  await echo(warmUpSeconds);
-  const result = await echo();
-  console.log(`${`echo ${size / 1024} KB`.padEnd(44)} ${fmt(result.rps, 0).padStart(7)} req/s  ${fmt((result.rps * size) / 1048576).padStart(7)} MB/s each way  p50 ${fmt(result.p50)} ms  cpu ${fmt(result.cpuMicrosPerRequest ?? NaN, 0)} µs/req${result.non2xx ? `  (${result.non2xx} non-2xx)` : ''}`);
-}
-// The same through the frame form (lib/execute-frame.ts, what the host gateway sends): raw bytes, no base64.
-for (const size of [1024, 64 * 1024, 1024 * 1024]) {
-  const envelope = JSON.parse(executeBody(bodies.info.hashes!.misbehave, '/echo', { method: 'POST', limits: { memory_mb: 128 } }));
+  const limits = { memory_mb: 128 };
+  const envelope = JSON.parse(executeBody(bodies.info.hashes!.misbehave, '/echo', { method: 'POST', limits }));
   delete envelope.http.body_b64;
-  const frame = Buffer.concat(encodeExecuteFrame(envelope, new Uint8Array(size).fill(97)));
-  const headers = { 'content-type': executeFrameType, accept: executeFrameType, authorization: `Bearer ${bodies.info.token}` };
-  const echo = (duration?: number) => load({ url: `${bodies.info.url}/v1/execute`, method: 'POST', body: frame, headers, connections: 4, duration, pid: bodies.child.pid });
-  await echo(warmUpSeconds);
-  const result = await echo();
-  console.log(`${`echo ${size / 1024} KB, frame form`.padEnd(44)} ${fmt(result.rps, 0).padStart(7)} req/s  ${fmt((result.rps * size) / 1048576).padStart(7)} MB/s each way  p50 ${fmt(result.p50)} ms  cpu ${fmt(result.cpuMicrosPerRequest ?? NaN, 0)} µs/req${result.non2xx ? `  (${result.non2xx} non-2xx)` : ''}`);
+  const forms: Array<{ label: string; body: string | Buffer; headers: Record<string, string> }> = [
+    { label: `echo ${size / 1024} KB`, body: executeBody(bodies.info.hashes!.misbehave, '/echo', { method: 'POST', body: payload, limits }), headers: { 'content-type': 'application/json', authorization: `Bearer ${bodies.info.token}` } },
+    { label: `echo ${size / 1024} KB, frame form`, body: Buffer.concat(encodeExecuteFrame(envelope, payload)), headers: { 'content-type': executeFrameType, accept: executeFrameType, authorization: `Bearer ${bodies.info.token}` } },
+  ];
+  for (const form of forms) {
+    const echo = (duration?: number) => load({ url: `${bodies.info.url}/v1/execute`, method: 'POST', body: form.body, headers: form.headers, connections: 4, duration, pid: bodies.child.pid });
+    await echo(warmUpSeconds);
+    const result = await echo();
+    console.log(`${form.label.padEnd(44)} ${fmt(result.rps, 0).padStart(7)} req/s  ${fmt((result.rps * size) / 1048576).padStart(7)} MB/s each way  p50 ${fmt(result.p50)} ms  cpu ${fmt(result.cpuMicrosPerRequest ?? NaN, 0)} µs/req${result.non2xx ? `  (${result.non2xx} non-2xx)` : ''}`);
+  }
 }
 await bodies.stop();
 
