@@ -36,7 +36,10 @@ const metaDbName = 'core.meta';
 
 export function openStore(dataDir: string): HostStore {
   const path = join(dataDir, 'store');
-  const root: RootDatabase = openPrivateLmdb({ path, maxDbs: 128, compression: false });
+  // Operator commands (`alga-host tenant|user|token create`, `setup`) write this store while the
+  // host runs. With lmdb-js's overlappingSync (its default here) concurrent writers from several
+  // processes lost a committed write or failed with MDB_BAD_TXN (test/host/store-processes.test.ts).
+  const root: RootDatabase = openPrivateLmdb({ path, maxDbs: 128, compression: false, overlappingSync: false });
   const databases = new Map<string, Database<any, any>>();
   // A sub-database first opened inside a transaction that aborts does not exist afterwards: forget its handle.
   let openedInTransaction: string[] | undefined;
