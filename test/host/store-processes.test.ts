@@ -7,6 +7,8 @@ import { openStore } from '../../host/core/store.ts';
 import { tempDir } from './temp-dir.ts';
 
 const writerScript = fileURLToPath(new URL('./store-writer.ts', import.meta.url));
+const writerCount = 8;
+const entriesPerWriter = 5;
 
 function runWriter(dataDir: string, name: string, count: number): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
@@ -25,7 +27,7 @@ describe('host store written by several processes at once', () => {
     const store = openStore(dir.path);
     store.migrate('core', coreMigrations);
     const audit = createAuditLog(store);
-    const writers = Array.from({ length: 8 }, (_, index) => runWriter(dir.path, `cli${index}`, 5));
+    const writers = Array.from({ length: writerCount }, (_, index) => runWriter(dir.path, `cli${index}`, entriesPerWriter));
     let writersDone = false;
     const results = Promise.all(writers).finally(() => (writersDone = true));
     const hostTargets: string[] = [];
@@ -37,7 +39,7 @@ describe('host store written by several processes at once', () => {
     }
     for (const result of await results) expect(result, result.stderr).toMatchObject({ code: 0 });
     const stored = [...store.db<{ target: string }>('core.audit').getRange({})].map(({ value }) => value.target);
-    const expected = [...hostTargets, ...Array.from({ length: 8 }, (_, writer) => Array.from({ length: 5 }, (_, index) => `tenant:cli${writer}-${index}`)).flat()];
+    const expected = [...hostTargets, ...Array.from({ length: writerCount }, (_, writer) => Array.from({ length: entriesPerWriter }, (_, index) => `tenant:cli${writer}-${index}`)).flat()];
     expect(stored.length).toBe(expected.length);
     expect(new Set(stored)).toEqual(new Set(expected));
     await store.close();
