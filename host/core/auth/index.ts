@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { AlgaError } from '../../../lib/errors/index.ts';
 import type { AuditLog } from '../audit.ts';
+import { isCrossOriginWrite } from '../request-site.ts';
 import type { HostStore } from '../store.ts';
 import { Accounts, publicUser, type PublicUser, type Tenant, type User } from './accounts.ts';
 import { ApiTokens, type ApiTokenRecord, type NewApiToken } from './api-tokens.ts';
@@ -196,26 +197,6 @@ export function createAuth({ store, audit, secureCookies = false, sessionTtlMs, 
     requireScope: (scope) => requireScope(scope),
     requireTenantScope: (scope) => requireScope(scope, true),
   };
-}
-
-const safeMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
-
-/**
- * A state-changing browser request sent from another origin — another site, or a same-site one
- * such as an extension UI served by the runner on another port, which SameSite=Lax does not stop.
- * Its session cookie is not honoured. Clients other than browsers send neither header.
- */
-function isCrossOriginWrite(request: FastifyRequest): boolean {
-  if (safeMethods.has(request.method)) return false;
-  const site = request.headers['sec-fetch-site'];
-  if (typeof site === 'string') return site !== 'same-origin' && site !== 'none';
-  const origin = request.headers.origin;
-  if (typeof origin !== 'string') return false;
-  try {
-    return new URL(origin).host !== request.host;
-  } catch {
-    return true; // `Origin: null` (an opaque sandboxed frame)
-  }
 }
 
 function isSameSecret(a: string, b: string): boolean {
