@@ -1,15 +1,17 @@
 import { join } from 'node:path';
 import type { Database, Key, RootDatabase } from 'lmdb';
-import { AlgaError } from '../../lib/errors/index.ts';
 import { openPrivateLmdb } from '../../lib/private-lmdb.ts';
+import type { StoreDatabase } from './store-database.ts';
+import { applyMigrations, readSchemaVersion } from './store-migrations.ts';
 
 /**
  * The host store: one LMDB environment under `<data>/store` (files 0600), split into named sub-databases.
  * Each area (core, every plugin) keeps a schema version and forward migrations of its own.
  * Multi-step changes go through `transaction`, which runs synchronously and atomically.
+ * The same contract has a PostgreSQL engine for a fleet (host/core/postgres/postgres-store.ts).
  */
 
-export type { Database, Key };
+export type { Database, Key, StoreDatabase };
 
 export interface Migration {
   /** The schema version this migration brings the area to (1, 2, …, in order). */
@@ -20,7 +22,7 @@ export interface Migration {
 
 export interface HostStore {
   /** A named sub-database (msgpack values). Name it `<area>.<what>`, e.g. `setup.state`. */
-  db<V = unknown, K extends Key = Key>(name: string): Database<V, K>;
+  db<V = unknown, K extends Key = Key>(name: string): StoreDatabase<V, K>;
   /** Runs `action` in one synchronous write transaction; every put/remove inside commits together or not at all. */
   transaction<T>(action: () => T): T;
   /** Brings `area` to the newest migration's version, each step in its own transaction. */
@@ -29,10 +31,11 @@ export interface HostStore {
   /** Resolves when every pending asynchronous write is on disk. */
   flushed(): Promise<void>;
   close(): Promise<void>;
+  /** Where the state lives: the LMDB folder, or `host:port/database` of PostgreSQL (no password). */
   readonly path: string;
+  /** Whether the engine's database answers, for /readyz (absent for the embedded engine, which cannot be away). */
+  health?(): 'up' | 'down' | 'unknown';
 }
-
-const metaDbName = 'core.meta';
 
 export function openStore(dataDir: string): HostStore {
   const path = join(dataDir, 'store');
@@ -68,27 +71,10 @@ export function openStore(dataDir: string): HostStore {
       }
     },
     schemaVersion(area: string): number {
-      return (store.db<number, string>(metaDbName).get(`schema:${area}`) ?? 0) as number;
+      return readSchemaVersion(store, area);
     },
     migrate(area: string, migrations: readonly Migration[]): void {
-      const ordered = [...migrations].sort((a, b) => a.version - b.version);
-      const newest = ordered.at(-1)?.version ?? 0;
-      const current = store.schemaVersion(area);
-      if (current > newest) {
-        throw new AlgaError('E_STORE_SCHEMA_NEWER', `Area "${area}" is at schema ${current}; this host knows up to ${newest}.`);
-      }
-      for (const migration of ordered) {
-        if (migration.version <= current) continue;
-        try {
-          store.transaction(() => {
-            migration.up(store);
-            store.db<number, string>(metaDbName).putSync(`schema:${area}`, migration.version);
-          });
-        } catch (cause) {
-          if (cause instanceof AlgaError) throw cause;
-          throw new AlgaError('E_STORE_MIGRATION_FAILED', `Area "${area}" migration ${migration.version} (${migration.description}): ${(cause as Error).message}`, { cause });
-        }
-      }
+      applyMigrations(store, area, migrations);
     },
     async flushed() {
       await root.flushed;
