@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AlgaError } from '../../lib/errors/index.ts';
+import { resolveFleetSettings, type FleetInput, type FleetSettings } from './fleet-config.ts';
 
 export const profiles = ['appliance', 'control-plane', 'all'] as const;
 export type HostProfile = (typeof profiles)[number];
@@ -32,11 +33,13 @@ export interface HostConfig {
   registryMaxBundleBytes: number;
   ceilings: LimitCeilings;
   secureCookies: boolean;
+  /** PostgreSQL, Redis and runners of a fleet (host/core/fleet-config.ts); all unset when embedded. */
+  fleet: FleetSettings;
   /** Everything else from the environment, for plugins' own settings (ALGA_LICENSE_SERVICE_URL, …). */
   env: Readonly<Record<string, string | undefined>>;
 }
 
-export interface HostConfigInput {
+export interface HostConfigInput extends FleetInput {
   dataDir?: string;
   host?: string;
   port?: number | string;
@@ -68,12 +71,13 @@ export function resolveHostConfig(input: HostConfigInput = {}): HostConfig {
   const port = positiveInt(input.port ?? env.ALGA_PORT, 8080, 'port');
   if (port > 65535) throw new AlgaError('E_HOST_CONFIG_INVALID', `port must be at most 65535, got ${port}.`);
   const dataDir = resolve(input.dataDir ?? env.ALGA_DATA_DIR ?? './.alga-data');
+  const fleet = resolveFleetSettings(input, env);
   return {
     dataDir,
     host: input.host ?? env.ALGA_HOST ?? '127.0.0.1',
     port,
     profile,
-    runnerBaseUrl: env.RUNNER_BASE_URL || undefined,
+    runnerBaseUrl: fleet.runnerUrls.length === 1 ? fleet.runnerUrls[0] : undefined,
     runnerPublicBase: env.RUNNER_PUBLIC_BASE || undefined,
     trustBundle: env.SIGNING_TRUST_BUNDLE || (existsSync(trustBundlePath(dataDir)) ? trustBundlePath(dataDir) : undefined),
     gatewayTimeoutMs: positiveInt(env.EXT_GATEWAY_TIMEOUT_MS, 10_000, 'EXT_GATEWAY_TIMEOUT_MS'),
@@ -86,6 +90,7 @@ export function resolveHostConfig(input: HostConfigInput = {}): HostConfig {
       maxConcurrency: positiveInt(env.EXT_MAX_CONCURRENCY, 64, 'EXT_MAX_CONCURRENCY'),
     },
     secureCookies: env.ALGA_SECURE_COOKIES === '1' || env.ALGA_SECURE_COOKIES === 'true',
+    fleet,
     env,
   };
 }

@@ -17,6 +17,7 @@ import { registerAuthRoutes } from './routes/auth-routes.ts';
 import { registerHealthRoutes } from './routes/health-routes.ts';
 import type { RunnerHandle } from './runner/handle.ts';
 import { coreMigrations } from './core-migrations.ts';
+import { connectFleetRedis } from './fleet-redis.ts';
 import type { HostStore } from './store.ts';
 
 export interface HostAppOptions {
@@ -78,8 +79,10 @@ export async function buildHostApp(options: HostAppOptions): Promise<HostApp> {
 
   installErrorHandler(app);
   await app.register(cookie, { secret: secrets.sessionKey.toString('base64') });
+  // A fleet node counts sign-in and other route limits in Redis, so they hold across nodes.
+  const redis = config.fleet.redisUrl ? connectFleetRedis(config.fleet.redisUrl, (error) => app.log.warn({ err: error.message }, 'Redis is not answering')) : undefined;
   // Routes opt in with `config.rateLimit`; a used-up limit answers 429 E_RATE_LIMITED with Retry-After.
-  await app.register(rateLimit, { global: false, errorResponseBuilder: rateLimitError });
+  await app.register(rateLimit, { global: false, errorResponseBuilder: rateLimitError, ...(redis ? { redis, nameSpace: `${config.fleet.redisPrefix}:rate-limit:` } : {}) });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -87,7 +90,10 @@ export async function buildHostApp(options: HostAppOptions): Promise<HostApp> {
     metrics.httpDuration.observe({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
 
-  registerHealthRoutes(app, { runner, metrics: metrics.registry, pluginsReady: () => pluginsReady });
+  const sharedChecks: Record<string, () => boolean> = {};
+  if (store.health) sharedChecks.database = () => store.health?.() === 'up';
+  if (redis) sharedChecks.redis = () => redis.status === 'ready';
+  registerHealthRoutes(app, { runner, metrics: metrics.registry, pluginsReady: () => pluginsReady, checks: sharedChecks });
   registerAuthRoutes(app, auth);
   registerAdminRoutes(app, auth, audit);
 
@@ -143,6 +149,7 @@ export async function buildHostApp(options: HostAppOptions): Promise<HostApp> {
         }
       }
       await app.close();
+      redis?.disconnect();
     },
   };
 }

@@ -6,11 +6,14 @@ import { AlgaError } from '../../lib/errors/index.ts';
 import { resolveHostConfig, type HostConfig, type HostConfigInput } from './config.ts';
 import { ensureInfraSecrets, type InfraSecrets } from './infra-secrets.ts';
 import type { HostPlugin } from './plugin.ts';
+import { joinFleet } from './fleet-secrets.ts';
 import { childRunner } from './runner/child.ts';
 import { externalRunner, type ManagedRunner } from './runner/external.ts';
+import { fleetRunners } from './runner/fleet-runners.ts';
 import { uiProxyAuthKey } from './runner/ui-proxy-key.ts';
 import { buildHostApp, type HostApp } from './server.ts';
-import { openStore, type HostStore } from './store.ts';
+import type { HostStore } from './store.ts';
+import { openHostStore } from './store-engine.ts';
 import { loadProfilePlugins } from '../plugins/index.ts';
 
 export interface StartHostOptions extends HostConfigInput {
@@ -62,13 +65,14 @@ export async function startHost(options: StartHostOptions = {}): Promise<Running
   const config = resolveHostConfig(options);
   prepareDataDir(config.dataDir);
   const secrets = ensureInfraSecrets(config.dataDir, { profile: config.profile });
-  const store = openStore(config.dataDir);
+  const store = openHostStore(config);
   let runner: ManagedRunner | undefined;
   let host: HostApp | undefined;
   try {
+    if (config.fleet.databaseUrl) joinFleet(store, secrets);
     let hostUrl: string | undefined;
     const bootLog = pino({ level: options.logLevel ?? config.env.ALGA_LOG_LEVEL ?? 'info' });
-    runner = config.runnerBaseUrl
+    runner = fleetRunners(config, secrets, bootLog) ?? (config.runnerBaseUrl
       ? externalRunner({ baseUrl: config.runnerBaseUrl, publicBaseUrl: config.runnerPublicBase, serviceToken: secrets.runnerServiceToken, publicKey: secrets.runnerKeyPair.publicKey })
       : childRunner({
           dataDir: config.dataDir,
@@ -81,7 +85,7 @@ export async function startHost(options: StartHostOptions = {}): Promise<Running
           env: { ...config.env, UI_PROXY_AUTH_KEY: uiProxyAuthKey(secrets.runnerServiceToken, config.env) },
           log: bootLog,
           onRestart: () => host?.metrics.runnerRestarts.inc(),
-        });
+        }));
     const plugins = options.plugins ?? (await loadProfilePlugins(config.profile, (line) => bootLog.warn(line)));
     host = await buildHostApp({ config, secrets, store, runner, plugins, announce: options.announce, logLevel: options.logLevel });
     const url = await host.app.listen({ port: config.port, host: config.host }).catch((error: NodeJS.ErrnoException) => {

@@ -11,7 +11,6 @@ import { AlgaError } from '../errors/index.ts';
  *   Each area's own schema version and migrations stay in the store (`core.meta`), as with LMDB.
  * - `alga_bundles` + `alga_bundle_chunks`: bundle bytes by content hash in 1 MB chunks, with the signature file.
  * - `alga_ext_storage` + `alga_ext_storage_usage`: `alga.storage` values and per-namespace usage.
- * - `alga_fleet`: facts every node must agree on (the fingerprint of the infra secrets).
  */
 
 export interface SchemaStep {
@@ -23,7 +22,7 @@ export interface SchemaStep {
 export const schemaSteps: readonly SchemaStep[] = [
   {
     version: 1,
-    description: 'host store, bundle bytes, fleet facts',
+    description: 'host store, bundle bytes',
     sql: `
       CREATE TABLE alga_kv (
         db text COLLATE "C" NOT NULL,
@@ -43,10 +42,6 @@ export const schemaSteps: readonly SchemaStep[] = [
         seq integer NOT NULL,
         bytes bytea NOT NULL,
         PRIMARY KEY (hash, seq)
-      );
-      CREATE TABLE alga_fleet (
-        name text COLLATE "C" PRIMARY KEY,
-        value text NOT NULL
       );
     `,
   },

@@ -5,7 +5,12 @@
  * twice the limit around a window boundary.
  */
 
-export type QuotaDecision = { ok: true; release(): void } | { ok: false; retryAfterSeconds: number; reason: 'rate' | 'concurrency' };
+export type QuotaDecision = { ok: true; release(): void } | { ok: false; retryAfterSeconds: number; reason: 'rate' | 'concurrency' | 'unavailable' };
+
+/** What the gateway asks of a quota keeper: the in-process tracker below, or Redis for a fleet (redis-quotas.ts). */
+export interface Quotas {
+  acquire(key: string, limits: QuotaLimits): QuotaDecision | Promise<QuotaDecision>;
+}
 
 export interface QuotaLimits {
   requestsPerMinute: number;
@@ -23,7 +28,7 @@ const minuteMs = 60_000;
 /** Idle buckets that have refilled completely carry no state worth keeping. */
 const pruneEvery = 1024;
 
-export class QuotaTracker {
+export class QuotaTracker implements Quotas {
   private readonly buckets = new Map<string, Bucket>();
   private acquiresSincePrune = 0;
 

@@ -5,13 +5,14 @@ import { AlgaError, errorCatalog, type ErrorCode } from '../../../../lib/errors/
 import { Scope, hasScope, type HostAuth } from '../../../core/auth/index.ts';
 import type { HostConfig } from '../../../core/config.ts';
 import { errorBody } from '../../../core/http-errors.ts';
+import { callWithFailover, runnersFor } from '../../../core/runner/fleet.ts';
 import type { RunnerHandle } from '../../../core/runner/handle.ts';
 import type { InstallRecord, InstallStore } from '../installs/install-store.ts';
 import type { RegistryStore } from '../registry/registry-store.ts';
 import type { EndpointTable } from './endpoints.ts';
 import type { ExecutionLog, ExecutionRecord } from './execution-log.ts';
 import { forwardedRequestHeaders, returnedResponseHeaders } from './headers.ts';
-import type { QuotaTracker } from './quotas.ts';
+import type { Quotas } from './quotas.ts';
 import { postToRunner, type RunnerCallError } from './runner-client.ts';
 import { clientCodeForRunnerFailure } from './runner-errors.ts';
 
@@ -20,7 +21,7 @@ export interface GatewayOptions {
   installs: InstallStore;
   registry: RegistryStore;
   endpoints: EndpointTable;
-  quotas: QuotaTracker;
+  quotas: Quotas;
   executions: ExecutionLog;
   runner: RunnerHandle;
   config: HostConfig;
@@ -85,12 +86,13 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     if (!endpoints.allows(found.contentHash, manifest, request.method, path)) return fail('E_EXT_NOT_FOUND');
 
     // 3. Quotas.
-    const quota = quotas.acquire(`${tenantId}\u0000${extensionId}`, found.limits);
-    if (!quota.ok) return fail('E_EXT_RATE_LIMITED', {}, { 'retry-after': String(quota.retryAfterSeconds) });
+    const quota = await quotas.acquire(`${tenantId}\u0000${extensionId}`, found.limits);
+    if (!quota.ok) return fail(quota.reason === 'unavailable' ? 'E_QUOTA_UNAVAILABLE' : 'E_EXT_RATE_LIMITED', {}, { 'retry-after': String(quota.retryAfterSeconds) });
 
     try {
-      const baseUrl = runner.baseUrl();
-      if (!baseUrl || !runner.isAvailable()) return fail('E_RUNNER_UNAVAILABLE');
+      // One runner, or a fleet's runners in rendezvous order for this bundle (host/core/runner/fleet.ts).
+      const targets = runnersFor(runner, found.contentHash);
+      if (targets.length === 0) return fail('E_RUNNER_UNAVAILABLE');
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const payload = {
         context: { tenant_id: tenantId, extension_id: extensionId, install_id: found.id, request_id: request.id, version: found.version, content_hash: found.contentHash },
@@ -110,11 +112,10 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
       };
       let answer;
       try {
-        answer = await postToRunner(baseUrl, '/v1/execute', runner.serviceToken, payload, config.gatewayTimeoutMs, body);
+        answer = await callWithFailover(targets, (baseUrl) => postToRunner(baseUrl, '/v1/execute', runner.serviceToken, payload, config.gatewayTimeoutMs, body), (failedUrl) => request.log.warn({ extensionId, runner: failedUrl }, 'runner refused the connection; trying the next'));
       } catch (error) {
         const failure = error as RunnerCallError;
         request.log.warn({ extensionId, runnerFailure: failure.kind, detail: failure.message }, 'runner call failed');
-        if (failure.kind === 'unreachable') runner.reportUnreachable();
         return fail(failure.kind === 'timeout' ? 'E_EXT_TIMEOUT' : 'E_RUNNER_UNAVAILABLE');
       }
       if (answer.status !== 200) {
