@@ -10,8 +10,12 @@ export function register(program: Command): void {
     .option('--port <n>', 'port to listen on', '8080')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--profile <profile>', 'appliance | control-plane | all', 'all')
-    .action(async (options: { data: string; port: string; host: string; profile: string }) => {
-      const running = await startHost({ dataDir: options.data, port: options.port, host: options.host, profile: options.profile });
+    .option('--database <url>', 'fleet: keep the state in PostgreSQL (postgres://…; default $ALGA_DATABASE_URL) instead of LMDB')
+    .option('--redis <url>', 'fleet: quotas, sign-in limits and runner heartbeats in Redis (redis://…; default $ALGA_REDIS_URL)')
+    .option('--runner <url...>', 'fleet: the runners to call (URLs), or "redis" to find them by their heartbeats (default $RUNNER_BASE_URL)')
+    .option('--config <file>', 'fleet settings as JSON {database, redis, runners, redisPrefix} (default $ALGA_CONFIG); flags and environment win')
+    .action(async (options: { data: string; port: string; host: string; profile: string; database?: string; redis?: string; runner?: string[]; config?: string }) => {
+      const running = await startHost({ dataDir: options.data, port: options.port, host: options.host, profile: options.profile, database: options.database, redis: options.redis, runners: options.runner, configFile: options.config });
       process.stdout.write(`alga-host listening on ${running.url} (profile ${running.config.profile}, data ${running.config.dataDir})\n`);
       let stopping = false;
       const stop = async (signal: string) => {

@@ -2,21 +2,24 @@ import { createAuditLog } from './audit.ts';
 import { createAuth, type HostAuth } from './auth/index.ts';
 import { resolveHostConfig } from './config.ts';
 import { coreMigrations } from './core-migrations.ts';
+import { joinFleet } from './fleet-secrets.ts';
 import { ensureInfraSecrets } from './infra-secrets.ts';
-import { openStore } from './store.ts';
+import { openHostStore } from './store-engine.ts';
 
 /**
  * The host's accounts and API tokens opened straight from its data folder, for operator commands
  * on the machine (`alga-host tenant|user|token create`): whoever can run them already has file
  * access to the host. Safe while the host runs: LMDB serialises writers across processes, and
  * the host sees the change on its next request. On a fresh folder it follows the start order —
- * infra secrets first, then the store — so the host starts on that folder afterwards.
+ * infra secrets first, then the store — so the host starts on that folder afterwards. With
+ * ALGA_DATABASE_URL set they write the fleet's PostgreSQL store instead (from a node's folder: its secrets must be the fleet's).
  */
 export async function withLocalAuth<T>(options: { dataDir?: string; profile?: string }, action: (auth: HostAuth, dataDir: string) => T | Promise<T>): Promise<T> {
   const config = resolveHostConfig(options);
-  ensureInfraSecrets(config.dataDir, { profile: config.profile });
-  const store = openStore(config.dataDir);
+  const secrets = ensureInfraSecrets(config.dataDir, { profile: config.profile });
+  const store = openHostStore(config, 'alga-host operator command');
   try {
+    if (config.fleet.databaseUrl) joinFleet(store, secrets);
     store.migrate('core', coreMigrations);
     return await action(createAuth({ store, audit: createAuditLog(store) }), config.dataDir);
   } finally {
