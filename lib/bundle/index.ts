@@ -26,4 +26,5 @@ export {
   listStoredBundles,
   removeStoredBundle,
 } from './store.ts';
+export { folderBundleBlobs, type BundleBlobs } from './blob-store.ts';
 export { readUserFile, readOptionalText, writeUserFile } from './files.ts';

@@ -68,6 +68,17 @@ export interface PostgresStoreOptions {
   healthIntervalMs?: number;
 }
 
+/** A PostgreSQL host store, for fleet modules that keep their own tables in the same database (bundle bytes). */
+export interface SqlHostStore extends HostStore {
+  /** One statement, inside the open `transaction` if any. Rows as arrays. */
+  query(query: SqlQuery): unknown[][];
+}
+
+/** The store as a PostgreSQL store, or undefined for the embedded engine. */
+export function sqlStoreOf(store: HostStore): SqlHostStore | undefined {
+  return store instanceof PostgresStore ? store : undefined;
+}
+
 /** Opens the host store in PostgreSQL: connects (E_DATABASE_UNREACHABLE when it cannot) and brings the schema up to date. */
 export function openPostgresStore(options: PostgresStoreOptions): HostStore {
   const settings = databaseSettings(options.url, options);
@@ -81,7 +92,7 @@ export function openPostgresStore(options: PostgresStoreOptions): HostStore {
   return store;
 }
 
-class PostgresStore implements HostStore {
+class PostgresStore implements SqlHostStore {
   readonly path: string;
   private transactionState?: OpenTransaction;
   private readonly databases = new Map<string, PostgresDatabase<unknown, Key>>();

@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import type { BundleBlobs } from '../../../lib/bundle/index.ts';
 import type { HostContext } from '../../core/plugin.ts';
 import type { ExecutionLog } from './gateway/execution-log.ts';
 import type { InstallStore } from './installs/install-store.ts';
@@ -14,8 +15,10 @@ export interface ExtensionsApi {
   installs: InstallStore;
   installService: InstallService;
   executions: ExecutionLog;
-  /** `<data>/bundles`: the content-addressed blob folder. */
+  /** `<data>/bundles`: the content-addressed blob folder (a fleet node's cache of `blobs`). */
   blobDir: string;
+  /** Bundle bytes and signature files by content hash: the folder, or the fleet's shared store. */
+  blobs: BundleBlobs;
   /** The tenant a request acts for (session/token; admins may add ?tenantId=). Throws 401/403. */
   tenantOf(request: FastifyRequest): string;
 }

@@ -1,6 +1,9 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { folderBundleBlobs } from '../../../lib/bundle/index.ts';
 import { definePlugin, type HostContext } from '../../core/plugin.ts';
+import { postgresBundleBlobs } from '../../core/postgres/bundle-blobs.ts';
+import { sqlStoreOf } from '../../core/postgres/postgres-store.ts';
 import { uiProxyAuthKey } from '../../core/runner/ui-proxy-key.ts';
 import { bundleDirOf } from '../../core/start.ts';
 import type { ExtensionsApi, ExtensionsSubModule } from './api.ts';
@@ -36,12 +39,14 @@ export default definePlugin({
   async register(host: HostContext) {
     host.store.migrate('extensions', extensionsMigrations);
     const blobDir = bundleDirOf(host.config.dataDir);
+    const sqlStore = sqlStoreOf(host.store);
+    const blobs = sqlStore ? postgresBundleBlobs(sqlStore, blobDir) : folderBundleBlobs(blobDir);
     const trust = trustBundleSource(host.config.trustBundle);
     const registry = new RegistryStore(host.store);
     const installs = new InstallStore(host.store);
     const executions = new ExecutionLog(host.store);
-    const installService = new InstallService({ installs, registry, blobDir, trust, ceilings: host.config.ceilings, runnerPublicKey: host.runner.publicKey });
-    const api: ExtensionsApi = { registry, installs, installService, executions, blobDir, tenantOf: (request) => tenantOf(request, host.auth) };
+    const installService = new InstallService({ installs, registry, blobs, trust, ceilings: host.config.ceilings, runnerPublicKey: host.runner.publicKey });
+    const api: ExtensionsApi = { registry, installs, installService, executions, blobDir, blobs, tenantOf: (request) => tenantOf(request, host.auth) };
     host.plugins.expose(api);
 
     const pruneTimer = setInterval(() => executions.prune(), 60 * 60 * 1000);
@@ -51,7 +56,7 @@ export default definePlugin({
       executions.close();
     });
 
-    await host.routes.register(registryRoutes, { prefix: '/api/registry', registry, blobDir, trust, auth: host.auth, audit: host.audit, maxBundleBytes: host.config.registryMaxBundleBytes });
+    await host.routes.register(registryRoutes, { prefix: '/api/registry', registry, blobs, trust, auth: host.auth, audit: host.audit, maxBundleBytes: host.config.registryMaxBundleBytes });
     await host.routes.register(installRoutes, { prefix: '/api/installs', installs, service: installService, executions, auth: host.auth, audit: host.audit, events: host.events });
     await host.routes.register(gatewayRoutes, {
       prefix: '/api/ext',

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { AlgaError } from '../../../../lib/errors/index.ts';
-import { readStoredBundle, readStoredSignatureFile } from '../../../../lib/bundle/index.ts';
+import type { BundleBlobs } from '../../../../lib/bundle/index.ts';
 import { sealSecrets } from '../../../../lib/sealed-secrets.ts';
 import { verifyBundle, type TrustBundle } from '../../../../lib/signing/index.ts';
 import type { LimitCeilings } from '../../../core/config.ts';
@@ -22,7 +22,7 @@ export interface InstallInput {
 export interface InstallServiceOptions {
   installs: InstallStore;
   registry: RegistryStore;
-  blobDir: string;
+  blobs: BundleBlobs;
   trust: () => TrustBundle;
   ceilings: LimitCeilings;
   runnerPublicKey: string;
@@ -34,15 +34,15 @@ export class InstallService {
 
   /** The version to install, verified again from the stored blob (hash, signature, trust). */
   private resolveVersion(extensionId: string, version: string | undefined): VersionRecord {
-    const { registry, blobDir } = this.options;
+    const { registry, blobs } = this.options;
     const extension = registry.getExtension(extensionId);
     if (!extension) throw new AlgaError('E_REGISTRY_NOT_FOUND', `Extension "${extensionId}".`);
     const wanted = version ?? extension.latestVersion;
     const record = registry.getVersion(extensionId, wanted);
     if (!record) throw new AlgaError('E_REGISTRY_NOT_FOUND', `${extensionId}@${wanted}.`);
-    const bytes = readStoredBundle(blobDir, record.contentHash);
+    const bytes = blobs.read(record.contentHash);
     if (!bytes) throw new AlgaError('E_REGISTRY_NOT_FOUND', `The blob of ${extensionId}@${wanted} is missing from the bundle store.`);
-    verifyBundle(bytes, readStoredSignatureFile(blobDir, record.contentHash), this.options.trust(), { expectedHash: record.contentHash });
+    verifyBundle(bytes, blobs.readSignatureFile(record.contentHash), this.options.trust(), { expectedHash: record.contentHash });
     return record;
   }
 

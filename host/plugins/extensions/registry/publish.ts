@@ -1,5 +1,5 @@
 import { AlgaError } from '../../../../lib/errors/index.ts';
-import { hasStoredBundle, removeStoredBundle, storeBundle, storeSignatureFile } from '../../../../lib/bundle/index.ts';
+import type { BundleBlobs } from '../../../../lib/bundle/index.ts';
 import { verifyBundle, type TrustBundle } from '../../../../lib/signing/index.ts';
 import type { Principal } from '../../../core/auth/index.ts';
 import { checkOwner, type RegistryStore, type VersionRecord } from './registry-store.ts';
@@ -20,13 +20,13 @@ function conflict(existing: VersionRecord, hash: string): never {
  */
 export function publishBundle(options: {
   registry: RegistryStore;
-  blobDir: string;
+  blobs: BundleBlobs;
   trust: TrustBundle;
   bytes: Uint8Array;
   signatureFile: unknown;
   principal: Principal;
 }): PublishResult {
-  const { registry, blobDir, bytes, principal } = options;
+  const { registry, blobs, bytes, principal } = options;
   const verified = verifyBundle(bytes, options.signatureFile, options.trust);
   const { manifest, hash } = verified;
   if (principal.publisher !== undefined && principal.publisher !== manifest.publisher) {
@@ -38,7 +38,7 @@ export function publishBundle(options: {
     if (existing.contentHash === hash) return { created: false, version: existing };
     conflict(existing, hash);
   }
-  const blobExisted = hasStoredBundle(blobDir, hash);
+  const blobExisted = blobs.has(hash);
   const record: VersionRecord = {
     extensionId: manifest.name,
     version: manifest.version,
@@ -50,12 +50,11 @@ export function publishBundle(options: {
     publishedBy: `${principal.kind}:${principal.id}`,
   };
   try {
-    storeBundle(blobDir, bytes, hash);
-    storeSignatureFile(blobDir, hash, options.signatureFile);
+    blobs.write(hash, bytes, options.signatureFile);
     const created = registry.addVersion(record, (found) => conflict(found, hash));
     return { created, version: created ? record : registry.getVersion(manifest.name, manifest.version)! };
   } catch (error) {
-    if (!blobExisted) removeStoredBundle(blobDir, hash);
+    if (!blobExisted) blobs.remove(hash);
     throw error;
   }
 }

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { AlgaError, isAlgaError } from '../../../../lib/errors/index.ts';
-import { hasStoredBundle, isContentHash, readStoredSignatureFile, storedBundlePath } from '../../../../lib/bundle/index.ts';
+import { isContentHash, type BundleBlobs } from '../../../../lib/bundle/index.ts';
 import type { TrustBundle } from '../../../../lib/signing/index.ts';
 import { actorOf, Scope, type HostAuth } from '../../../core/auth/index.ts';
 import type { AuditLog } from '../../../core/audit.ts';
@@ -11,7 +11,7 @@ import { parseUpload } from './upload.ts';
 
 export interface RegistryRouteOptions {
   registry: RegistryStore;
-  blobDir: string;
+  blobs: BundleBlobs;
   trust: () => TrustBundle;
   auth: HostAuth;
   audit: AuditLog;
@@ -20,7 +20,7 @@ export interface RegistryRouteOptions {
 
 /** Registry v2 under /api/registry: publish, list, detail, and blob + signatures for runners. */
 export async function registryRoutes(app: FastifyInstance, options: RegistryRouteOptions): Promise<void> {
-  const { registry, blobDir, auth, audit } = options;
+  const { registry, blobs, auth, audit } = options;
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: options.maxBundleBytes }, (_request, body, done) => done(null, body));
 
   app.post('/bundles', {
@@ -30,7 +30,7 @@ export async function registryRoutes(app: FastifyInstance, options: RegistryRout
     const principal = auth.principalOf(request)!;
     try {
       const { bytes, signatureFile } = parseUpload(request.body, request.headers);
-      const { created, version } = publishBundle({ registry, blobDir, trust: options.trust(), bytes, signatureFile, principal });
+      const { created, version } = publishBundle({ registry, blobs, trust: options.trust(), bytes, signatureFile, principal });
       audit.record({ action: 'registry.published', actor: actorOf(principal), target: `${version.extensionId}@${version.version}`, detail: { contentHash: version.contentHash, created, signer: version.signer.keyId } });
       return reply.status(created ? 201 : 200).send({ created, extensionId: version.extensionId, version: version.version, contentHash: version.contentHash, size: version.size, signer: version.signer });
     } catch (error) {
@@ -55,7 +55,7 @@ export async function registryRoutes(app: FastifyInstance, options: RegistryRout
   });
 
   function knownHash(hash: string): string {
-    if (!isContentHash(hash) || !registry.getBundle(hash) || !hasStoredBundle(blobDir, hash)) throw new AlgaError('E_REGISTRY_NOT_FOUND', `Bundle ${hash}.`);
+    if (!isContentHash(hash) || !registry.getBundle(hash) || !blobs.has(hash)) throw new AlgaError('E_REGISTRY_NOT_FOUND', `Bundle ${hash}.`);
     return hash;
   }
 
@@ -68,11 +68,13 @@ export async function registryRoutes(app: FastifyInstance, options: RegistryRout
     const hash = knownHash(request.params.hash);
     reply.header('content-type', 'application/octet-stream');
     reply.header('cache-control', 'private, max-age=31536000, immutable');
-    return reply.send(createReadStream(storedBundlePath(blobDir, hash)));
+    const path = blobs.localPath(hash);
+    if (!path) throw new AlgaError('E_REGISTRY_NOT_FOUND', `Bundle ${hash}.`);
+    return reply.send(createReadStream(path));
   });
 
   app.get<{ Params: { hash: string } }>('/bundles/:hash/signatures', { onRequest: auth.requireScope(Scope.registryRead) }, async (request) => {
     const hash = knownHash(request.params.hash);
-    return readStoredSignatureFile(blobDir, hash);
+    return blobs.readSignatureFile(hash);
   });
 }
