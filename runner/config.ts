@@ -14,6 +14,8 @@ export interface RunnerConfig {
   dataDir: string;
   /** Content-addressed bundle folder; default `<dataDir>/bundles`. */
   bundleDir?: string;
+  /** A fleet's PostgreSQL (RUNNER_DATABASE_URL): shared bundle bytes and `alga.storage` (runner/fleet/database.ts). */
+  databaseUrl?: string;
   registryUrl?: string;
   serviceToken?: string;
   /** base64 nacl box secret key that opens sealed install secrets. */
@@ -48,7 +50,7 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
 const logLevels: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export type ResolvedRunnerConfig = Required<Pick<RunnerConfig, 'dataDir' | 'bundleDir' | 'workers' | 'host' | 'port' | 'egressAllowPrivate' | 'defaultIsolation' | 'recycleAfterRequests' | 'recycleAfterMs' | 'compiledCacheBytes' | 'uiFrameAncestors' | 'logger' | 'logLevel' | 'logRequests'>> &
-  Pick<RunnerConfig, 'registryUrl' | 'serviceToken' | 'secretKey' | 'publicBase'> & {
+  Pick<RunnerConfig, 'registryUrl' | 'serviceToken' | 'secretKey' | 'publicBase' | 'databaseUrl'> & {
     trust?: TrustBundle;
     limits: LimitsConfig;
     concurrency: AdmissionConfig;
@@ -62,6 +64,7 @@ export function resolveConfig(config: RunnerConfig): ResolvedRunnerConfig {
     dataDir,
     bundleDir: resolve(config.bundleDir ?? join(dataDir, 'bundles')),
     registryUrl: config.registryUrl,
+    databaseUrl: config.databaseUrl,
     serviceToken: config.serviceToken,
     secretKey: config.secretKey,
     publicBase: config.publicBase,
@@ -110,6 +113,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RunnerConfi
     dataDir: env.RUNNER_DATA_DIR ?? join(process.cwd(), '.alga-runner'),
     bundleDir: env.RUNNER_BUNDLE_DIR || undefined,
     registryUrl: env.RUNNER_REGISTRY_URL || undefined,
+    databaseUrl: env.RUNNER_DATABASE_URL || undefined,
     serviceToken: env.RUNNER_SERVICE_TOKEN || undefined,
     secretKey: secretKey || undefined,
     trustBundle: env.SIGNING_TRUST_BUNDLE || undefined,

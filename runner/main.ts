@@ -1,15 +1,31 @@
 import { configFromEnv, startRunnerServer } from './index.ts';
 import { isAlgaError } from '../lib/errors/index.ts';
+import { runnerEnvironment } from './fleet/command-line.ts';
+import { joinRunnerFleet } from './fleet/membership.ts';
 
-/** `alga-runner`: the runner service, configured from its environment (docs/runner.md). */
+/** `alga-runner`: the runner service, configured from its environment, flags or config file (docs/runner.md). */
 try {
-  const server = await startRunnerServer(configFromEnv());
+  const env = runnerEnvironment(process.argv.slice(2), process.env);
+  const server = await startRunnerServer(configFromEnv(env));
+  // A fleet runner: the database answers before it takes calls, and it announces itself in Redis.
+  await server.runner.database?.ready();
+  const membership = env.RUNNER_REDIS_URL
+    ? await joinRunnerFleet({
+        redisUrl: env.RUNNER_REDIS_URL,
+        prefix: env.RUNNER_REDIS_PREFIX || 'alga',
+        url: env.RUNNER_ADVERTISE_URL || server.url,
+        workers: server.runner.workers,
+        onError: (error) => process.stderr.write(`alga-runner: Redis heartbeat failed: ${error.message}\n`),
+      })
+    : undefined;
   process.stdout.write(`alga-runner listening on ${server.url} with ${server.runner.workers} workers\n`);
   const stop = () => {
-    server.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
+    (membership?.leave() ?? Promise.resolve())
+      .then(() => server.close())
+      .then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);

@@ -19,6 +19,7 @@ import { DebugEvents } from './debug/events.ts';
 import { parseExecuteRequest, type ExecuteRequest } from './execute-request.ts';
 import { effectiveLimits } from './limits.ts';
 import { responseHeaders } from './response-headers.ts';
+import { openRunnerDatabase, type RunnerDatabase } from './fleet/database.ts';
 import { BundleSource } from './loading/bundle-source.ts';
 import { ExtensionCache, type LoadedExtension } from './loading/extension-cache.ts';
 import type { GuestRequest } from './pool/protocol.ts';
@@ -71,6 +72,8 @@ export class Runner extends EventEmitter {
   private readonly denials: Counter;
   private readonly workerReplacements: Counter;
   private closed = false;
+  /** A fleet's PostgreSQL (shared bundles and storage), when configured. */
+  readonly database?: RunnerDatabase;
 
   constructor(config: RunnerConfig) {
     super();
@@ -101,8 +104,9 @@ export class Runner extends EventEmitter {
       },
     });
 
+    this.database = this.config.databaseUrl ? openRunnerDatabase(this.config.databaseUrl) : undefined;
     this.extensions = new ExtensionCache({
-      source: new BundleSource({ bundleDir: this.config.bundleDir, registryUrl: this.config.registryUrl, serviceToken: this.config.serviceToken }),
+      source: new BundleSource({ bundleDir: this.config.bundleDir, registryUrl: this.config.registryUrl, serviceToken: this.config.serviceToken, shared: this.database }),
       trust: this.config.trust,
       transpileDir: join(this.config.dataDir, 'transpiled'),
       compiledCacheBytes: this.config.compiledCacheBytes,
@@ -241,6 +245,7 @@ export class Runner extends EventEmitter {
     await this.pool.close();
     await this.dispatcher.close();
     await this.events.close();
+    await this.database?.close();
   }
 
   /** The scope host calls see, and how to abort them (the signal is made only when a host call asks for it). */

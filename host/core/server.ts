@@ -17,7 +17,7 @@ import { registerAuthRoutes } from './routes/auth-routes.ts';
 import { registerHealthRoutes } from './routes/health-routes.ts';
 import type { RunnerHandle } from './runner/handle.ts';
 import { coreMigrations } from './core-migrations.ts';
-import { connectFleetRedis } from './fleet-redis.ts';
+import { connectFleetRedis } from '../../lib/fleet/redis.ts';
 import type { HostStore } from './store.ts';
 
 export interface HostAppOptions {

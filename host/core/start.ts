@@ -82,7 +82,7 @@ export async function startHost(options: StartHostOptions = {}): Promise<Running
           trustBundle: config.trustBundle,
           publicBaseUrl: config.runnerPublicBase,
           hostUrl: () => hostUrl,
-          env: { ...config.env, UI_PROXY_AUTH_KEY: uiProxyAuthKey(secrets.runnerServiceToken, config.env) },
+          env: { ...config.env, UI_PROXY_AUTH_KEY: uiProxyAuthKey(secrets.runnerServiceToken, config.env), ...(config.fleet.databaseUrl ? { RUNNER_DATABASE_URL: config.fleet.databaseUrl } : {}) },
           log: bootLog,
           onRestart: () => host?.metrics.runnerRestarts.inc(),
         }));

@@ -10,19 +10,21 @@ export interface BundleFiles {
   bytes: Uint8Array;
   signatureFile: unknown;
   /** Where the bytes came from, for the error message and the cache metric. */
-  origin: 'folder' | 'registry';
+  origin: 'folder' | 'registry' | 'shared';
 }
 
 export interface BundleSourceConfig {
   bundleDir: string;
   registryUrl?: string;
   serviceToken?: string;
+  /** A fleet's shared bundle store (PostgreSQL, runner/fleet/database.ts), asked before the registry. */
+  shared?: { fetchBundle(hash: string): Promise<{ bytes: Uint8Array; signatureFile: unknown } | undefined> };
 }
 
 /**
- * Finds a bundle by content hash: the content-addressed folder first, then the host
- * registry's blob endpoint. Fetched files are stored in the folder only by `remember`,
- * which the loader calls after verification passed.
+ * Finds a bundle by content hash: the content-addressed folder first, then a fleet's shared
+ * store, then the host registry's blob endpoint. Fetched files are stored in the folder only by
+ * `remember`, which the loader calls after verification passed.
  */
 export class BundleSource {
   constructor(private readonly config: BundleSourceConfig) {}
@@ -30,6 +32,8 @@ export class BundleSource {
   async fetch(hash: string): Promise<BundleFiles> {
     const bytes = readStoredBundle(this.config.bundleDir, hash);
     if (bytes) return { bytes, signatureFile: readStoredSignatureFile(this.config.bundleDir, hash), origin: 'folder' };
+    const shared = await this.config.shared?.fetchBundle(hash);
+    if (shared) return { ...shared, origin: 'shared' };
     if (!this.config.registryUrl) throw new AlgaError('E_RUNNER_BUNDLE_NOT_FOUND', `${hash} is not in ${this.config.bundleDir}.`);
     const base = `${this.config.registryUrl.replace(/\/$/, '')}/api/registry/bundles/${hash}`;
     const headers = this.config.serviceToken ? { authorization: `Bearer ${this.config.serviceToken}` } : undefined;
@@ -60,7 +64,7 @@ export class BundleSource {
 
   /** Keeps a verified registry download in the folder, so the next start needs no network. */
   remember(hash: string, files: BundleFiles): void {
-    if (files.origin !== 'registry') return;
+    if (files.origin === 'folder') return;
     storeBundle(this.config.bundleDir, files.bytes, hash);
     if (files.signatureFile !== undefined) storeSignatureFile(this.config.bundleDir, hash, files.signatureFile);
   }

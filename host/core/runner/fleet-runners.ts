@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { HostConfig } from '../config.ts';
-import { connectFleetRedis } from '../fleet-redis.ts';
+import { connectFleetRedis } from '../../../lib/fleet/redis.ts';
 import type { InfraSecrets } from '../infra-secrets.ts';
 import type { ManagedRunner } from './external.ts';
 import { runnerFleet } from './fleet.ts';

@@ -1,4 +1,4 @@
-import { connectFleetRedis } from '../../../core/fleet-redis.ts';
+import { connectFleetRedis } from '../../../../lib/fleet/redis.ts';
 import type { HostContext } from '../../../core/plugin.ts';
 import { QuotaTracker, type Quotas } from './quotas.ts';
 import { RedisQuotas } from './redis-quotas.ts';
