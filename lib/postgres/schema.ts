@@ -10,7 +10,8 @@ import { AlgaError } from '../errors/index.ts';
  *   `db` here; keys keep LMDB's ordered-binary encoding (so ranges sort alike), values msgpack.
  *   Each area's own schema version and migrations stay in the store (`core.meta`), as with LMDB.
  * - `alga_bundles` + `alga_bundle_chunks`: bundle bytes by content hash in 1 MB chunks, with the signature file.
- * - `alga_ext_storage` + `alga_ext_storage_usage`: `alga.storage` values and per-namespace usage.
+ * - `alga_ext_storage` + `alga_ext_storage_state`: `alga.storage` values with their versions, and
+ *   each namespace's (tenant + extension) key count, bytes and last version; its row lock orders updates.
  */
 
 export interface SchemaStep {
@@ -50,15 +51,20 @@ export const schemaSteps: readonly SchemaStep[] = [
     description: 'extension storage (alga.storage)',
     sql: `
       CREATE TABLE alga_ext_storage (
-        namespace text COLLATE "C" NOT NULL,
+        tenant_id text COLLATE "C" NOT NULL,
+        extension_id text COLLATE "C" NOT NULL,
         key text COLLATE "C" NOT NULL,
         value bytea NOT NULL,
-        PRIMARY KEY (namespace, key)
+        version bigint NOT NULL,
+        PRIMARY KEY (tenant_id, extension_id, key)
       );
-      CREATE TABLE alga_ext_storage_usage (
-        namespace text COLLATE "C" PRIMARY KEY,
+      CREATE TABLE alga_ext_storage_state (
+        tenant_id text COLLATE "C" NOT NULL,
+        extension_id text COLLATE "C" NOT NULL,
         keys bigint NOT NULL,
-        bytes bigint NOT NULL
+        bytes bigint NOT NULL,
+        last_version bigint NOT NULL,
+        PRIMARY KEY (tenant_id, extension_id)
       );
     `,
   },
