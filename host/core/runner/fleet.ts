@@ -8,9 +8,10 @@ import { readRunnerHeartbeats } from '../../../lib/fleet/runner-heartbeat.ts';
 /**
  * Several runners behind one handle. A call for a bundle goes to the runners in rendezvous order
  * for its content hash (highest score of hash(runner, content hash) first), so each bundle stays
- * warm on the same runner and moves as little as possible when runners come and go; a runner
- * that is down is skipped, and a call that could not connect fails over to the next (the gateway
- * does that, through `candidates`).
+ * warm on few runners and moves as little as possible when runners come and go: of the first
+ * `spread` (2) in that order, the one with fewer calls in flight from this node goes first, so a
+ * busy bundle uses two runners' cores. A runner that is down is skipped, and a call that could
+ * not connect fails over to the next (the gateway does that, through `candidates`).
  *
  * Members come from a fixed list (`--runner URL …`) or from the runners' heartbeats in Redis.
  * Each member's /healthz is probed every `probeIntervalMs`; a member is skipped at once when a
@@ -58,12 +59,17 @@ export interface RunnerFleetOptions {
   /** Find runners by their heartbeats in Redis (lib/fleet/runner-heartbeat.ts). */
   discovery?: { redis: Redis; prefix: string; intervalMs?: number };
   probeIntervalMs?: number;
+  /** How many runners at the head of a bundle's rendezvous order share its calls (2). */
+  spread?: number;
   onMembersChanged?: (added: string[], removed: string[]) => void;
 }
 
 export function runnerFleet(options: RunnerFleetOptions): RunnerFleet {
   const probeIntervalMs = options.probeIntervalMs ?? 1_000;
+  const spread = Math.max(1, options.spread ?? 2);
   const members = new Map<string, ManagedRunner>();
+  /** Calls this node has in flight, per member URL. */
+  const inFlight = new Map<string, number>();
   let discoveryTimer: NodeJS.Timeout | undefined;
   let stopped = false;
 
@@ -95,14 +101,30 @@ export function runnerFleet(options: RunnerFleetOptions): RunnerFleet {
 
   const available = () => [...members.values()].filter((member) => member.baseUrl() && member.isAvailable());
 
+  /** The member, with its calls in flight counted while `track` runs (callWithFailover does). */
+  function counted(member: ManagedRunner): RunnerHandle & { track<T>(call: Promise<T>): Promise<T> } {
+    return Object.assign(Object.create(member) as ManagedRunner, {
+      track<T>(call: Promise<T>): Promise<T> {
+        const url = member.baseUrl()!;
+        inFlight.set(url, (inFlight.get(url) ?? 0) + 1);
+        return call.finally(() => inFlight.set(url, (inFlight.get(url) ?? 1) - 1));
+      },
+    });
+  }
+
   return {
     serviceToken: options.serviceToken,
     publicKey: options.publicKey,
     candidates(key: string): RunnerHandle[] {
-      return available()
+      const ordered = available()
         .map((member) => ({ member, score: rendezvousScore(member.baseUrl()!, key) }))
         .sort((a, b) => b.score - a.score)
         .map(({ member }) => member);
+      const head = ordered.slice(0, spread);
+      const load = (member: RunnerHandle) => inFlight.get(member.baseUrl()!) ?? 0;
+      // A stable sort: equal loads keep rendezvous order.
+      head.sort((a, b) => load(a) - load(b));
+      return [...head, ...ordered.slice(spread)].map((member) => counted(member));
     },
     members: () => [...members.keys()],
     baseUrl: () => available()[0]?.baseUrl(),
@@ -139,7 +161,8 @@ export async function callWithFailover<T>(targets: readonly RunnerHandle[], send
     const baseUrl = target.baseUrl();
     try {
       if (!baseUrl) throw { kind: 'unreachable', message: 'ECONNREFUSED' };
-      return await send(baseUrl);
+      const tracked = target as RunnerHandle & { track?<R>(call: Promise<R>): Promise<R> };
+      return await (tracked.track ? tracked.track(send(baseUrl)) : send(baseUrl));
     } catch (error) {
       const failure = error as { kind: string; message: string };
       if (failure?.kind === 'unreachable') target.reportUnreachable();
