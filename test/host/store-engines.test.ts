@@ -1,5 +1,7 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isAlgaError } from '../../lib/errors/index.ts';
+import { isAlgaError, type AlgaError } from '../../lib/errors/index.ts';
+import { freePort } from '../../host/core/runner/free-port.ts';
 import { openPostgresStore } from '../../host/core/postgres/postgres-store.ts';
 import { openStore, type HostStore } from '../../host/core/store.ts';
 import type { Key, StoreRangeOptions } from '../../host/core/store-database.ts';
@@ -182,6 +184,51 @@ describe('PostgreSQL engine across nodes', () => {
     expect(nodeB.db<string, string>('shared.sessions').removeSync('s1')).toBe(true);
     expect(nodeA.db<string, string>('shared.sessions').get('s1')).toBeUndefined();
     expect(nodeA.health?.()).toBe('up');
+  });
+
+  it('answers E_DATABASE_UNAVAILABLE while the database is away, reports it, and recovers when it is back', async () => {
+    // A TCP relay to PostgreSQL in a process of its own (this thread blocks on store calls), which the
+    // test stops and starts again, as a network partition or a database restart would.
+    const target = new URL(database.url);
+    const port = await freePort();
+    const relayScript = `const net = require('node:net');
+      net.createServer((client) => {
+        const server = net.connect(${Number(target.port || 5432)}, ${JSON.stringify(target.hostname)});
+        client.on('error', () => server.destroy()); server.on('error', () => client.destroy());
+        client.pipe(server).pipe(client);
+      }).listen(${port}, '127.0.0.1', () => process.stdout.write('ready\\n'));`;
+    const startRelay = async (): Promise<ChildProcess> => {
+      const relay = spawn(process.execPath, ['-e', relayScript], { stdio: ['ignore', 'pipe', 'inherit'] });
+      await new Promise<void>((resolve) => relay.stdout!.once('data', () => resolve()));
+      return relay;
+    };
+    let relay = await startRelay();
+    const store = openPostgresStore({ url: `postgres://postgres@127.0.0.1:${port}${target.pathname}`, healthIntervalMs: 200 });
+    opened.push(store);
+    const db = store.db<string, string>('outage.values');
+    db.putSync('before', 'written');
+
+    relay.kill('SIGKILL');
+    await new Promise((resolve) => relay.once('exit', resolve));
+    let caught: unknown;
+    try {
+      db.get('before');
+    } catch (error) {
+      caught = error;
+    }
+    expect(isAlgaError(caught, 'E_DATABASE_UNAVAILABLE')).toBe(true);
+    expect((caught as AlgaError).status).toBe(503);
+    expect(store.health?.()).toBe('down');
+    expect(() => store.transaction(() => db.putSync('during', 'lost'))).toThrow(/database/i);
+
+    relay = await startRelay();
+    try {
+      expect(db.get('before')).toBe('written');
+      expect(db.get('during')).toBeUndefined();
+      expect(store.health?.()).toBe('up');
+    } finally {
+      relay.kill('SIGKILL');
+    }
   });
 
   it('refuses to open an unreachable database with a catalog error that names it without the password', () => {
