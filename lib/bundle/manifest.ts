@@ -3,6 +3,7 @@ import semver from 'semver';
 import { AlgaError } from '../errors/index.ts';
 import { isValidPathPattern } from '../../sdk/runtime/path-pattern.ts';
 import { capabilities, type Capability } from './capabilities.ts';
+import { parseEgressEntry } from './egress.ts';
 
 /** Manifest v2: what an extension is, what it may use and what it serves. */
 export interface Manifest {
@@ -118,7 +119,7 @@ const formatDescriptions: Record<string, string> = {
   publisher: 'publisher id (letters, digits, ".", "_" or "-")',
   semver: 'semver',
   'route-path': 'path pattern such as /items/:id or /files/* (starting with "/", no empty segments, "*" only last)',
-  'egress-host': 'host name, optionally with a leading "*." or a ":port"',
+  'egress-host': 'host name, "*." and a domain, IPv4 address or [IPv6] address, each optionally with ":port" (1–65535)',
   'redirect-origin': 'origin such as https://login.example.com (https, or http only for localhost and 127.0.0.1; no path)',
 };
 
@@ -130,7 +131,7 @@ ajv.addFormat('reverse-dns', /^[a-z][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)+$/);
 ajv.addFormat('publisher', /^[A-Za-z0-9][A-Za-z0-9._-]*$/);
 ajv.addFormat('semver', (value: string) => semver.valid(value) === value);
 ajv.addFormat('route-path', (value: string) => /^\/[^\s?#]*$/.test(value) && isValidPathPattern(value));
-ajv.addFormat('egress-host', /^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(:\d{1,5})?$|^\[[0-9a-fA-F:.]+\](:\d{1,5})?$/);
+ajv.addFormat('egress-host', (value: string) => parseEgressEntry(value) !== undefined);
 ajv.addFormat('redirect-origin', isRedirectOrigin);
 ajv.addKeyword({
   keyword: 'isJsonSchema',
