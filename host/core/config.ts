@@ -24,7 +24,7 @@ export interface HostConfig {
   profile: HostProfile;
   /** Runners elsewhere (RUNNER_BASE_URL); when unset the host starts its own runner child. */
   runnerBaseUrl?: string;
-  /** Where browsers load extension UIs from (RUNNER_PUBLIC_BASE); defaults to the runner's URL. */
+  /** Where browsers reach the runner (RUNNER_PUBLIC_BASE); defaults to the runner's URL. */
   runnerPublicBase?: string;
   /** RUNNER_UI_ORIGIN: each install's UI origin, `https://{ext}.ext.example.com` (docs/ui.md); on loopback a `*.localhost` default. */
   uiOrigin?: string;
