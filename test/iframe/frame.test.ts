@@ -71,6 +71,7 @@ describe('UI origins and tickets (lib/ext-ui)', () => {
     const forged = Buffer.from(JSON.stringify({ t: 'tenant-b', i: 'ins_1', o: 'https://host.example.com', x: 4102444800 })).toString('base64url');
     expect(readUiTicket(key, `${forged}.${signature}`, 'com.x.y', hash, now)).toBeUndefined();
     expect(readUiTicket(key, `${payload}.${signature}.x`, 'com.x.y', hash, now)).toBeUndefined();
+    expect(readUiTicket(key, `${payload}.${signature}!`, 'com.x.y', hash, now)).toBeUndefined(); // one spelling per ticket
     expect(readUiTicket(key, ticket, 'com.x.y', hash, now + 12 * 3600_000 + 1)).toBe('expired');
   });
 });
