@@ -67,7 +67,7 @@ describe('a fleet: PostgreSQL, Redis, two host nodes, three runners', () => {
   let publishedHash: string;
 
   beforeAll(async () => {
-    fleet = await startFleet({ label: 'e2e', trustBundleJson: signer.trustBundleJson, hostEnv: { EXT_GATEWAY_TIMEOUT_MS: '15000' } });
+    fleet = await startFleet({ label: 'e2e', trustBundleJson: signer.trustBundleJson, hostEnv: { EXT_GATEWAY_TIMEOUT_MS: '30000' } });
     await Promise.all([fleet.startRunner(), fleet.startRunner(), fleet.startRunner()]);
     nodeA = await fleet.startHost();
     nodeB = await fleet.startHost();
@@ -158,6 +158,13 @@ describe('a fleet: PostgreSQL, Redis, two host nodes, three runners', () => {
   });
 
   it('holds a tenant\'s rate limit across both nodes: the sum of admitted calls stays within it', async () => {
+    // Warm the bundle on the runners it is routed to (a cold start on a busy machine can take seconds).
+    const warm = await tenantWithToken(nodeB, 'warm-up');
+    expect((await install(nodeA, warm)).status).toBe(201);
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const answers = await Promise.all(Array.from({ length: 8 }, (_, index) => call(`${(index % 2 ? nodeA : nodeB).url}/api/ext/${extensionId}/hello`, { headers: bearer(warm) })));
+      if (answers.every((answer) => answer.status === 200)) break;
+    }
     const token = await tenantWithToken(nodeA, 'rate-limited');
     expect((await install(nodeB, token, { limits: { requestsPerMinute: 6 } })).status).toBe(201);
     const started = Date.now();
