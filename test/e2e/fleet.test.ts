@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rendezvousScore } from '../../host/core/runner/fleet.ts';
 import { contentHashOf, packBundle, parseManifest, type Manifest } from '../../lib/bundle/index.ts';
 import { errorCatalog } from '../../lib/errors/index.ts';
+import { algaHost } from '../host/alga-host-cli.ts';
 import { sign, signingFixture } from '../host/signed-bundles.ts';
 import { currentSetupToken, startFleet, type Fleet, type FleetHost, type RunnerProcess } from '../support/fleet.ts';
 import { guestDir } from '../support/projects.ts';
@@ -115,6 +116,17 @@ describe('a fleet: PostgreSQL, Redis, two host nodes, three runners', () => {
   async function install(node: FleetHost, token: string, body: Record<string, unknown> = {}): Promise<Answer> {
     return call(`${node.url}/api/installs`, { method: 'POST', headers: bearer(token), json: { extensionId, ...body } });
   }
+
+  it('lets operator commands write the fleet\'s database from a node\'s folder, and refuses a folder with other secrets', async () => {
+    const env = { ALGA_DATABASE_URL: fleet.database.url };
+    const created = await algaHost(['tenant', 'create', '--data', nodeA.dataDir, '--profile', 'all', '--id', 'from-cli', '--name', 'From the CLI'], { env });
+    expect(created.code, created.stderr).toBe(0);
+    const tenants = await call(`${nodeB.url}/api/admin/tenants`, { headers: { cookie } });
+    expect(tenants.json.tenants.map((tenant: { id: string }) => tenant.id)).toContain('from-cli');
+    const stranger = await algaHost(['tenant', 'create', '--data', join(fleet.root, 'fresh-folder'), '--profile', 'all', '--name', 'Nope'], { env });
+    expect(stranger.code).toBe(1);
+    expect(stranger.stderr).toContain('error E_FLEET_SECRETS_MISMATCH:');
+  });
 
   it('gives exactly one winner when two nodes race to publish the same version with different content', async () => {
     const publisher = await admin(nodeA, '/api/admin/tokens', { kind: 'publisher', publisher: 'test', label: 'ci' });
