@@ -18,6 +18,8 @@ export async function startRunnerServer(config: RunnerConfig): Promise<RunningRu
   const runner = createRunner(config);
   let app;
   try {
+    // A fleet runner's database answers before the runner takes calls (E_DATABASE_UNREACHABLE otherwise).
+    await runner.database?.ready();
     app = buildRunnerApp(runner);
     await app.listen({ host: runner.config.host, port: runner.config.port });
   } catch (error) {

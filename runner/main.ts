@@ -7,8 +7,7 @@ import { joinRunnerFleet } from './fleet/membership.ts';
 try {
   const env = runnerEnvironment(process.argv.slice(2), process.env);
   const server = await startRunnerServer(configFromEnv(env));
-  // A fleet runner: the database answers before it takes calls, and it announces itself in Redis.
-  await server.runner.database?.ready();
+  // A fleet runner announces itself in Redis once it listens (its database answered before that).
   const membership = env.RUNNER_REDIS_URL
     ? await joinRunnerFleet({
         redisUrl: env.RUNNER_REDIS_URL,

@@ -1,7 +1,7 @@
 import { Packr } from 'msgpackr';
 import { fromBufferKey, toBufferKey } from 'ordered-binary';
 import { AlgaError, isAlgaError } from '../../../lib/errors/index.ts';
-import { databaseSettings, type DatabaseSettings } from '../../../lib/postgres/connection.ts';
+import { connectionFailureReason, databaseSettings, type DatabaseSettings } from '../../../lib/postgres/connection.ts';
 import type { HostStore, Migration } from '../store.ts';
 import type { Key, StoreDatabase, StoreRangeOptions } from '../store-database.ts';
 import { applyMigrations, readSchemaVersion } from '../store-migrations.ts';
@@ -111,7 +111,8 @@ class PostgresStore implements SqlHostStore {
     } catch (error) {
       if (error instanceof SqlError && error.failure.catalogCode) throw new AlgaError(error.failure.catalogCode, error.failure.message);
       if (isAlgaError(error)) throw new AlgaError('E_DATABASE_UNREACHABLE', `${this.settings.described}: no answer in time.`, { cause: error });
-      throw new AlgaError('E_DATABASE_UNREACHABLE', `${this.settings.described}: ${(error as Error).message}.`, { cause: error });
+      const reason = error instanceof SqlError ? connectionFailureReason(error.failure) : (error as Error).message;
+      throw new AlgaError('E_DATABASE_UNREACHABLE', `${this.settings.described}: ${reason}.`, { cause: error });
     }
   }
 
