@@ -274,20 +274,24 @@ describe('a fleet: PostgreSQL, Redis, two host nodes, three runners', () => {
     expect(killedAt).toBeGreaterThan(0);
     expect(afterKill.succeeded).toBeGreaterThanOrEqual(80);
 
-    // Only requests in flight on the killed nodes failed: a dropped connection to the killed host,
-    // or a catalog error for a call the killed runner had taken.
+    // Only requests in flight on the killed nodes failed: a dropped connection to the killed host (no
+    // answer: nothing acknowledged), or a catalog error for a call the killed runner had taken. The
+    // survivors route around the dead runner at its first refused or dropped connection, so at most
+    // the calls in flight then fail (six workers, two kills), and every call after the recovery succeeds.
     const failures = outcomes.filter((outcome) => !outcome.acked);
     for (const failure of failures) {
       if (failure.connectionError) {
-        expect(failure.node).toBe(nodeB);
-        expect(failure.startedAt).toBeLessThanOrEqual(failure.endedAt);
+        expect(failure.node, failure.connectionError).toBe(nodeB);
       } else {
         expect(isCatalogError(failure.answer!), JSON.stringify(failure.answer)).toBe(true);
         expect(failure.answer!.json.error.code).toBe('E_RUNNER_UNAVAILABLE');
       }
-      expect(failure.startedAt <= killedAt || inFlightAtKill.has(failure) || failure.connectionError !== undefined || failure.answer?.json?.error?.code === 'E_RUNNER_UNAVAILABLE').toBe(true);
+      // Nothing failed before the kill.
+      expect(failure.endedAt).toBeGreaterThanOrEqual(killedAt);
     }
     expect(failures.length).toBeLessThanOrEqual(workers * 2);
+    const byStart = [...outcomes].sort((a, b) => a.startedAt - b.startedAt);
+    expect(byStart.slice(-40).every((outcome) => outcome.acked)).toBe(true);
 
     // Every acknowledged write is there, read back through the surviving node.
     const acknowledged = outcomes.filter((outcome) => outcome.acked && outcome.write);
