@@ -34,7 +34,8 @@ export function validateGrants(grants: unknown, manifest: Manifest): string[] {
   return [...new Set(grants as string[])];
 }
 
-function hostAllowedBy(host: string, pattern: string): boolean {
+/** Whether an egress host (or pattern) is covered by a declared entry: equal, or under a `*.x.com` pattern. */
+export function egressCoveredBy(host: string, pattern: string): boolean {
   const h = host.toLowerCase();
   const p = pattern.toLowerCase();
   if (p.startsWith('*.')) return h.endsWith(p.slice(1)) && h.length > p.length - 1;
@@ -46,7 +47,7 @@ export function validateEgress(egress: unknown, manifest: Manifest): string[] {
   const declared = manifest.egress ?? [];
   if (egress === undefined) return [...declared];
   if (!Array.isArray(egress) || egress.some((host) => typeof host !== 'string' || host === '')) throw new AlgaError('E_INSTALL_EGRESS_INVALID', 'Egress must be a list of host names.');
-  const outside = (egress as string[]).filter((host) => !declared.some((pattern) => hostAllowedBy(host, pattern)));
+  const outside = (egress as string[]).filter((host) => !declared.some((pattern) => egressCoveredBy(host, pattern)));
   if (outside.length > 0) throw new AlgaError('E_INSTALL_EGRESS_INVALID', `${outside.join(', ')} (declared: ${declared.join(', ') || 'none'}).`);
   return [...new Set(egress as string[])];
 }
@@ -74,13 +75,4 @@ export function validateLimits(requested: unknown, manifest: Manifest, ceilings:
     limits[name] = value;
   }
   return limits;
-}
-
-/** Secrets are a flat object of string values. */
-export function validateSecrets(secrets: unknown): Record<string, string> {
-  if (!secrets || typeof secrets !== 'object' || Array.isArray(secrets)) throw new AlgaError('E_INSTALL_SECRETS_INVALID');
-  for (const [name, value] of Object.entries(secrets)) {
-    if (typeof value !== 'string' || !/^[A-Za-z0-9_.-]{1,128}$/.test(name)) throw new AlgaError('E_INSTALL_SECRETS_INVALID', `Check "${name.slice(0, 128)}".`);
-  }
-  return secrets as Record<string, string>;
 }
