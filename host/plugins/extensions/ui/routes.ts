@@ -16,6 +16,7 @@ export interface ExtensionUiOptions {
   installs: InstalledUiSource;
 }
 
+const menuPath = '/ext';
 /** Where signing in leads when no page was asked for: `/` sends each account on to its start page. */
 const homePath = '/';
 
@@ -71,7 +72,7 @@ async function uiPages(pages: FastifyInstance, { host, installs }: ExtensionUiOp
     return reply.redirect('/login?notice=signed-out', 303);
   });
 
-  pages.get(homePath, async (request, reply) => {
+  pages.get(menuPath, async (request, reply) => {
     const session = signedIn(request);
     if (!session) return toLogin(request, reply);
     const menu = session.principal.tenantId ? menuEntries(await installs.list(session.principal.tenantId)) : [];
