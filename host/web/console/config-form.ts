@@ -49,10 +49,15 @@ export function renderConfigFields(schema: Record<string, unknown> | undefined, 
   const fields = configFields(schema);
   if (!fields) {
     const id = `${idPrefix}-config`;
-    return html`<div class="field">
-  <label for="${id}">Configuration (a JSON object)</label>
-  <textarea id="${id}" name="${wholeConfigField}" rows="6" spellcheck="false">${JSON.stringify(values ?? {}, null, 2)}</textarea>
-</div>`;
+    const empty = !values || Object.keys(values).length === 0;
+    return html`<p class="muted">This version declares no settings.</p>
+<details${empty ? '' : html` open`}>
+  <summary>Advanced: the configuration as JSON</summary>
+  <div class="field">
+    <label for="${id}">Configuration (a JSON object)</label>
+    <textarea id="${id}" name="${wholeConfigField}" rows="4" spellcheck="false">${JSON.stringify(values ?? {}, null, 2)}</textarea>
+  </div>
+</details>`;
   }
   if (fields.length === 0) return html`<p class="muted">This version has no settings.</p>`;
   return html`${fields.map((field) => {
