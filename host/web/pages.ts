@@ -53,13 +53,17 @@ ${scripts.map((src) => html`<script src="${src}"></script>`)}
 /** The theme switch: a button the theme script wires up (it says which theme it switches to). */
 export const themeToggle = html`<button type="button" id="theme-toggle" aria-pressed="false">Dark theme</button>`;
 
-/** The bar on top of every signed-in page: sections, who is signed in, theme, sign out. */
-export function topBar(user: SignedInUser, current: Section | null): RawHtml {
+/**
+ * The bar on top of every signed-in page: sections, who is signed in, theme, sign out.
+ * `tenantQuery` (`tenantId=…`) keeps an operator without a tenant on the tenant they chose.
+ */
+export function topBar(user: SignedInUser, current: Section | null, tenantQuery = ''): RawHtml {
+  const withTenant = (href: string) => (tenantQuery && href.startsWith('/console') ? `${href}?${tenantQuery}` : href);
   return html`<header class="top">
   <a class="brand" href="/">Alga</a>
   <nav class="sections" aria-label="Sections">
     <ul>
-      ${sections.map((section) => html`<li><a href="${section.href}"${raw(section.id === current ? ' aria-current="page"' : '')}>${section.label}</a></li>`)}
+      ${sections.map((section) => html`<li><a href="${withTenant(section.href)}"${raw(section.id === current ? ' aria-current="page"' : '')}>${section.label}</a></li>`)}
     </ul>
   </nav>
   <span class="muted" id="signed-in-as">${user.name} · ${user.tenantId}</span>

@@ -409,6 +409,21 @@ describe('the tenant console in Chromium', () => {
     expect((await api('/api/installs/com.example.egress', acmeToken)).body.install.enabled).toBe(true);
   }, 30_000);
 
+  it('lets an operator without a tenant choose the tenant, and keeps it while moving around', async () => {
+    // (Made only now: a human admin counts as a claim, and the first test needs the host unclaimed.)
+    await running.host.auth.createAdmin({ username: 'operator', password });
+    const { context, page } = await newPage();
+    await signIn(page, 'operator', password, '/console');
+    expect(path(page)).toBe('/console/tenants');
+    await page.click('#tenants a:has-text("Acme")');
+    expect(await page.locator('#installed tr[data-extension-id="com.example.egress"]').count()).toBe(1);
+    expect(await text(page, '.tenant-line')).toContain('Acme');
+    await page.click('nav.sections a:has-text("Catalog")');
+    expect(new URL(page.url()).searchParams.get('tenantId')).toBe('acme');
+    expect(await page.locator('li.card[data-extension-id="com.example.egress"]').textContent()).toContain('installed 1.0.0');
+    await context.close();
+  }, 60_000);
+
   it('uninstalls after a confirmation step', async () => {
     const { context, page } = await newPage();
     await signIn(page, 'alice', password, '/console/installs/com.example.notes');

@@ -44,7 +44,7 @@ export function consolePage(input: {
 }): string {
   const { viewer } = input;
   const crumbs = input.crumbs ?? [];
-  const body = html`${topBar(viewer.user, input.section)}
+  const body = html`${topBar(viewer.user, input.section, viewer.namedTenant ? new URLSearchParams({ tenantId: viewer.namedTenant }).toString() : '')}
 <main id="main" class="console">
   ${crumbs.length > 0
     ? html`<nav class="crumbs" aria-label="Breadcrumb"><ol>${crumbs.map((crumb, index) =>
