@@ -123,7 +123,3 @@ export function extensionPage(user: SignedInUser, menu: MenuEntry[], title: stri
 export function notFoundPage(user: SignedInUser, menu: MenuEntry[], message: string): string {
   return layout('Not found', chrome(user, menu, null, html`<h1>Not found</h1><p>${message}</p>`));
 }
-
-export function forbiddenPage(user: SignedInUser, menu: MenuEntry[], message: string): string {
-  return layout('Not allowed', chrome(user, menu, null, html`<h1>Not allowed</h1><p>${message}</p>`));
-}

@@ -112,6 +112,7 @@ export function installConsentPage(viewer: ConsoleViewer, version: VersionView, 
   <p>This is everything this version asks for. Only what you tick is granted; you can change it later on the install's page.</p>
   ${capabilityFields(capabilityChoices, 'install')}
   ${egressFields(egressChoices, draft.egressHosts, 'install')}
+  <p id="install-limits"><strong>Limits:</strong> ${manifest.limits?.memoryMb ? `up to ${manifest.limits.memoryMb} MB of memory` : "the host's default memory"} and ${manifest.limits?.timeoutMs ? `${manifest.limits.timeoutMs} ms per call` : "the host's default time per call"}, within this host's ceilings. You can change them on the install's page.</p>
   <h2>Settings</h2>
   ${renderConfigFields(manifest.configSchema, draft.config, 'install')}
   ${secrets.length > 0

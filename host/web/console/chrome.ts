@@ -1,4 +1,4 @@
-import { html, raw, type RawHtml } from '../html.ts';
+import { html, type RawHtml } from '../html.ts';
 import { layout, topBar, type Section, type SignedInUser } from '../pages.ts';
 
 /** Who is looking at a console page, for which tenant, and what they may do there. */
@@ -82,9 +82,4 @@ export function formatDate(iso: string | undefined): RawHtml {
 
 export function shortHash(hash: string): RawHtml {
   return html`<code title="${hash}">${hash.replace(/^sha256:/, '').slice(0, 12)}</code>`;
-}
-
-/** Hidden input carrying the operator's tenant on forms (their action URLs carry it too). */
-export function tenantField(viewer: ConsoleViewer): RawHtml {
-  return viewer.namedTenant ? html`<input type="hidden" name="tenantId" value="${viewer.namedTenant}">` : raw('');
 }
