@@ -18,7 +18,7 @@ import { resolveConfig, type ResolvedRunnerConfig, type RunnerConfig } from './c
 import { DebugEvents } from './debug/events.ts';
 import { parseExecuteRequest, type ExecuteRequest } from './execute-request.ts';
 import { effectiveLimits } from './limits.ts';
-import { responseHeaders } from './response-headers.ts';
+import { guestStatus, responseHeaders } from './response-headers.ts';
 import { BundleSource } from './loading/bundle-source.ts';
 import { ExtensionCache, type LoadedExtension } from './loading/extension-cache.ts';
 import type { GuestRequest } from './pool/protocol.ts';
@@ -307,6 +307,7 @@ export class Runner extends EventEmitter {
     if (outcome.kind === 'ok') {
       let headers: Record<string, string>;
       try {
+        guestStatus(outcome.response.status);
         headers = responseHeaders(outcome.response.headers, outcome.response.body.length, maxResponseBytes);
       } catch (error) {
         return this.failed({ ...base, ...usage }, error as AlgaError, 'invalid-response', scope);

@@ -37,9 +37,9 @@ export function asksOf(manifest: Manifest): Permissions {
   return { capabilities: [...manifest.capabilities], egress: [...(manifest.egress ?? [])] };
 }
 
-/** A target egress entry counts as decided when the current version asked for it, or for a pattern covering it. */
+/** A target egress entry counts as decided when the current version asked for it, or for an entry covering it. */
 function egressDecided(entry: string, asked: readonly string[]): boolean {
-  return asked.some((pattern) => pattern.toLowerCase() === entry.toLowerCase() || (!entry.startsWith('*.') && egressCoveredBy(entry, pattern)));
+  return asked.some((pattern) => egressCoveredBy(entry, pattern));
 }
 
 export function consentPlan(target: Manifest, current?: CurrentPermissions): ConsentPlan {
