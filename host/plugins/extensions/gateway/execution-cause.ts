@@ -9,7 +9,8 @@ export interface RunnerExecutionFigures {
   denials_dropped?: unknown;
 }
 
-const maxListed = 10;
+/** Kept small: every row is stored for days (the rest are counted in denialsDropped). */
+const maxListed = 5;
 /** Guest-side failures whose runner message is the extension's own (its exception, its deadline), worth showing its tenant. */
 const guestFailures = new Set(['E_RUNNER_GUEST_TRAP', 'E_RUNNER_GUEST_MEMORY', 'E_RUNNER_GUEST_INVALID_RESPONSE', 'E_RUNNER_DEADLINE']);
 
@@ -22,7 +23,7 @@ export function denialsOf(figures: RunnerExecutionFigures | undefined): Pick<Exe
   const denials = listed
     .filter((denial): denial is { capability: string; reason: string } => typeof denial?.capability === 'string' && typeof denial?.reason === 'string')
     .slice(0, maxListed)
-    .map((denial) => ({ capability: clip(denial.capability, 64), reason: clip(denial.reason, 300) }));
+    .map((denial) => ({ capability: clip(denial.capability, 64), reason: clip(denial.reason, 200) }));
   const dropped = (count(figures?.denials_dropped) ?? 0) + Math.max(0, listed.length - denials.length);
   return { ...(denials.length > 0 ? { denials } : {}), ...(dropped > 0 ? { denialsDropped: dropped } : {}) };
 }
