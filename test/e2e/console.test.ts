@@ -486,6 +486,15 @@ describe('the tenant console in Chromium', () => {
       expect(unlabelled, target).toEqual([]);
     }
     await shot(page, 'dark-install-page');
+    // A page route answers a refusal with a page, in words.
+    const bogus = await page.evaluate(async () => {
+      const response = await fetch('/console/installs/com.example.egress/bogus', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: '' });
+      return { status: response.status, type: response.headers.get('content-type'), text: await response.text() };
+    });
+    expect(bogus).toMatchObject({ status: 404, type: expect.stringContaining('text/html') });
+    expect(bogus.text).toContain('<h1>Not found</h1>');
+    const uninstalledNotice = await page.goto(`${running.url}/console?notice=uninstalled&extension=${encodeURIComponent('Your account is locked, call 555')}`);
+    expect(await uninstalledNotice!.text()).not.toContain('Your account is locked');
     expect(pageProblems).toEqual([]);
     await context.close();
   }, 120_000);

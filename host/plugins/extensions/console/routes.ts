@@ -67,7 +67,13 @@ async function consolePages(pages: FastifyInstance, { host, extensions }: Consol
     if (needs === 'debug' && !viewer.canDebug) {
       return send(reply, 403, messagePage(viewer, 'Not allowed', 'Debugging needs the "ext:debug" scope: a tenant admin of this tenant has it.'));
     }
-    return handler({ request, reply, viewer, principal });
+    try {
+      return await handler({ request, reply, viewer, principal });
+    } catch (error) {
+      // A page answers with a page: a catalog error (say, a version missing from the registry) in words.
+      if (!isAlgaError(error) || reply.sent) throw error;
+      return send(reply, error.status, messagePage(viewer, error.status === 404 ? 'Not found' : 'That did not work', error.message));
+    }
   };
 
   const paramsOf = (request: FastifyRequest) => request.params as { extensionId: string };
@@ -126,7 +132,7 @@ async function consolePages(pages: FastifyInstance, { host, extensions }: Consol
     const notice =
       query.notice === 'claimed'
         ? `This host is claimed and you are signed in as its admin${viewer.canManage ? '. Install your first extension from the catalog.' : '.'}`
-        : query.notice === 'uninstalled' && query.extension
+        : query.notice === 'uninstalled' && query.extension && extensionIdPattern.test(query.extension)
           ? `Uninstalled ${query.extension}.`
           : undefined;
     const rows = installs.listForTenant(viewer.tenantId).flatMap((install) => {
