@@ -179,7 +179,7 @@ try {
       if (published.status !== 201) throw new Error(`publish failed: ${JSON.stringify(published.body)}`);
     }
     for (const extensionId of ['com.example.hello', 'test.guests.misbehave']) {
-      const installed = await fetch(`${host.url}/api/installs`, { method: 'POST', headers: { authorization: `Bearer ${host.tokens.tenant}`, 'content-type': 'application/json' }, body: JSON.stringify({ extensionId, limits }) });
+      const installed = await fetch(`${host.url}/api/installs`, { method: 'POST', headers: { authorization: `Bearer ${host.tokens.tenant}`, 'content-type': 'application/json' }, body: JSON.stringify({ extensionId, limits, grants: extensionId === 'test.guests.misbehave' ? ['alga.storage'] : [], egress: [] }) });
       if (installed.status !== 201) throw new Error(`install failed: ${await installed.text()}`);
     }
   }
@@ -253,7 +253,7 @@ try {
     const bytes = bundleOf(helloDir, (manifest) => ({ ...manifest, name }));
     const published = await uploadBundle({ registryUrl: routed['1 runner'].url, token: fleetTokens.publisher, bytes, signatureFile: sign(bytes, key) });
     if (published.status !== 201) throw new Error(`publish failed: ${JSON.stringify(published.body)}`);
-    const installed = await fetch(`${routed['1 runner'].url}/api/installs`, { method: 'POST', headers: { authorization: `Bearer ${fleetTokens.tenant}`, 'content-type': 'application/json' }, body: JSON.stringify({ extensionId: name, limits }) });
+    const installed = await fetch(`${routed['1 runner'].url}/api/installs`, { method: 'POST', headers: { authorization: `Bearer ${fleetTokens.tenant}`, 'content-type': 'application/json' }, body: JSON.stringify({ extensionId: name, limits, grants: [], egress: [] }) });
     if (installed.status !== 201) throw new Error(`install failed: ${await installed.text()}`);
   }
   const requests = names.map((name) => ({ path: `/api/ext/${name}/hello` }));

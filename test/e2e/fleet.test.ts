@@ -114,7 +114,7 @@ describe('a fleet: PostgreSQL, Redis, two host nodes, three runners', () => {
   }
 
   async function install(node: FleetHost, token: string, body: Record<string, unknown> = {}): Promise<Answer> {
-    return call(`${node.url}/api/installs`, { method: 'POST', headers: bearer(token), json: { extensionId, ...body } });
+    return call(`${node.url}/api/installs`, { method: 'POST', headers: bearer(token), json: { extensionId, grants: ['alga.storage'], egress: [], ...body } });
   }
 
   it('lets operator commands write the fleet\'s database from a node\'s folder, and refuses a folder with other secrets', async () => {
