@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import { AlgaError } from '../errors/index.ts';
 import { capabilityByInterface } from '../bundle/capabilities.ts';
+import { withSourceMap } from '../bundle/source-map-section.ts';
 import { bundleExtensionSource } from './bundle-source.ts';
 import { componentizeRecipe, componentizeSource, componentizeVersion } from './componentize.ts';
 import { buildUiFiles } from './ui.ts';
@@ -61,7 +62,7 @@ export async function buildExtension(options: BuildOptions): Promise<BuildResult
   const world = narrowedWorld(worldName, bundled.usedInterfaces);
   const sourceHash = hashOf([bundled.code, world, ...witInterfaceFiles().values(), await componentizeVersion(), componentizeRecipe]);
 
-  const { component, cached } = await cachedComponent(
+  const { component: compiled, cached } = await cachedComponent(
     cacheDir,
     sourceHash,
     () => {
@@ -71,6 +72,8 @@ export async function buildExtension(options: BuildOptions): Promise<BuildResult
     () => progress('wait'),
   );
   if (cached) progress('cache-hit', sourceHash);
+  // Attached after the cache: a change that moves positions only (a comment) is a cache hit with a new map.
+  const component = withSourceMap(compiled, bundled.map);
 
   progress('write');
   mkdirSync(outDir, { recursive: true });

@@ -27,3 +27,4 @@ export {
   removeStoredBundle,
 } from './store.ts';
 export { readUserFile, readOptionalText, writeUserFile } from './files.ts';
+export { withSourceMap, readSourceMap, sourceMapSectionName } from './source-map-section.ts';

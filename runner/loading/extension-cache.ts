@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { isContentHash, type Manifest } from '../../lib/bundle/index.ts';
+import { isContentHash, readSourceMap, type Manifest } from '../../lib/bundle/index.ts';
 import { verifyBundle, type TrustBundle, type BundleSigner } from '../../lib/signing/index.ts';
 import { AlgaError, isAlgaError } from '../../lib/errors/index.ts';
 import { unsupportedImports } from '../pool/guest-environment.ts';
@@ -19,6 +19,8 @@ export interface LoadedExtension {
   signer: BundleSigner | { keyId: 'local'; publisher: string };
   modulePath: string;
   coreModuleNames: string[];
+  /** The build's source map (from the component's custom section), for stack traces; not parsed here. */
+  sourceMap?: string;
 }
 
 export interface ExtensionCacheConfig {
@@ -104,7 +106,7 @@ export class ExtensionCache {
     this.cacheEvents.inc({ cache: 'transpile', result: transpiled.cached ? 'hit' : 'miss' });
     const unsupported = unsupportedImports(transpiled.imports);
     if (unsupported.length > 0) throw new AlgaError('E_RUNNER_UNSUPPORTED_IMPORT', `It imports ${unsupported.join(', ')}.`);
-    return { hash, manifest, ui, signer, modulePath: transpiled.modulePath, coreModuleNames: [...transpiled.coreModules.keys()] };
+    return { hash, manifest, ui, signer, modulePath: transpiled.modulePath, coreModuleNames: [...transpiled.coreModules.keys()], sourceMap: readSourceMap(component) };
   }
 
   /** The compiled core modules of a loaded extension, with its memory capped at `memoryBytes`. */

@@ -12,6 +12,8 @@ export interface ExecutionRecord {
   status: number;
   /** Catalog code when the call failed (the runner's code when it came from the runner). */
   error?: string;
+  /** The cause an extension reported with its own failure (SDK guests: the exception, a denied host call). */
+  errorMessage?: string;
   durationMs: number;
   runnerDurationMs?: number;
   memoryBytes?: number;

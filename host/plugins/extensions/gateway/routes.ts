@@ -33,7 +33,7 @@ interface RunnerSuccess {
   status: number;
   headers?: Record<string, string>;
   body_b64?: string;
-  execution?: { duration_ms?: number; memory_bytes?: number; egress_bytes?: number };
+  execution?: { duration_ms?: number; memory_bytes?: number; egress_bytes?: number; error?: { code?: unknown; message?: unknown } };
 }
 
 const methods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
@@ -131,6 +131,7 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
         runnerDurationMs: result.execution?.duration_ms,
         memoryBytes: result.execution?.memory_bytes,
         egressBytes: result.execution?.egress_bytes,
+        ...reportedFailure(result.execution?.error),
       });
       reply.status(result.status).headers(returnedResponseHeaders(result.headers ?? {}));
       if (answer.rawBody) return reply.send(answer.rawBody.length > 0 ? answer.rawBody : '');
@@ -142,4 +143,10 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
 
   app.route({ method: [...methods], url: '/:extensionId', exposeHeadRoute: false, bodyLimit: config.gatewayMaxBodyBytes, handler: handle });
   app.route({ method: [...methods], url: '/:extensionId/*', exposeHeadRoute: false, bodyLimit: config.gatewayMaxBodyBytes, handler: handle });
+}
+
+/** The code and cause an extension reported with its own 5xx (SDK guests), as the runner passed them on. */
+function reportedFailure(error: { code?: unknown; message?: unknown } | undefined): Partial<ExecutionRecord> {
+  if (typeof error?.code !== 'string' || !/^E_[A-Z0-9_]{1,60}$/.test(error.code)) return {};
+  return { error: error.code, ...(typeof error.message === 'string' ? { errorMessage: error.message.slice(0, 1000) } : {}) };
 }
