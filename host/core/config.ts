@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AlgaError } from '../../lib/errors/index.ts';
 
@@ -25,7 +24,7 @@ export interface HostConfig {
   runnerBaseUrl?: string;
   /** Where browsers load extension UIs from (RUNNER_PUBLIC_BASE); defaults to the runner's URL. */
   runnerPublicBase?: string;
-  /** SIGNING_TRUST_BUNDLE (a path or inline JSON), else `<data>/trust-bundle.json` when it exists. */
+  /** SIGNING_TRUST_BUNDLE (a path or inline JSON), else `<data>/trust-bundle.json` (followed while it does not exist yet). */
   trustBundle?: string;
   gatewayTimeoutMs: number;
   gatewayMaxBodyBytes: number;
@@ -75,7 +74,7 @@ export function resolveHostConfig(input: HostConfigInput = {}): HostConfig {
     profile,
     runnerBaseUrl: env.RUNNER_BASE_URL || undefined,
     runnerPublicBase: env.RUNNER_PUBLIC_BASE || undefined,
-    trustBundle: env.SIGNING_TRUST_BUNDLE || (existsSync(trustBundlePath(dataDir)) ? trustBundlePath(dataDir) : undefined),
+    trustBundle: env.SIGNING_TRUST_BUNDLE || trustBundlePath(dataDir),
     gatewayTimeoutMs: positiveInt(env.EXT_GATEWAY_TIMEOUT_MS, 10_000, 'EXT_GATEWAY_TIMEOUT_MS'),
     gatewayMaxBodyBytes: positiveInt(env.EXT_GATEWAY_MAX_BODY_BYTES, 1024 * 1024, 'EXT_GATEWAY_MAX_BODY_BYTES'),
     registryMaxBundleBytes: positiveInt(env.REGISTRY_MAX_BUNDLE_BYTES, 64 * 1024 * 1024, 'REGISTRY_MAX_BUNDLE_BYTES'),

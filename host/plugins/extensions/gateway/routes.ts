@@ -78,11 +78,17 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     tenantId = principal.tenantId;
 
     // 2. The tenant's install of this extension, and the endpoint its manifest declares.
+    // A tenant without an install gets the same 404 whether the extension exists or not; the
+    // tenant that has one is told what is wrong with its call.
     const found = installs.get(tenantId, extensionId);
-    if (!found || !found.enabled) return fail('E_EXT_NOT_FOUND');
+    if (!found) return fail('E_EXT_NOT_FOUND');
+    if (!found.enabled) return fail('E_EXT_INSTALL_DISABLED');
     install = found;
     const manifest = () => registry.getVersion(found.extensionId, found.version)?.manifest;
-    if (!endpoints.allows(found.contentHash, manifest, request.method, path)) return fail('E_EXT_NOT_FOUND');
+    if (!endpoints.allows(found.contentHash, manifest, request.method, path)) {
+      const allowed = endpoints.methodsFor(found.contentHash, manifest, path);
+      return allowed.length > 0 ? fail('E_EXT_METHOD_NOT_ALLOWED', {}, { allow: allowed.join(', ') }) : fail('E_EXT_NO_SUCH_PATH');
+    }
 
     // 3. Quotas.
     const quota = quotas.acquire(`${tenantId}\u0000${extensionId}`, found.limits);
