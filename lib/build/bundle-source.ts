@@ -14,8 +14,11 @@ export interface BundledSource {
   usedInterfaces: string[];
 }
 
-/** Bundles the extension's TypeScript and the runtime SDK into one ES module for componentize-js. */
-export async function bundleExtensionSource(entry: string, projectDir: string): Promise<BundledSource> {
+/**
+ * Bundles the extension's TypeScript and the runtime SDK into one ES module for componentize-js,
+ * or (`cjs`, for `alga-ext dev`) into a CommonJS body whose host imports are `require` calls.
+ */
+export async function bundleExtensionSource(entry: string, projectDir: string, format: 'esm' | 'cjs' = 'esm'): Promise<BundledSource> {
   let result;
   try {
     result = await build({
@@ -23,7 +26,7 @@ export async function bundleExtensionSource(entry: string, projectDir: string): 
       // Paths in the output's comments are relative to this: the same project gives the same code from any cwd.
       absWorkingDir: projectDir,
       bundle: true,
-      format: 'esm',
+      format,
       platform: 'neutral',
       target: 'es2022',
       write: false,

@@ -15,6 +15,12 @@ export class StackMapper {
 
   remember(contentHash: string, sourceMap: string | undefined): void {
     if (sourceMap === undefined || this.maps.has(contentHash)) return;
+    this.replace(contentHash, sourceMap);
+  }
+
+  /** Sets the map of `contentHash` even when it has one (`alga-ext dev`: the code changes, the component does not). */
+  replace(contentHash: string, sourceMap: string): void {
+    this.maps.delete(contentHash);
     this.maps.set(contentHash, { text: sourceMap });
     if (this.maps.size > maxRemembered) this.maps.delete(this.maps.keys().next().value!);
   }
