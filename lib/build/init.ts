@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { AlgaError } from '../errors/index.ts';
 
 const templatesDir = fileURLToPath(new URL('../../sdk/templates/', import.meta.url));
-const ownPackage = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { name: string; version: string };
+const ownPackage = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { name: string; version: string; overrides?: Record<string, string> };
 /** The package a project installs to get this CLI and the SDK (`npm pack` of this repository makes it). */
 export const sdkPackageName = ownPackage.name;
 /** What `init` may find in a folder and still fill it: what `npm init` / `npm install` and `git init` leave. */
@@ -128,6 +128,8 @@ function projectPackageJson(path: string, slug: string, sdkSpec: string): string
     ...existing,
     scripts: { build: 'alga-ext build', check: 'alga-ext check', dev: 'alga-ext dev', ...(existing.scripts as Record<string, string> | undefined) },
     ...(hasSdk ? {} : { devDependencies: { ...devDependencies, [sdkPackageName]: sdkSpec } }),
+    // npm applies `overrides` only from the root project: the SDK package's own pins go here too.
+    overrides: { ...ownPackage.overrides, ...(existing.overrides as Record<string, string> | undefined) },
   };
   return `${JSON.stringify(result, null, 2)}\n`;
 }
