@@ -15,7 +15,7 @@ export function register(program: Command): void {
     .option('--no-check', 'skip the type check (`alga-ext check`) that runs first')
     .action(async (options: { dir: string; cacheDir?: string; check: boolean }) => {
       const started = Date.now();
-      if (options.check) await checkOrFail(options.dir);
+      if (options.check) await checkOrFail(options.dir, true);
       // Loaded here, not at startup: every alga-ext command pays for the modules its file imports.
       const { buildExtension } = await import('../../lib/build/index.ts');
       const { terminalProgress } = await import('../../lib/build/progress.ts');

@@ -1,11 +1,16 @@
 import type { Command } from 'commander';
 import { AlgaError } from '../../lib/errors/index.ts';
 
-/** Type-checks the project, exiting 1 with `file:line:col: message` for each type error; `build` runs it first. */
-export async function checkOrFail(projectDir: string): Promise<number> {
+/**
+ * Type-checks the project, failing with `file:line:col: message` for each type error; `build` runs
+ * it first. Source that does not parse is E_BUILD_SOURCE_ERROR; `build` leaves that to its bundle
+ * step (`lenientSyntax`), which reports it the same way for source and UI.
+ */
+export async function checkOrFail(projectDir: string, lenientSyntax = false): Promise<number> {
   const { typeCheckProject } = await import('../../lib/build/check.ts'); // TypeScript takes ~0.5 s to load
   const result = typeCheckProject(projectDir);
-  if (result.errors.length > 0) throw new AlgaError('E_BUILD_TYPE_ERROR', `\n${result.errors.join('\n')}`);
+  if (result.syntax && lenientSyntax) return result.files;
+  if (result.errors.length > 0) throw new AlgaError(result.syntax ? 'E_BUILD_SOURCE_ERROR' : 'E_BUILD_TYPE_ERROR', `\n${result.errors.join('\n')}`);
   return result.files;
 }
 

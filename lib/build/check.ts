@@ -25,6 +25,8 @@ const defaultOptions: ts.CompilerOptions = {
 export interface TypeCheckResult {
   /** `file:line:col: message (TSnnnn)`, files relative to the project. */
   errors: string[];
+  /** True when the errors are syntax errors (the source does not parse): no type check ran. */
+  syntax: boolean;
   files: number;
 }
 
@@ -50,8 +52,9 @@ export function typeCheckProject(projectDir: string): TypeCheckResult {
     fileNames = ts.sys.readDirectory(root, ['.ts'], ['node_modules', 'dist'], ['src/**/*', 'ui/**/*']);
   }
   const program = ts.createProgram(fileNames, { ...options, noEmit: true, paths: { ...options.paths, ...sdkPaths } });
-  const diagnostics = ts.getPreEmitDiagnostics(program);
-  return { errors: formatDiagnostics(diagnostics, root), files: fileNames.length };
+  const syntactic = program.getSyntacticDiagnostics();
+  if (syntactic.length > 0) return { errors: formatDiagnostics(syntactic, root), syntax: true, files: fileNames.length };
+  return { errors: formatDiagnostics(ts.getPreEmitDiagnostics(program), root), syntax: false, files: fileNames.length };
 }
 
 function formatDiagnostics(diagnostics: readonly ts.Diagnostic[], root: string): string[] {
