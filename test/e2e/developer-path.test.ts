@@ -89,7 +89,7 @@ describe.each(['hello', 'ui'])('alga-ext developer path, --template %s', (templa
 
   it('run answers one request from the project folder', async () => {
     const path = template === 'ui' ? '/notes' : '/hello';
-    const run = await algaExt(project, 'run', '.', '--path', path, '--grant', 'alga.storage', '-c', 'greeting_name=Ada', '--data-dir', join(root, 'run-data'));
+    const run = await algaExt(project, 'run', '.', '--path', path, '-c', 'greeting_name=Ada', '--data-dir', join(root, 'run-data'));
     expect(run.status, run.stderr).toBe(0);
     expect(JSON.parse(run.stdout)).toEqual(template === 'ui' ? { notes: [] } : { message: 'Hello, Ada', tenant: 'local-tenant' });
   });
