@@ -20,7 +20,7 @@ import { StackMapper } from './debug/stack-map.ts';
 import { takeGuestFailure } from './guest-failure.ts';
 import { parseExecuteRequest, type ExecuteRequest } from './execute-request.ts';
 import { effectiveLimits } from './limits.ts';
-import { responseHeaders } from './response-headers.ts';
+import { guestStatus, responseHeaders } from './response-headers.ts';
 import { BundleSource } from './loading/bundle-source.ts';
 import { ExtensionCache, type LoadedExtension } from './loading/extension-cache.ts';
 import type { GuestRequest } from './pool/protocol.ts';
@@ -313,6 +313,7 @@ export class Runner extends EventEmitter {
       const failure = takeGuestFailure(outcome.response);
       let headers: Record<string, string>;
       try {
+        guestStatus(outcome.response.status);
         headers = responseHeaders(outcome.response.headers, outcome.response.body.length, maxResponseBytes);
       } catch (error) {
         return this.failed({ ...base, ...usage }, error as AlgaError, 'invalid-response', scope);

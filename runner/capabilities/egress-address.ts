@@ -92,13 +92,3 @@ export function privateRangeOf(address: string): string {
   if (groups.slice(0, 5).every((group) => group === 0) && groups[5] === 0xffff) return `IPv4-mapped ${privateV4Range(embeddedV4(groups)) ?? 'not public'}`;
   return 'not a public unicast address';
 }
-
-/** True when `host` matches an allowlist entry: exact name, or `*.example.com` for its subdomains. */
-export function hostAllowed(host: string, allowlist: readonly string[]): boolean {
-  const name = host.toLowerCase().replace(/\.$/, '');
-  return allowlist.some((entry) => {
-    const pattern = entry.toLowerCase().replace(/\.$/, '');
-    if (pattern.startsWith('*.')) return name.endsWith(pattern.slice(1)) && name.length > pattern.length - 1;
-    return name === pattern;
-  });
-}

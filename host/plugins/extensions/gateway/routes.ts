@@ -5,12 +5,13 @@ import { AlgaError, errorCatalog, type ErrorCode } from '../../../../lib/errors/
 import { Scope, hasScope, type HostAuth } from '../../../core/auth/index.ts';
 import type { HostConfig } from '../../../core/config.ts';
 import { errorBody } from '../../../core/http-errors.ts';
+import { isSessionCallAllowed } from '../../../core/request-site.ts';
 import type { RunnerHandle } from '../../../core/runner/handle.ts';
 import type { InstallRecord, InstallStore } from '../installs/install-store.ts';
 import type { RegistryStore } from '../registry/registry-store.ts';
 import type { EndpointTable } from './endpoints.ts';
 import type { ExecutionLog, ExecutionRecord } from './execution-log.ts';
-import { forwardedRequestHeaders, returnedResponseHeaders } from './headers.ts';
+import { forwardedRequestHeaders, gatewayAnswerHeaders, inertAnswerHeaders } from './headers.ts';
 import type { QuotaTracker } from './quotas.ts';
 import { postToRunner, type RunnerCallError } from './runner-client.ts';
 import { clientCodeForRunnerFailure } from './runner-errors.ts';
@@ -47,6 +48,12 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [options.metrics],
   });
 
+  // Every answer under /api/ext, the extension's and the gateway's own errors alike, is inert on the host origin.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.headers(inertAnswerHeaders);
+    return payload;
+  });
+
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: config.gatewayMaxBodyBytes }, (_request, body, done) => done(null, body));
 
@@ -72,6 +79,8 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     };
 
     // 1. Who is calling: session or API token only. Access is settled before any install data is read.
+    // A browser session counts only from the host's own pages (request-site.ts); an API token from anywhere.
+    if (request.headers.authorization === undefined && !isSessionCallAllowed(request)) return fail('E_EXT_CROSS_ORIGIN');
     const principal = auth.principalOf(request);
     if (!principal) return fail('E_AUTH_REQUIRED');
     if (!hasScope(principal, Scope.extCall) || principal.tenantId === undefined) return fail('E_AUTH_FORBIDDEN');
@@ -132,19 +141,40 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
         return fail(code, { error: typeof runnerError?.code === 'string' ? runnerError.code.slice(0, 64) : code }, retryHeaders);
       }
       const result = answer.body as RunnerSuccess;
-      if (!Number.isInteger(result?.status) || result.status < 100 || result.status > 599) return fail('E_EXT_FAILED', { error: 'E_EXT_BAD_RESPONSE' });
+      // The runner checks the guest's answer too; the gateway never relies on it (docs/host.md).
+      if (!Number.isInteger(result?.status) || result.status < 200 || result.status > 599) {
+        request.log.warn({ extensionId, guestStatus: String(result?.status).slice(0, 16) }, 'extension answer refused: not a final status');
+        return fail('E_EXT_BAD_RESPONSE');
+      }
+      const checked = gatewayAnswerHeaders(result.headers ?? {}, {
+        ownOrigins: ownOrigins(request),
+        requestUrl: `${request.protocol}://${request.host}${request.raw.url ?? '/'}`,
+        extensionId,
+        redirectOrigins: manifest()?.api?.redirectOrigins ?? [],
+      });
+      if (!('headers' in checked)) {
+        request.log.warn({ extensionId, reason: checked.reason }, 'extension answer refused');
+        return fail(checked.code);
+      }
       finish(result.status, {
         runnerDurationMs: result.execution?.duration_ms,
         memoryBytes: result.execution?.memory_bytes,
         egressBytes: result.execution?.egress_bytes,
         ...reportedFailure(result.execution?.error),
       });
-      reply.status(result.status).headers(returnedResponseHeaders(result.headers ?? {}));
+      reply.status(result.status).headers(checked.headers);
       if (answer.rawBody) return reply.send(answer.rawBody.length > 0 ? answer.rawBody : '');
       return reply.send(result.body_b64 ? Buffer.from(result.body_b64, 'base64') : '');
     } finally {
       quota.release();
     }
+  }
+
+  /** The request's own origin and HOST_PUBLIC_BASE's: where the extension's own API lives. */
+  function ownOrigins(request: FastifyRequest): string[] {
+    const origins = URL.canParse(`${request.protocol}://${request.host}`) ? [new URL(`${request.protocol}://${request.host}`).origin] : [];
+    if (URL.canParse(config.env.HOST_PUBLIC_BASE ?? '')) origins.push(new URL(config.env.HOST_PUBLIC_BASE!).origin);
+    return origins;
   }
 
   app.route({ method: [...methods], url: '/:extensionId', exposeHeadRoute: false, bodyLimit: config.gatewayMaxBodyBytes, handler: handle });
