@@ -216,6 +216,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       isolation: 'tenant',
       ...(Object.keys(options.secrets).length > 0 ? { secret_envelope: sealSecrets(options.secrets, runnerPublicKeyOf(secretKey)) } : {}),
     });
+    const status = result.ok ? result.status : result.error.status;
+    const line = `${method} ${path}${query ? `?${query}` : ''} → ${status}${result.ok ? '' : ` ${result.error.code}`} (${result.execution?.duration_ms.toFixed(1) ?? '?'} ms)`;
+    print(line);
+    broadcast('log', { stream: 'request', level: status >= 400 ? 'warn' : 'info', message: line, request: requestId });
     if (!result.ok) return sendError(response, result.error.status, result.error, result.requestId);
     if (result.execution.error) print(`error ${result.execution.error.code}: ${result.execution.error.message}`);
     for (const [name, value] of Object.entries(result.headers)) if (!hopByHop.has(name)) response.setHeader(name, value);
