@@ -78,6 +78,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const clients = new Set<ServerResponse>();
   let current: Build | undefined;
   let lastError: string | undefined;
+  let lastFailure: unknown;
   let building: Promise<RebuildResult> | undefined;
   let again = false;
 
@@ -108,6 +109,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       broadcast('reload', { ms, version: manifest.version });
       return { ok: true, ms };
     } catch (error) {
+      lastFailure = error;
       lastError = isAlgaError(error) ? `${error.code}: ${error.message}` : String((error as Error)?.message ?? error);
       const ms = Math.round(performance.now() - started);
       broadcast('build-error', { ms, error: lastError });
@@ -136,7 +138,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const first = await rebuild();
   if (!first.ok && !current) {
     await runner.close();
-    throw new AlgaError('E_BUILD_SOURCE_ERROR', first.error);
+    throw lastFailure; // nothing to serve yet: the first build's own error, as `build` would give it
   }
   const pageScript = await bundlePageScript();
 
