@@ -264,7 +264,7 @@ export class Runner extends EventEmitter {
       providers: new Set((request.providers ?? []).filter((capability) => (extension.manifest.capabilities as string[]).includes(capability))),
       installEgress: request.egress ?? [],
       limits,
-      secretEnvelope: request.secret_envelope ?? undefined,
+      secretEnvelopes: [...(request.secret_envelope ? [request.secret_envelope] : []), ...(request.secret_envelopes ?? [])],
       uiProxyRouteBase: request.ui_proxy?.route_base,
       get signal() {
         return (controller ??= new AbortController()).signal;

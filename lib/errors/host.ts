@@ -51,6 +51,7 @@ export const hostErrors = {
   E_INSTALL_EGRESS_INVALID: { status: 400, message: 'An egress host is not among the hosts the extension declares.' },
   E_INSTALL_LIMITS_INVALID: { status: 400, message: 'A requested limit exceeds the operator\'s ceiling.' },
   E_INSTALL_SECRETS_INVALID: { status: 400, message: 'Install secrets must be an object of string values.' },
+  E_INSTALL_CONSENT_REQUIRED: { status: 409, message: 'This version asks for permissions nobody has accepted for this install yet; send grants and egress listing what you accept. Nothing was changed.' },
 
   // Gateway
   E_EXT_NOT_FOUND: { status: 404, message: 'No such extension for this tenant: it is not installed for this tenant, or does not exist.' },

@@ -87,6 +87,6 @@ describe('gateway: which 404, and to whom', () => {
     expect(failed.statusCode).toBe(500);
     const log = await h.host.app.inject({ method: 'GET', url: '/api/installs/com.example.items/executions', headers: bearer(owner) });
     const row = log.json().executions.find((entry: { requestId: string }) => entry.requestId === failed.headers['x-request-id']);
-    expect(row).toMatchObject({ status: 500, error: 'E_EXT_HOST_DENIED', errorMessage: 'HostDeniedError: storage.get: The install was not granted alga.storage.' });
+    expect(row).toMatchObject({ status: 500, error: 'E_EXT_HOST_DENIED', cause: 'HostDeniedError: storage.get: The install was not granted alga.storage.' });
   });
 });

@@ -76,7 +76,7 @@ describe('installs per tenant and the gateway in front of them', () => {
 
     const stored = h.store.db<InstallRecord, [string, string]>('ext.installs').get(['tenant-a', 'com.example.hello'])!;
     expect(JSON.stringify(stored)).not.toContain('sk-live-do-not-leak');
-    expect(openSecrets(stored.secretEnvelope!, h.secrets.runnerKeyPair.secretKey)).toEqual({ API_KEY: 'sk-live-do-not-leak' });
+    expect(openSecrets(stored.secretEnvelopes!.API_KEY, h.secrets.runnerKeyPair.secretKey)).toEqual({ API_KEY: 'sk-live-do-not-leak' });
 
     expect((await install(tokenA, { extensionId: 'com.example.hello' })).statusCode).toBe(409);
   });
