@@ -29,3 +29,4 @@ export {
 } from './store.ts';
 export { folderBundleBlobs, type BundleBlobs } from './blob-store.ts';
 export { readUserFile, readOptionalText, writeUserFile } from './files.ts';
+export { withSourceMap, readSourceMap, sourceMapSectionName } from './source-map-section.ts';

@@ -3,6 +3,7 @@ import { buildErrors } from './build.ts';
 import { runnerErrors } from './runner.ts';
 import { hostErrors } from './host.ts';
 import { provisioningErrors } from './provisioning.ts';
+import { extensionErrors } from './extension.ts';
 import { fleetErrors } from './fleet.ts';
 
 /** One error the user can act on: a code, a sentence, and the HTTP status it maps to. */
@@ -21,6 +22,7 @@ export const errorCatalog = {
   ...runnerErrors,
   ...hostErrors,
   ...provisioningErrors,
+  ...extensionErrors,
   ...fleetErrors,
 } as const satisfies Record<string, ErrorDefinition>;
 

@@ -109,11 +109,19 @@ describe('runner: host capabilities', () => {
           const result = await call({ path: '/fetch', query: `url=${encodeURIComponent(`http://${host}:${target.port}/internal`)}`, egress: ['127.0.0.1', 'localhost'] });
           expect(result.guest).toMatchObject({ ok: false, error: 'denied' });
           expect(result.guest.message).toMatch(/loopback, link-local or private/);
+          expect(result.guest.message).toMatch(new RegExp(`^${host} resolves to (127\\.0\\.0\\.1 \\(127\\.0\\.0\\.0/8, loopback\\)|::1 \\(::1, loopback\\))`));
+          expect(result.guest.message).toContain('RUNNER_EGRESS_ALLOW_PRIVATE=1');
         }
         expect(target.hits).toEqual([]);
       } finally {
         target.server.close();
       }
+    });
+
+    it('says why a name does not resolve', async () => {
+      const result = await call({ path: '/fetch', query: `url=${encodeURIComponent('http://example.invalid/')}`, egress: ['example.invalid'] });
+      expect(result.guest).toMatchObject({ ok: false, error: 'unavailable' });
+      expect(result.guest.message).toMatch(/^example\.invalid could not be resolved: (DNS has no such name \(ENOTFOUND\)|the DNS resolver did not answer)/);
     });
 
     it('fetches from an allowlisted local server when the operator allows private egress, counting bytes and capping size', async () => {

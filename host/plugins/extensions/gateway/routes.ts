@@ -37,7 +37,7 @@ interface RunnerSuccess {
   status: number;
   headers?: Record<string, string>;
   body_b64?: string;
-  execution?: RunnerExecutionFigures & { duration_ms?: number; memory_bytes?: number; egress_bytes?: number };
+  execution?: RunnerExecutionFigures & { duration_ms?: number; memory_bytes?: number; egress_bytes?: number; error?: { code?: unknown; message?: unknown } };
 }
 
 const methods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
@@ -90,11 +90,17 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     tenantId = principal.tenantId;
 
     // 2. The tenant's install of this extension, and the endpoint its manifest declares.
+    // A tenant without an install gets the same 404 whether the extension exists or not; the
+    // tenant that has one is told what is wrong with its call.
     const found = installs.get(tenantId, extensionId);
-    if (!found || !found.enabled) return fail('E_EXT_NOT_FOUND');
+    if (!found) return fail('E_EXT_NOT_FOUND');
+    if (!found.enabled) return fail('E_EXT_INSTALL_DISABLED');
     install = found;
     const manifest = () => registry.getVersion(found.extensionId, found.version)?.manifest;
-    if (!endpoints.allows(found.contentHash, manifest, request.method, path)) return fail('E_EXT_NOT_FOUND');
+    if (!endpoints.allows(found.contentHash, manifest, request.method, path)) {
+      const allowed = endpoints.methodsFor(found.contentHash, manifest, path);
+      return allowed.length > 0 ? fail('E_EXT_METHOD_NOT_ALLOWED', {}, { allow: allowed.join(', ') }) : fail('E_EXT_NO_SUCH_PATH');
+    }
 
     // 3. Quotas.
     const quota = await quotas.acquire(`${tenantId}\u0000${extensionId}`, found.limits);
@@ -169,6 +175,8 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
         egressBytes: result.execution?.egress_bytes,
         ...denials,
         ...(denials.denials ? { cause: causeOf(denials) } : {}),
+        // An SDK extension's own account of its failure (its exception, the call it was refused) wins.
+        ...reportedFailure(result.execution?.error),
       });
       reply.status(result.status).headers(checked.headers);
       if (answer.rawBody) return reply.send(answer.rawBody.length > 0 ? answer.rawBody : '');
@@ -187,4 +195,10 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
 
   app.route({ method: [...methods], url: '/:extensionId', exposeHeadRoute: false, bodyLimit: config.gatewayMaxBodyBytes, handler: handle });
   app.route({ method: [...methods], url: '/:extensionId/*', exposeHeadRoute: false, bodyLimit: config.gatewayMaxBodyBytes, handler: handle });
+}
+
+/** The code and cause an extension reported with its own 5xx (SDK guests), as the runner passed them on. */
+function reportedFailure(error: { code?: unknown; message?: unknown } | undefined): Partial<ExecutionRecord> {
+  if (typeof error?.code !== 'string' || !/^E_[A-Z0-9_]{1,60}$/.test(error.code)) return {};
+  return { error: error.code, ...(typeof error.message === 'string' && error.message !== '' ? { cause: error.message.slice(0, 300) } : {}) };
 }
