@@ -23,6 +23,8 @@ import { BundleSource } from './loading/bundle-source.ts';
 import { ExtensionCache, type LoadedExtension } from './loading/extension-cache.ts';
 import type { GuestRequest } from './pool/protocol.ts';
 import { WorkerPool, type PoolOutcome } from './pool/worker-pool.ts';
+import { KeyValueStore } from './storage/key-value-store.ts';
+import { openLmdbStorageEngine } from './storage/lmdb-engine.ts';
 
 /** What an execution did, for the host's execution log (also in every answer). */
 export interface ExecutionRecord {
@@ -61,6 +63,8 @@ export class Runner extends EventEmitter {
   readonly registry = new Registry();
   readonly events: DebugEvents;
   readonly extensions: ExtensionCache;
+  /** `alga.storage` data of every tenant's installs (also purged through the HTTP API). */
+  readonly storage: KeyValueStore;
   private readonly pool: WorkerPool<ExecutionScope>;
   private readonly dispatcher: CapabilityDispatcher;
   private readonly admission: Admission;
@@ -110,9 +114,10 @@ export class Runner extends EventEmitter {
       onEvict: (codeKey) => this.pool.forget(codeKey),
       onCompiled: (code) => this.pool.prepare(code),
     });
+    this.storage = new KeyValueStore(this.config.storageEngine ?? openLmdbStorageEngine({ path: join(this.config.dataDir, 'storage') }));
     this.dispatcher = new CapabilityDispatcher(
       [
-        createStorageFactor({ path: join(this.config.dataDir, 'storage'), registry }),
+        createStorageFactor({ store: this.storage, registry }),
         createHttpFactor({ allowPrivate: this.config.egressAllowPrivate, registry }),
         createSecretsFactor({ secretKey: this.config.secretKey, registry }),
         createLoggingFactor({ registry }),
@@ -240,6 +245,7 @@ export class Runner extends EventEmitter {
     this.closed = true;
     await this.pool.close();
     await this.dispatcher.close();
+    await this.storage.close();
     await this.events.close();
   }
 
