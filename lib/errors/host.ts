@@ -50,6 +50,7 @@ export const hostErrors = {
   E_INSTALL_EGRESS_INVALID: { status: 400, message: 'An egress host is not among the hosts the extension declares.' },
   E_INSTALL_LIMITS_INVALID: { status: 400, message: 'A requested limit exceeds the operator\'s ceiling.' },
   E_INSTALL_SECRETS_INVALID: { status: 400, message: 'Install secrets must be an object of string values.' },
+  E_STORAGE_PURGE_FAILED: { status: 502, message: 'The runner did not confirm that the extension\'s storage was deleted; retry DELETE /api/installs/{extensionId}/storage once the runner is back.' },
 
   // Gateway
   E_EXT_NOT_FOUND: { status: 404, message: 'No such extension endpoint for this tenant.' },

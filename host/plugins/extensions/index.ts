@@ -52,7 +52,7 @@ export default definePlugin({
     });
 
     await host.routes.register(registryRoutes, { prefix: '/api/registry', registry, blobDir, trust, auth: host.auth, audit: host.audit, maxBundleBytes: host.config.registryMaxBundleBytes });
-    await host.routes.register(installRoutes, { prefix: '/api/installs', installs, service: installService, executions, auth: host.auth, audit: host.audit, events: host.events });
+    await host.routes.register(installRoutes, { prefix: '/api/installs', installs, service: installService, executions, auth: host.auth, audit: host.audit, events: host.events, runner: host.runner });
     await host.routes.register(gatewayRoutes, {
       prefix: '/api/ext',
       auth: host.auth, installs, registry, endpoints: new EndpointTable(), quotas: new QuotaTracker(), executions, runner: host.runner, config: host.config, metrics: host.metrics, uiProxyRouteBase,

@@ -1,14 +1,16 @@
-import type { FastifyInstance } from 'fastify';
-import { AlgaError } from '../../../../lib/errors/index.ts';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { AlgaError, isAlgaError } from '../../../../lib/errors/index.ts';
 import { actorOf, Scope, type HostAuth } from '../../../core/auth/index.ts';
 import { dateParam, wholeNumberParam } from '../../../core/query-params.ts';
 import { strictValidatorCompiler } from '../../../core/strict-validation.ts';
 import type { AuditLog } from '../../../core/audit.ts';
 import type { HostEvents } from '../../../core/events.ts';
+import type { RunnerHandle } from '../../../core/runner/handle.ts';
 import type { ExecutionLog } from '../gateway/execution-log.ts';
 import { tenantOf } from '../tenant-of.ts';
 import { publicInstall, type InstallStore } from './install-store.ts';
 import type { InstallInput, InstallService } from './installs.ts';
+import { purgeExtensionStorage } from './storage-purge.ts';
 
 export interface InstallRouteOptions {
   installs: InstallStore;
@@ -17,6 +19,8 @@ export interface InstallRouteOptions {
   auth: HostAuth;
   audit: AuditLog;
   events: HostEvents;
+  /** Asked to delete an extension's storage (`?purge=storage`, `DELETE …/storage`). */
+  runner: RunnerHandle;
 }
 
 const installBody = {
@@ -36,7 +40,7 @@ const installBody = {
 
 /** Per-tenant installs under /api/installs; secrets go in, never out. */
 export async function installRoutes(app: FastifyInstance, options: InstallRouteOptions): Promise<void> {
-  const { installs, service, executions, auth, audit, events } = options;
+  const { installs, service, executions, auth, audit, events, runner } = options;
   app.setValidatorCompiler(strictValidatorCompiler);
   const read = auth.requireScope(Scope.installsRead);
   const write = auth.requireScope(Scope.installsWrite);
@@ -72,12 +76,38 @@ export async function installRoutes(app: FastifyInstance, options: InstallRouteO
     return { install: publicInstall(install) };
   });
 
-  app.delete<{ Params: { extensionId: string } }>('/:extensionId', { onRequest: write }, async (request) => {
+  /** Deletes the tenant's storage of the extension and audits it; E_STORAGE_PURGE_FAILED when the runner does not confirm. */
+  async function purgeStorage(request: FastifyRequest, tenantId: string, extensionId: string, whatHappened: string): Promise<number> {
+    try {
+      const { keys } = await purgeExtensionStorage(runner, tenantId, extensionId);
+      audit.record({ action: 'install.storage_purged', actor: actorOf(auth.principalOf(request)), tenantId, target: extensionId, detail: { keys } });
+      return keys;
+    } catch (error) {
+      audit.record({ action: 'install.storage_purged', actor: actorOf(auth.principalOf(request)), tenantId, target: extensionId, outcome: 'failed' });
+      throw isAlgaError(error) ? new AlgaError(error.code, `${whatHappened} ${error.detail ?? ''}`.trim()) : error;
+    }
+  }
+
+  // Without ?purge=storage the extension's storage is kept: installing it again finds its data.
+  app.delete<{ Params: { extensionId: string }; Querystring: { purge?: string } }>('/:extensionId', { onRequest: write }, async (request) => {
     const tenantId = tenantOf(request, auth);
+    const purge = purgeParam(request.query.purge);
+    // Refused before anything changes when the runner is known to be down.
+    if (purge && !runner.isAvailable()) throw new AlgaError('E_STORAGE_PURGE_FAILED', 'The runner is not running; the install was kept.');
     const removed = service.remove(tenantId, request.params.extensionId);
     audit.record({ action: 'install.removed', actor: actorOf(auth.principalOf(request)), tenantId, target: `${removed.extensionId}@${removed.version}` });
     events.emit('install.removed', { tenantId, extensionId: removed.extensionId });
-    return { uninstalled: true, extensionId: removed.extensionId };
+    if (!purge) return { uninstalled: true, extensionId: removed.extensionId, storage: 'kept' };
+    // After the removal, so no new request of this install can write while the data goes.
+    const purgedKeys = await purgeStorage(request, tenantId, removed.extensionId, 'The install was removed.');
+    return { uninstalled: true, extensionId: removed.extensionId, storage: 'purged', purgedKeys };
+  });
+
+  // The tenant's storage of an extension, installed or not (e.g. after an uninstall that kept it).
+  app.delete<{ Params: { extensionId: string } }>('/:extensionId/storage', { onRequest: write }, async (request) => {
+    const tenantId = tenantOf(request, auth);
+    const purgedKeys = await purgeStorage(request, tenantId, request.params.extensionId, '');
+    return { extensionId: request.params.extensionId, storage: 'purged', purgedKeys };
   });
 
   app.get<{ Params: { extensionId: string }; Querystring: { limit?: string; before?: string } }>('/:extensionId/executions', { onRequest: read }, async (request) => {
@@ -90,4 +120,11 @@ export async function installRoutes(app: FastifyInstance, options: InstallRouteO
     const tenantId = tenantOf(request, auth);
     return { usage: executions.usage(tenantId, request.params.extensionId, wholeNumberParam(request.query.days, 'days', { min: 1, max: 366 }) ?? 30) };
   });
+}
+
+/** `?purge=storage` deletes the extension's storage with the install; nothing else is accepted. */
+function purgeParam(value: unknown): boolean {
+  if (value === undefined || value === '') return false;
+  if (value === 'storage') return true;
+  throw new AlgaError('E_REQUEST_INVALID', 'purge must be "storage" (delete the extension\'s storage with the install) or left out (keep it).');
 }
