@@ -211,7 +211,15 @@ export const storage = {
    * decimal text, so `getJson(key)` reads it as a number; an absent key counts as 0.
    */
   increment(key: string, by: number | bigint = 1): number {
-    return counterOf(key, callHost('storage.increment', () => increment(key, toStep(by))));
+    const step = toStep(by);
+    // componentize-js guests trap when a negative s64 is passed as a plain parameter; inside
+    // a record (a batch step) it crosses fine.
+    if (step < 0n) {
+      const outcome = storage.batch([{ op: 'increment', key, by: step }]);
+      if (!outcome.ok) throw new StorageConflictError(outcome.conflict, 1); // cannot happen: the step expects nothing
+      return (outcome.results[0] as { value: number }).value;
+    }
+    return counterOf(key, callHost('storage.increment', () => increment(key, step)));
   },
 
   /**

@@ -129,9 +129,24 @@ describe('kv-counter through the gateway: storage that concurrent requests canno
     expect(after).toEqual({ count: winners[0].body.count, version: winners[0].body.version });
     // A loser is told what the count is now, so it can decide again.
     expect(writers.find((answer) => answer.status === 409)!.body).toMatchObject({ count: after.count, version: after.version });
-    // Increments move the version on, so a stale version loses to them too.
-    await call(token, 'POST', `/api/ext/${extensionId}/increment`);
+    // Increments (also by a negative step) move the version on, so a stale version loses to them too.
+    expect((await call(token, 'POST', `/api/ext/${extensionId}/increment?by=-150`)).body).toEqual({ count: after.count - 150 });
     expect((await call(token, 'PUT', path, { count: 0, version: after.version })).status).toBe(409);
+  }, 120_000);
+
+  it('resets in a transaction while increments run: every increment is either in a reset\'s previous count or in the final count', async () => {
+    const token = await newTenant('tenant-reset');
+    await install(token);
+    await firstCount(token);
+    const base = `/api/ext/${extensionId}`;
+    const answers = await inParallel(110, 16, (index) => callUntilAdmitted(token, 'POST', index % 11 === 5 ? `${base}/reset` : `${base}/increment`));
+    const increments = answers.filter((_answer, index) => index % 11 !== 5);
+    const resets = answers.filter((_answer, index) => index % 11 === 5 && _answer.status === 200);
+    expect(increments.filter((answer) => answer.status !== 200)).toEqual([]);
+    expect(resets.length).toBeGreaterThan(0);
+    const final = (await call(token, 'GET', `${base}/count`)).body.count;
+    expect(resets.reduce((sum, answer) => sum + answer.body.previous, 0) + final).toBe(increments.length);
+    expect(resets.map((answer) => answer.body.resets).sort((a, b) => a - b)).toEqual(Array.from({ length: resets.length }, (_, index) => index + 1));
   }, 120_000);
 });
 

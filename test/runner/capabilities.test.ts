@@ -61,6 +61,70 @@ describe('runner: host capabilities', () => {
     });
   });
 
+  describe('storage: counters, versions, batches and purge (wit/storage.wit through a real component)', () => {
+    const batch = async (tenant: string, operations: unknown[]) => (await call({ path: '/storage/batch', method: 'POST', body: JSON.stringify(operations), tenant })).guest;
+
+    it('increments atomically from the decimal text a put stored, and refuses a value that is not an integer', async () => {
+      const tenant = 'tenant-counter';
+      expect((await call({ path: '/storage/increment', method: 'POST', query: 'key=n&by=5', tenant })).guest).toEqual({ ok: true, value: '5' });
+      // A negative s64 as a plain parameter traps inside componentize-js guests; in a batch step it crosses.
+      expect(await batch(tenant, [{ tag: 'increment', val: { key: 'n', by: '-7' } }])).toEqual({ ok: true, value: { tag: 'committed', val: [{ tag: 'increment', val: '-2' }] } });
+      expect((await call({ path: '/storage/increment', method: 'POST', query: 'key=n&by=1', tenant })).guest).toEqual({ ok: true, value: '-1' });
+      expect((await call({ path: '/storage/get', query: 'key=n', tenant })).guest).toEqual({ ok: true, value: '-1' });
+      await call({ path: '/storage/put', method: 'POST', query: 'key=word', body: 'hello', tenant });
+      const refused = (await call({ path: '/storage/increment', method: 'POST', query: 'key=word', tenant })).guest;
+      expect(refused).toMatchObject({ ok: false, error: 'invalid' });
+      expect(refused.message).toContain('not an integer');
+    });
+
+    it('commits a batch all or nothing: a conflict names the step and the current version, a quota refusal writes nothing', async () => {
+      const tenant = 'tenant-batch';
+      const created = await batch(tenant, [
+        { tag: 'put', val: { key: 'a', value: 'one', expect: { tag: 'absent' } } },
+        { tag: 'increment', val: { key: 'b', by: '2' } },
+        { tag: 'check', val: { key: 'a', expect: { tag: 'value', val: 'one' } } },
+      ]);
+      expect(created).toMatchObject({ ok: true, value: { tag: 'committed', val: [{ tag: 'put' }, { tag: 'increment', val: '2' }, { tag: 'check' }] } });
+      const version = created.value.val[0].val;
+      expect((await call({ path: '/storage/get-versioned', query: 'key=a', tenant })).guest).toEqual({ ok: true, value: { value: 'one', version } });
+
+      const stale = await batch(tenant, [
+        { tag: 'increment', val: { key: 'b', by: '1' } },
+        { tag: 'delete', val: { key: 'a', expect: { tag: 'version', val: String(BigInt(version) + 1n) } } },
+      ]);
+      expect(stale).toEqual({ ok: true, value: { tag: 'conflict', val: { index: 1, key: 'a', currentVersion: version } } });
+      expect((await call({ path: '/storage/get', query: 'key=b', tenant })).guest).toEqual({ ok: true, value: '2' });
+
+      // The fixture allows 5 keys: 2 stored + 4 new is over, so none of the 4 lands.
+      const tooMany = await batch(tenant, ['c', 'd', 'e', 'f'].map((key) => ({ tag: 'put', val: { key, value: key } })));
+      expect(tooMany).toMatchObject({ ok: false, error: 'limit' });
+      expect((await call({ path: '/storage/list', query: 'prefix=', tenant })).guest.value.keys).toEqual(['a', 'b']);
+      expect(await batch(tenant, [{ tag: 'delete', val: { key: 'a', expect: { tag: 'version', val: version } } }])).toEqual({ ok: true, value: { tag: 'committed', val: [{ tag: 'delete', val: true }] } });
+    });
+
+    it('refuses the new functions without the grant, like the old ones', async () => {
+      const { guest, execution } = await call({ path: '/storage/increment', method: 'POST', query: 'key=n', providers: ['alga.log'], tenant: 'tenant-no-grant' });
+      expect(guest).toMatchObject({ ok: false, error: 'denied' });
+      expect(execution.denials).toEqual([{ capability: 'alga.storage', reason: 'The install was not granted alga.storage.' }]);
+    });
+
+    it('purges one tenant\'s storage of one extension through DELETE /v1/storage/{tenant}/{extension}, only with the service token', async () => {
+      for (const tenant of ['tenant-gone', 'tenant-stays']) await call({ path: '/storage/put', method: 'POST', query: 'key=k', body: 'v', tenant });
+      const purge = (token: string, path = '/v1/storage/tenant-gone/ext-test') => fetch(`${fixture.url}${path}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
+      const refused = await purge('wrong-token');
+      expect(refused.status).toBe(401);
+      expect((await refused.json()).error.code).toBe('E_RUNNER_UNAUTHORIZED');
+      expect((await call({ path: '/storage/get', query: 'key=k', tenant: 'tenant-gone' })).guest).toEqual({ ok: true, value: 'v' });
+      const purged = await purge(fixture.token);
+      expect(await purged.json()).toEqual({ purged: true, keys: 1 });
+      expect((await call({ path: '/storage/get', query: 'key=k', tenant: 'tenant-gone' })).guest).toEqual({ ok: true, value: null });
+      expect((await call({ path: '/storage/get', query: 'key=k', tenant: 'tenant-stays' })).guest).toEqual({ ok: true, value: 'v' });
+      const invalid = await purge(fixture.token, `/v1/storage/${encodeURIComponent('a\u0000b')}/ext-test`);
+      expect(invalid.status).toBe(400);
+      expect((await invalid.json()).error.code).toBe('E_RUNNER_STORAGE_NAMESPACE_INVALID');
+    });
+  });
+
   describe('secrets', () => {
     it('opens the sealed envelope only when alga.secrets is granted', async () => {
       const envelope = sealSecrets({ api_key: 'sk-live-123' }, fixture.runnerKeys.publicKey);
