@@ -207,14 +207,17 @@ export class Runner extends EventEmitter {
             config: Object.entries(request.config ?? {}).map(([name, value]) => [name, typeof value === 'string' ? value : JSON.stringify(value)]),
           },
           request: guestRequest,
+          storageReads: scope.providers.has('alga.storage') && this.storage.engine.workerReadPath ? { path: this.storage.engine.workerReadPath } : undefined,
           deadlineMs: limits.timeoutMs,
           maxQueueWaitMs: this.config.concurrency.maxQueueWaitMs,
         },
         scope,
       );
       if (outcome.kind !== 'ok') abort(); // stops the host calls still running for it
+      if (outcome.kind !== 'deadline' && outcome.kind !== 'queue-timeout') this.dispatcher.countServedInWorker(scope, outcome.servedInWorker);
       if (outcome.kind === 'queue-timeout') return this.reject(request, requestId, started, new AlgaError('E_RUNNER_QUEUE_TIMEOUT', `Request ${requestId}: ${outcome.message}`), 1);
-      return this.finish(request, requestId, started, scope, outcome, limits.maxResponseBytes);
+      const withheld = outcome.kind === 'ok' ? await this.dispatcher.settle(scope).then(() => undefined, (error: unknown) => (isAlgaError(error) ? error : new AlgaError('E_RUNNER_INTERNAL', undefined, { cause: error }))) : undefined;
+      return this.finish(request, requestId, started, scope, outcome, limits.maxResponseBytes, withheld);
     } finally {
       release();
     }
@@ -306,10 +309,12 @@ export class Runner extends EventEmitter {
     });
   }
 
-  private finish(request: ExecuteRequest, requestId: string, started: number, scope: ExecutionScope, outcome: Exclude<PoolOutcome, { kind: 'queue-timeout' }>, maxResponseBytes: number): ExecuteResult {
+  /** `withheld`: a factor could not settle the execution (CapabilityFactor.settle), so its answer is this error instead. */
+  private finish(request: ExecuteRequest, requestId: string, started: number, scope: ExecutionScope, outcome: Exclude<PoolOutcome, { kind: 'queue-timeout' }>, maxResponseBytes: number, withheld?: AlgaError): ExecuteResult {
     const base = this.recordBase(request, requestId, started);
     const { usage: used } = scope;
     const usage = { memory_bytes: outcome.memoryBytes, egress_bytes: used.egressBytes, host_calls: used.hostCalls, log_events: used.logEvents, denials: used.denials, denials_dropped: used.denialsDropped, debug_events_dropped: used.debugEventsDropped };
+    if (withheld) return this.failed({ ...base, ...usage }, withheld, 'error', scope);
     if (outcome.kind === 'ok') {
       let headers: Record<string, string>;
       try {

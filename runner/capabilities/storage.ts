@@ -1,8 +1,9 @@
 /// <reference path="../../sdk/runtime/generated/extension@0.1.0.d.ts" />
 import type * as Wit from 'alga:extension/storage@0.1.0';
 import { Counter, type Registry } from 'prom-client';
-import type { Namespace } from '../storage/engine.ts';
-import type { BatchOutcome, Expectation, KeyValueStore, Operation, StorageLimits } from '../storage/key-value-store.ts';
+import { AlgaError } from '../../lib/errors/index.ts';
+import type { Awaitable, Namespace } from '../storage/engine.ts';
+import { mapAwaitable, type BatchOutcome, type Expectation, type KeyValueStore, type Operation, type StorageLimits } from '../storage/key-value-store.ts';
 import type { CapabilityFactor, ExecutionScope } from './factor.ts';
 import { HostError } from './factor.ts';
 
@@ -75,8 +76,26 @@ function outcomeToWit(outcome: BatchOutcome): Wit.BatchOutcome {
   };
 }
 
+type ReadFunction = (store: KeyValueStore, namespace: Namespace, args: unknown[]) => Awaitable<unknown>;
+
+/** The read functions of the interface; guest workers serve them too (runner/storage/worker-reads.ts). */
+export const storageReads: Record<string, ReadFunction> = {
+  get: (store, namespace, [key]) => store.get(namespace, key),
+  getVersioned: (store, namespace, [key]) => mapAwaitable(store.getVersioned(namespace, key), (stored) => stored && ({ value: stored.value, version: BigInt(stored.version) } satisfies Wit.VersionedValue)),
+  listByPrefix: (store, namespace, [prefix, cursor, limit]) => store.list(namespace, prefix, cursor, limit),
+};
+
+/** The `operation` label of runner_storage_operations_total for each function. */
+const operationOf: Record<string, string> = { get: 'get', getVersioned: 'get', listByPrefix: 'list', put: 'put', delete: 'delete', increment: 'increment', batch: 'batch' };
+
 export function createStorageFactor(options: { store: KeyValueStore; registry: Registry }): CapabilityFactor {
   const { store } = options;
+  /** Executions that wrote: their answer waits until the writes are durable. */
+  const wrote = new WeakSet<ExecutionScope>();
+  const writing = <T>(scope: ExecutionScope, write: () => Promise<T>): Promise<T> => {
+    wrote.add(scope); // also when it fails: a failed batch may have raced a flush, and waiting costs nothing then
+    return write();
+  };
   const operations = new Counter({
     name: 'runner_storage_operations_total',
     help: 'Guest storage operations by operation and result (ok, conflict, or the host-error case).',
@@ -99,28 +118,36 @@ export function createStorageFactor(options: { store: KeyValueStore; registry: R
     capability: 'alga.storage',
     iface: 'storage',
     functions: {
-      get: (scope, [key]) => counted('get', () => store.get(namespaceOf(scope), key)),
-      getVersioned: (scope, [key]) =>
-        counted('get', async () => {
-          const stored = await store.getVersioned(namespaceOf(scope), key);
-          return stored && ({ value: stored.value, version: BigInt(stored.version) } satisfies Wit.VersionedValue);
-        }),
+      get: (scope, args) => counted('get', () => storageReads.get(store, namespaceOf(scope), args)),
+      getVersioned: (scope, args) => counted('get', () => storageReads.getVersioned(store, namespaceOf(scope), args)),
       put: (scope, [key, value]) =>
         counted('put', async () => {
-          await store.put(namespaceOf(scope), limitsOf(scope), key, value);
+          await writing(scope, () => store.put(namespaceOf(scope), limitsOf(scope), key, value));
         }),
-      delete: (scope, [key]) => counted('delete', () => store.delete(namespaceOf(scope), limitsOf(scope), key)),
-      listByPrefix: (scope, [prefix, cursor, limit]) => counted('list', () => store.list(namespaceOf(scope), prefix, cursor, limit)),
-      increment: (scope, [key, by]) => counted('increment', () => store.increment(namespaceOf(scope), limitsOf(scope), key, by)),
+      delete: (scope, [key]) => counted('delete', () => writing(scope, () => store.delete(namespaceOf(scope), limitsOf(scope), key))),
+      listByPrefix: (scope, args) => counted('list', () => storageReads.listByPrefix(store, namespaceOf(scope), args)),
+      increment: (scope, [key, by]) => counted('increment', () => writing(scope, () => store.increment(namespaceOf(scope), limitsOf(scope), key, by))),
       batch: (scope, [witOperations]) =>
         counted(
           'batch',
           async () => {
             if (!Array.isArray(witOperations)) throw new HostError('invalid', 'A batch must be a list of operations.');
-            return outcomeToWit(await store.batch(namespaceOf(scope), limitsOf(scope), (witOperations as Wit.Operation[]).map(operationFromWit)));
+            const operations = (witOperations as Wit.Operation[]).map(operationFromWit);
+            return outcomeToWit(await writing(scope, () => store.batch(namespaceOf(scope), limitsOf(scope), operations)));
           },
           (outcome) => (outcome.tag === 'conflict' ? 'conflict' : 'ok'),
         ),
+    },
+    countServedElsewhere(fn, result, count) {
+      operations.inc({ operation: operationOf[fn] ?? fn, result }, count);
+    },
+    async settle(scope) {
+      if (!wrote.has(scope)) return;
+      try {
+        await store.durable();
+      } catch (error) {
+        throw new AlgaError('E_RUNNER_STORAGE_NOT_DURABLE', `Request ${scope.requestId}: ${(error as Error).message}`);
+      }
     },
   };
 }

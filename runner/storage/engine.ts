@@ -49,10 +49,22 @@ export interface StorageEngine {
    * One atomic read-modify-write: reads `keys` and the namespace's state, calls `decide`
    * (synchronous; it may throw, and then nothing is written), and commits its writes and state
    * in the same transaction. Updates of one namespace are serialised, so `decide` always sees
-   * the state every earlier update left. Resolves after the commit.
+   * the state every earlier update left. Resolves once the commit is visible to every reader.
    */
   update<T>(namespace: Namespace, keys: readonly string[], decide: (current: ReadonlyMap<string, StoredValue>, state: NamespaceState) => Decision<T>): Awaitable<T>;
   /** Deletes every key and the state of the namespace in one transaction; the number of keys removed. */
   purge(namespace: Namespace): Awaitable<number>;
+  /**
+   * Resolves once every update that resolved before the call is durable (on disk). An engine
+   * whose updates are durable when they resolve leaves it out. The runner answers a request
+   * that wrote only after this, so an update is visible at once and durable before any answer
+   * that depends on it.
+   */
+  durable?(): Promise<void>;
+  /**
+   * Set when a guest worker may open the same data itself to serve reads without a round trip
+   * to the main thread (runner/storage/worker-reads.ts): the LMDB folder.
+   */
+  readonly workerReadPath?: string;
   close(): Awaitable<void>;
 }

@@ -204,7 +204,8 @@ export function decideBatch(operations: readonly Operation[], limits: StorageLim
   return { result: { committed: results }, writes, state: writes.length > 0 ? { keys, bytes, lastVersion: version } : state };
 }
 
-const then = <T, R>(value: Awaitable<T>, next: (value: T) => R): Awaitable<R> => (value instanceof Promise ? value.then(next) : next(value));
+/** `next` applied to a value or a promise of one: synchronous engines stay synchronous. */
+export const mapAwaitable = <T, R>(value: Awaitable<T>, next: (value: T) => R): Awaitable<R> => (value instanceof Promise ? value.then(next) : next(value));
 
 /** `alga.storage` over an engine. Every write is a batch, so one definition covers them all. */
 export class KeyValueStore {
@@ -215,7 +216,7 @@ export class KeyValueStore {
   }
 
   get(namespace: Namespace, key: unknown): Awaitable<Uint8Array | undefined> {
-    return then(this.getVersioned(namespace, key), (stored) => stored?.value);
+    return mapAwaitable(this.getVersioned(namespace, key), (stored) => stored?.value);
   }
 
   list(namespace: Namespace, prefix: unknown, cursor: unknown, limit: unknown): Awaitable<ListPage> {
@@ -223,7 +224,7 @@ export class KeyValueStore {
     if (cursor !== undefined && typeof cursor !== 'string') throw new HostError('invalid', 'The cursor must be a string from a previous page.');
     const pageSize = Math.max(1, Math.min(Number(limit) || 100, maxPageSize));
     // One entry more than the page tells whether another page follows.
-    return then(this.engine.list(checkNamespace(namespace), prefix, cursor || undefined, pageSize + 1), (entries) =>
+    return mapAwaitable(this.engine.list(checkNamespace(namespace), prefix, cursor || undefined, pageSize + 1), (entries) =>
       entries.length > pageSize ? { entries: entries.slice(0, pageSize), cursor: entries[pageSize - 1].key } : { entries },
     );
   }
@@ -253,6 +254,11 @@ export class KeyValueStore {
   /** Deletes the namespace (every key, its quota usage and versions); the number of keys removed. */
   async purge(namespace: Namespace): Promise<number> {
     return this.engine.purge(checkNamespace(namespace));
+  }
+
+  /** Resolves once every write that resolved before is durable (see StorageEngine.durable). */
+  async durable(): Promise<void> {
+    await this.engine.durable?.();
   }
 
   close(): Awaitable<void> {

@@ -7,8 +7,10 @@ import type { Decision, Namespace, NamespaceState, StorageEngine, StoredValue, W
  * `tenant NUL extension NUL key` in three databases: `values` (the bytes), `versions` (the
  * version of each key's last write; absent for values written before versions existed) and
  * `usage` (per namespace: key count, bytes, last version). Updates run in lmdb-js's
- * asynchronous transactions: the callback runs inside LMDB's single write transaction, the
- * commit and its flush happen off the main thread, and the promise resolves once it is durable.
+ * asynchronous transactions: the callback runs inside LMDB's single write transaction and the
+ * commit happens off the main thread; the promise resolves once the commit is visible
+ * (`separateFlushed`), and `durable()` once it is flushed (lmdb-js's overlapping sync flushes
+ * while later transactions go on, keeping the file consistent after an OS crash).
  */
 
 const separator = '\u0000';
@@ -21,12 +23,18 @@ export function namespacePrefix(namespace: Namespace): string {
   return `${namespace.tenantId}${separator}${namespace.extensionId}${separator}`;
 }
 
-export function openLmdbStorageEngine(options: { path: string }): LmdbStorageEngine {
-  const root = openPrivateLmdb({ path: options.path, compression: false });
+/**
+ * `latestReads`: every read first moves to the latest commit. lmdb-js renews its read snapshot
+ * on each event-loop turn; a guest worker runs a whole request in one turn, so it needs this to
+ * see the writes the main thread commits meanwhile (its own request's among them).
+ */
+export function openLmdbStorageEngine(options: { path: string; latestReads?: boolean }): LmdbStorageEngine {
+  const root = openPrivateLmdb({ path: options.path, compression: false, separateFlushed: true } as Parameters<typeof openPrivateLmdb>[0]);
   const values: Database<Buffer, string> = root.openDB({ name: 'values', encoding: 'binary' });
   const versions: Database<number, string> = root.openDB({ name: 'versions', encoding: 'msgpack' });
   const usage: Database<Partial<NamespaceState>, string> = root.openDB({ name: 'usage', encoding: 'msgpack' });
 
+  const latest = options.latestReads ? () => root.resetReadTxn() : () => {};
   const readStored = (fullKey: string): StoredValue | undefined => {
     const value = values.get(fullKey);
     return value === undefined ? undefined : { value: new Uint8Array(value), version: versions.get(fullKey) ?? 0 };
@@ -53,9 +61,14 @@ export function openLmdbStorageEngine(options: { path: string }): LmdbStorageEng
 
   return {
     root,
-    read: (namespace, key) => readStored(namespacePrefix(namespace) + key),
+    workerReadPath: options.path,
+    read(namespace, key) {
+      latest();
+      return readStored(namespacePrefix(namespace) + key);
+    },
 
     list(namespace, prefix, after, limit) {
+      latest();
       const base = namespacePrefix(namespace);
       const entries: Array<{ key: string; value: Uint8Array }> = [];
       for (const { key, value } of values.getRange({ start: base + (after !== undefined && after > prefix ? after : prefix) })) {
@@ -106,6 +119,10 @@ export function openLmdbStorageEngine(options: { path: string }): LmdbStorageEng
         usage.removeSync(prefix);
         return valueKeys.length;
       });
+    },
+
+    durable: async () => {
+      await root.flushed;
     },
 
     close: () => root.close(),

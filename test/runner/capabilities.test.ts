@@ -102,6 +102,20 @@ describe('runner: host capabilities', () => {
       expect(await batch(tenant, [{ tag: 'delete', val: { key: 'a', expect: { tag: 'version', val: version } } }])).toEqual({ ok: true, value: { tag: 'committed', val: [{ tag: 'delete', val: true }] } });
     });
 
+    it('answers granted reads in the guest worker: they see the latest writes, also the same request\'s, and count as host calls', async () => {
+      const tenant = 'tenant-worker-reads';
+      const metric = async () => Number(/runner_storage_operations_total\{operation="get",result="ok"\} (\d+)/.exec(await (await fetch(`${fixture.url}/metrics`)).text())?.[1] ?? 0);
+      const before = await metric();
+      for (const value of ['first', 'second']) {
+        const { guest, execution } = await call({ path: '/storage/put-then-get', method: 'POST', query: 'key=doc', body: value, tenant });
+        expect(guest).toEqual({ ok: true, value });
+        expect(execution.host_calls).toBe(2);
+      }
+      const mix = await call({ path: '/storage/mix', query: 'reads=3&writes=0', tenant });
+      expect(mix.execution.host_calls).toBe(3);
+      expect(await metric()).toBe(before + 5);
+    });
+
     it('refuses the new functions without the grant, like the old ones', async () => {
       const { guest, execution } = await call({ path: '/storage/increment', method: 'POST', query: 'key=n', providers: ['alga.log'], tenant: 'tenant-no-grant' });
       expect(guest).toMatchObject({ ok: false, error: 'denied' });

@@ -69,6 +69,21 @@ const routes = {
     if (result.ok) result.value = { keys: result.value.entries.map((entry) => entry.key), cursor: result.value.cursor ?? null };
     return json(200, result);
   },
+  // 10 reads and 1 write, the storage-heavy handler of bench/storage-calls.ts (`?reads=n&writes=n` to change).
+  'GET /storage/mix': (_context, request) => {
+    const reads = Number(param(request.query, 'reads') || 10);
+    const writes = Number(param(request.query, 'writes') || 1);
+    let found = 0;
+    for (let index = 0; index < reads; index++) if (storage.get(`mix:${index}`) !== undefined) found++;
+    for (let index = 0; index < writes; index++) storage.put(`mix:${counter++ % 10}`, encoder.encode(`value ${counter}`));
+    return json(200, { found });
+  },
+  // A write and a read of it in one request (the write goes to the main thread, the read may be answered in the worker).
+  'POST /storage/put-then-get': (_context, request) => {
+    const key = param(request.query, 'key');
+    const result = attempt(() => (storage.put(key, request.body), decoder.decode(storage.get(key))));
+    return json(200, result);
+  },
   'POST /storage/increment': (_context, request) => {
     const result = attempt(() => storage.increment(param(request.query, 'key'), BigInt(param(request.query, 'by') || '1')));
     if (result.ok) result.value = String(result.value);
