@@ -50,15 +50,17 @@ const decoder = new TextDecoder();
 
 export function checkKey(key: unknown, what = 'A storage key'): string {
   if (typeof key !== 'string' || key.length === 0) throw new HostError('invalid', `${what} must be a non-empty string.`);
-  if (Buffer.byteLength(key) > maxKeyBytes) throw new HostError('invalid', `${what} must be at most ${maxKeyBytes} bytes.`);
+  // A UTF-16 unit is at most 3 UTF-8 bytes: only long keys need counting.
+  if (key.length * 3 > maxKeyBytes && Buffer.byteLength(key) > maxKeyBytes) throw new HostError('invalid', `${what} must be at most ${maxKeyBytes} bytes.`);
   if (key.includes(separator)) throw new HostError('invalid', `${what} must not contain NUL.`);
   return key;
 }
 
+const validId = (id: unknown): boolean => typeof id === 'string' && id.length > 0 && !id.includes(separator);
+
 export function checkNamespace(namespace: Namespace): Namespace {
-  for (const [name, id] of [['tenant id', namespace.tenantId], ['extension id', namespace.extensionId]] as const) {
-    if (typeof id !== 'string' || id.length === 0 || id.includes(separator)) throw new HostError('invalid', `The ${name} must be a non-empty string without NUL.`);
-  }
+  if (!validId(namespace.tenantId)) throw new HostError('invalid', 'The tenant id must be a non-empty string without NUL.');
+  if (!validId(namespace.extensionId)) throw new HostError('invalid', 'The extension id must be a non-empty string without NUL.');
   return namespace;
 }
 

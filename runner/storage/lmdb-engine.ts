@@ -17,24 +17,27 @@ const separator = '\u0000';
 
 export interface LmdbStorageEngine extends StorageEngine {
   readonly root: RootDatabase;
+  /**
+   * Moves this thread's reads to the latest commit. lmdb-js renews its read snapshot on each
+   * event-loop turn; a guest worker runs a whole request in one turn, so it renews explicitly.
+   */
+  renewReads(): void;
 }
 
 export function namespacePrefix(namespace: Namespace): string {
   return `${namespace.tenantId}${separator}${namespace.extensionId}${separator}`;
 }
 
-/**
- * `latestReads`: every read first moves to the latest commit. lmdb-js renews its read snapshot
- * on each event-loop turn; a guest worker runs a whole request in one turn, so it needs this to
- * see the writes the main thread commits meanwhile (its own request's among them).
- */
-export function openLmdbStorageEngine(options: { path: string; latestReads?: boolean }): LmdbStorageEngine {
+export interface LmdbStorageEngineOptions {
+  path: string;
+}
+
+export function openLmdbStorageEngine(options: LmdbStorageEngineOptions): LmdbStorageEngine {
   const root = openPrivateLmdb({ path: options.path, compression: false, separateFlushed: true } as Parameters<typeof openPrivateLmdb>[0]);
   const values: Database<Buffer, string> = root.openDB({ name: 'values', encoding: 'binary' });
   const versions: Database<number, string> = root.openDB({ name: 'versions', encoding: 'msgpack' });
   const usage: Database<Partial<NamespaceState>, string> = root.openDB({ name: 'usage', encoding: 'msgpack' });
 
-  const latest = options.latestReads ? () => root.resetReadTxn() : () => {};
   const readStored = (fullKey: string): StoredValue | undefined => {
     const value = values.get(fullKey);
     return value === undefined ? undefined : { value: new Uint8Array(value), version: versions.get(fullKey) ?? 0 };
@@ -62,13 +65,9 @@ export function openLmdbStorageEngine(options: { path: string; latestReads?: boo
   return {
     root,
     workerReadPath: options.path,
-    read(namespace, key) {
-      latest();
-      return readStored(namespacePrefix(namespace) + key);
-    },
+    read: (namespace, key) => readStored(namespacePrefix(namespace) + key),
 
     list(namespace, prefix, after, limit) {
-      latest();
       const base = namespacePrefix(namespace);
       const entries: Array<{ key: string; value: Uint8Array }> = [];
       for (const { key, value } of values.getRange({ start: base + (after !== undefined && after > prefix ? after : prefix) })) {
@@ -125,6 +124,7 @@ export function openLmdbStorageEngine(options: { path: string; latestReads?: boo
       await root.flushed;
     },
 
+    renewReads: () => root.resetReadTxn(),
     close: () => root.close(),
   };
 }

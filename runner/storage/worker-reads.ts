@@ -1,13 +1,15 @@
 import { HostError } from '../capabilities/factor.ts';
 import { storageReads } from '../capabilities/storage.ts';
 import { KeyValueStore } from './key-value-store.ts';
-import { openLmdbStorageEngine } from './lmdb-engine.ts';
+import { openLmdbStorageEngine, type LmdbStorageEngine } from './lmdb-engine.ts';
 
 /**
  * `alga.storage` reads answered inside a guest worker, from the worker's own handle on the
  * runner's LMDB environment (lmdb-js shares one environment between the threads of a process),
  * so a read costs no round trip to the main thread. The same KeyValueStore and read functions
- * as on the main thread define what a read means; every read sees the latest commit. Only
+ * as on the main thread define what a read means. A request's reads here see one snapshot,
+ * taken at its first read and renewed after each call it sends to the main thread (so after
+ * each of its writes): everything committed before the request started, and its own writes. Only
  * granted reads are served here (the main thread decides, see `StorageReadGrant`); everything
  * else — writes, calls without the grant (denied and audited there), other interfaces — goes to
  * the main thread as before. What was served here is tallied and reported with the result, so
@@ -24,9 +26,12 @@ export interface StorageReadGrant {
 export type ServedInWorker = Record<string, number>;
 
 export class WorkerStorageReads {
-  private readonly stores = new Map<string, KeyValueStore>();
+  private readonly engines = new Map<string, { engine: LmdbStorageEngine; store: KeyValueStore }>();
   private served: ServedInWorker = {};
   private any = false;
+  /** The request the snapshot was taken for, and whether a call since went to the main thread. */
+  private snapshotFor: object | undefined;
+  private stale = true;
 
   /**
    * The value of `alga:extension/{iface}.{fn}(args)` when this worker may answer it, else
@@ -34,11 +39,20 @@ export class WorkerStorageReads {
    * guest sees, `{payload: {tag, val}}`.
    */
   serve(grant: StorageReadGrant | undefined, context: { tenantId: string; extensionId: string }, iface: string, fn: string, args: unknown[]): { value: unknown } | undefined {
-    if (!grant || iface !== 'storage' || !Object.prototype.hasOwnProperty.call(storageReads, fn)) return undefined;
+    if (!grant || iface !== 'storage' || !Object.prototype.hasOwnProperty.call(storageReads, fn)) {
+      this.stale = true; // the main thread answers it, and it may write
+      return undefined;
+    }
+    const { engine, store } = this.open(grant.path);
+    if (this.stale || this.snapshotFor !== context) {
+      engine.renewReads();
+      this.snapshotFor = context;
+      this.stale = false;
+    }
     const namespace = { tenantId: context.tenantId, extensionId: context.extensionId };
     let value: unknown;
     try {
-      value = storageReads[fn](this.storeAt(grant.path), namespace, args);
+      value = storageReads[fn](store, namespace, args);
     } catch (error) {
       if (!(error instanceof HostError)) return undefined; // the main thread answers it, and reports what went wrong
       this.count(fn, error.tag);
@@ -64,12 +78,13 @@ export class WorkerStorageReads {
     this.any = true;
   }
 
-  private storeAt(path: string): KeyValueStore {
-    let store = this.stores.get(path);
-    if (!store) {
-      store = new KeyValueStore(openLmdbStorageEngine({ path, latestReads: true }));
-      this.stores.set(path, store);
+  private open(path: string): { engine: LmdbStorageEngine; store: KeyValueStore } {
+    let opened = this.engines.get(path);
+    if (!opened) {
+      const engine = openLmdbStorageEngine({ path });
+      opened = { engine, store: new KeyValueStore(engine) };
+      this.engines.set(path, opened);
     }
-    return store;
+    return opened;
   }
 }
