@@ -1,26 +1,20 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { AlgaError, isAlgaError } from '../../../../lib/errors/index.ts';
-import { actorOf, Scope, type HostAuth } from '../../../core/auth/index.ts';
+import type { FastifyInstance } from 'fastify';
+import { AlgaError } from '../../../../lib/errors/index.ts';
+import { Scope, type HostAuth } from '../../../core/auth/index.ts';
 import { dateParam, wholeNumberParam } from '../../../core/query-params.ts';
 import { strictValidatorCompiler } from '../../../core/strict-validation.ts';
-import type { AuditLog } from '../../../core/audit.ts';
-import type { HostEvents } from '../../../core/events.ts';
-import type { RunnerHandle } from '../../../core/runner/handle.ts';
 import type { ExecutionLog } from '../gateway/execution-log.ts';
 import { tenantOf } from '../tenant-of.ts';
+import type { InstallActions } from './install-actions.ts';
 import { publicInstall, type InstallStore } from './install-store.ts';
 import type { InstallInput, InstallService } from './installs.ts';
-import { purgeExtensionStorage } from './storage-purge.ts';
 
 export interface InstallRouteOptions {
   installs: InstallStore;
   service: InstallService;
+  actions: InstallActions;
   executions: ExecutionLog;
   auth: HostAuth;
-  audit: AuditLog;
-  events: HostEvents;
-  /** Asked to delete an extension's storage (`?purge=storage`, `DELETE …/storage`). */
-  runner: RunnerHandle;
 }
 
 const installBody = {
@@ -34,13 +28,14 @@ const installBody = {
     egress: { type: 'array', items: { type: 'string' } },
     limits: { type: 'object' },
     secrets: { type: 'object' },
+    secretUpdates: { type: 'object' },
     enabled: { type: 'boolean' },
   },
 } as const;
 
 /** Per-tenant installs under /api/installs; secrets go in, never out. */
 export async function installRoutes(app: FastifyInstance, options: InstallRouteOptions): Promise<void> {
-  const { installs, service, executions, auth, audit, events, runner } = options;
+  const { installs, service, actions, executions, auth } = options;
   app.setValidatorCompiler(strictValidatorCompiler);
   const read = auth.requireScope(Scope.installsRead);
   const write = auth.requireScope(Scope.installsWrite);
@@ -56,58 +51,45 @@ export async function installRoutes(app: FastifyInstance, options: InstallRouteO
   app.post<{ Body: InstallInput & { extensionId: string } }>('/', { onRequest: write, schema: { body: { ...installBody, required: ['extensionId'] } } }, async (request, reply) => {
     const tenantId = tenantOf(request, auth);
     const { extensionId, ...input } = request.body;
-    const install = service.create(tenantId, extensionId, input);
-    audit.record({ action: 'install.created', actor: actorOf(auth.principalOf(request)), tenantId, target: `${extensionId}@${install.version}`, detail: { grants: install.grants, egress: install.egress, secretNames: install.secretNames } });
-    events.emit('install.saved', { tenantId, extensionId, version: install.version });
+    const install = actions.create(auth.principalOf(request), tenantId, extensionId, input);
     return reply.status(201).send({ install: publicInstall(install) });
   });
 
   app.patch<{ Params: { extensionId: string }; Body: InstallInput }>('/:extensionId', { onRequest: write, schema: { body: installBody } }, async (request) => {
     const tenantId = tenantOf(request, auth);
-    const { extensionId } = request.params;
     const { extensionId: _ignored, ...input } = request.body as InstallInput & { extensionId?: string };
-    const before = installs.get(tenantId, extensionId);
-    const install = service.update(tenantId, extensionId, input);
-    audit.record({
-      action: 'install.updated', actor: actorOf(auth.principalOf(request)), tenantId, target: `${extensionId}@${install.version}`,
-      detail: { fromVersion: before?.version, grants: install.grants, egress: install.egress, secretsReplaced: input.secrets !== undefined, secretNames: install.secretNames },
-    });
-    events.emit('install.saved', { tenantId, extensionId, version: install.version });
-    return { install: publicInstall(install) };
+    return { install: publicInstall(actions.update(auth.principalOf(request), tenantId, request.params.extensionId, input)) };
   });
-
-  /** Deletes the tenant's storage of the extension and audits it; E_STORAGE_PURGE_FAILED when the runner does not confirm. */
-  async function purgeStorage(request: FastifyRequest, tenantId: string, extensionId: string, whatHappened: string): Promise<number> {
-    try {
-      const { keys } = await purgeExtensionStorage(runner, tenantId, extensionId);
-      audit.record({ action: 'install.storage_purged', actor: actorOf(auth.principalOf(request)), tenantId, target: extensionId, detail: { keys } });
-      return keys;
-    } catch (error) {
-      audit.record({ action: 'install.storage_purged', actor: actorOf(auth.principalOf(request)), tenantId, target: extensionId, outcome: 'failed' });
-      throw isAlgaError(error) ? new AlgaError(error.code, `${whatHappened} ${error.detail ?? ''}`.trim()) : error;
-    }
-  }
 
   // Without ?purge=storage the extension's storage is kept: installing it again finds its data.
   app.delete<{ Params: { extensionId: string }; Querystring: { purge?: string } }>('/:extensionId', { onRequest: write }, async (request) => {
+    const principal = auth.principalOf(request);
     const tenantId = tenantOf(request, auth);
-    const purge = purgeParam(request.query.purge);
-    // Refused before anything changes when the runner is known to be down.
-    if (purge && !runner.isAvailable()) throw new AlgaError('E_STORAGE_PURGE_FAILED', 'The runner is not running; the install was kept.');
-    const removed = service.remove(tenantId, request.params.extensionId);
-    audit.record({ action: 'install.removed', actor: actorOf(auth.principalOf(request)), tenantId, target: `${removed.extensionId}@${removed.version}` });
-    events.emit('install.removed', { tenantId, extensionId: removed.extensionId });
-    if (!purge) return { uninstalled: true, extensionId: removed.extensionId, storage: 'kept' };
-    // After the removal, so no new request of this install can write while the data goes.
-    const purgedKeys = await purgeStorage(request, tenantId, removed.extensionId, 'The install was removed.');
+    if (!purgeParam(request.query.purge)) {
+      const removed = actions.remove(principal, tenantId, request.params.extensionId);
+      return { uninstalled: true, extensionId: removed.extensionId, storage: 'kept' };
+    }
+    const { removed, purgedKeys } = await actions.removeAndPurgeStorage(principal, tenantId, request.params.extensionId);
     return { uninstalled: true, extensionId: removed.extensionId, storage: 'purged', purgedKeys };
   });
 
   // The tenant's storage of an extension, installed or not (e.g. after an uninstall that kept it).
   app.delete<{ Params: { extensionId: string } }>('/:extensionId/storage', { onRequest: write }, async (request) => {
-    const tenantId = tenantOf(request, auth);
-    const purgedKeys = await purgeStorage(request, tenantId, request.params.extensionId, '');
+    const purgedKeys = await actions.purgeStorage(auth.principalOf(request), tenantOf(request, auth), request.params.extensionId);
     return { extensionId: request.params.extensionId, storage: 'purged', purgedKeys };
+  });
+
+  // What installing (or moving the install to) a version asks for, before anything is changed.
+  app.get<{ Params: { extensionId: string }; Querystring: { version?: string } }>('/:extensionId/consent', { onRequest: read }, async (request) => {
+    const tenantId = tenantOf(request, auth);
+    const version = typeof request.query.version === 'string' && request.query.version !== '' ? request.query.version : undefined;
+    const { version: target, current, plan } = service.consentFor(tenantId, request.params.extensionId, version);
+    return {
+      extensionId: target.extensionId,
+      version: target.version,
+      installed: current ? { version: current.version, grants: current.grants, egress: current.egress } : null,
+      ...plan,
+    };
   });
 
   app.get<{ Params: { extensionId: string }; Querystring: { limit?: string; before?: string } }>('/:extensionId/executions', { onRequest: read }, async (request) => {
