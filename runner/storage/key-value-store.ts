@@ -253,9 +253,11 @@ export class KeyValueStore {
     return (committedResults(outcome)[0] as { value: bigint }).value;
   }
 
-  /** Deletes the namespace (every key, its quota usage and versions); the number of keys removed. */
+  /** Deletes the namespace (every key, its quota usage and versions), durably; the number of keys removed. */
   async purge(namespace: Namespace): Promise<number> {
-    return this.engine.purge(checkNamespace(namespace));
+    const removed = await this.engine.purge(checkNamespace(namespace));
+    await this.durable(); // "deleted" is answered only once it is on disk
+    return removed;
   }
 
   /** Resolves once every write that resolved before is durable (see StorageEngine.durable). */

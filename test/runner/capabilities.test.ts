@@ -1,7 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sealSecrets } from '../../lib/sealed-secrets.ts';
+import type { StorageEngine } from '../../runner/storage/engine.ts';
+import { openLmdbStorageEngine } from '../../runner/storage/lmdb-engine.ts';
 import { guestDir } from '../support/projects.ts';
 import { executeBody, guestJson, startFixture, type CallOptions, type RunnerFixture } from './support.ts';
 
@@ -114,6 +117,37 @@ describe('runner: host capabilities', () => {
       const mix = await call({ path: '/storage/mix', query: 'reads=3&writes=0', tenant });
       expect(mix.execution.host_calls).toBe(3);
       expect(await metric()).toBe(before + 5);
+    });
+
+    it('runs on an engine given in the config, and withholds an answer whose writes cannot be made durable', async () => {
+      const lmdb = openLmdbStorageEngine({ path: join(fixture.dataDir, 'engine-under-test') });
+      let failFlush = false;
+      // The LMDB engine without its worker path (so every call goes through the main thread) and with a flush that can fail.
+      const engine: StorageEngine = {
+        read: (namespace, key) => lmdb.read(namespace, key),
+        list: (namespace, prefix, after, limit) => lmdb.list(namespace, prefix, after, limit),
+        update: (namespace, keys, decide) => lmdb.update(namespace, keys, decide),
+        purge: (namespace) => lmdb.purge(namespace),
+        durable: async () => {
+          await lmdb.durable!();
+          if (failFlush) throw new Error('EIO: i/o error, fsync');
+        },
+        close: () => lmdb.close(),
+      };
+      const custom = await startFixture({ storageEngine: engine });
+      try {
+        const customHash = custom.publish(guestDir('misbehave'));
+        const run = (path: string, query: string, method = 'GET', body?: string) => custom.execute(executeBody({ hash: customHash, path, method, query, body, providers: ['alga.storage'] }));
+        expect((await run('/storage/put', 'key=k', 'POST', 'kept')).status).toBe(200);
+        expect(guestJson((await run('/storage/get', 'key=k')).json)).toEqual({ ok: true, value: 'kept' });
+        failFlush = true;
+        const withheld = await run('/storage/put', 'key=k', 'POST', 'maybe');
+        expect(withheld.status).toBe(503);
+        expect(withheld.json.error.code).toBe('E_RUNNER_STORAGE_NOT_DURABLE');
+        expect((await run('/storage/get', 'key=k')).status).toBe(200); // a request that wrote nothing does not wait
+      } finally {
+        await custom.close();
+      }
     });
 
     it('refuses the new functions without the grant, like the old ones', async () => {
