@@ -33,7 +33,7 @@ export interface LmdbStorageEngineOptions {
 }
 
 export function openLmdbStorageEngine(options: LmdbStorageEngineOptions): LmdbStorageEngine {
-  const root = openPrivateLmdb({ path: options.path, compression: false, separateFlushed: true } as Parameters<typeof openPrivateLmdb>[0]);
+  const root = openPrivateLmdb({ path: options.path, compression: false, separateFlushed: true });
   const values: Database<Buffer, string> = root.openDB({ name: 'values', encoding: 'binary' });
   const versions: Database<number, string> = root.openDB({ name: 'versions', encoding: 'msgpack' });
   const usage: Database<Partial<NamespaceState>, string> = root.openDB({ name: 'usage', encoding: 'msgpack' });
