@@ -28,6 +28,7 @@ import type { GuestRequest } from './pool/protocol.ts';
 import { WorkerPool, type PoolOutcome } from './pool/worker-pool.ts';
 import { KeyValueStore } from './storage/key-value-store.ts';
 import { openLmdbStorageEngine } from './storage/lmdb-engine.ts';
+import { openPostgresStorageEngine } from './storage/postgres-engine.ts';
 
 /** What an execution did, for the host's execution log (also in every answer). */
 export interface ExecutionRecord {
@@ -122,7 +123,9 @@ export class Runner extends EventEmitter {
       onEvict: (codeKey) => this.pool.forget(codeKey),
       onCompiled: (code) => this.pool.prepare(code),
     });
-    this.storage = new KeyValueStore(this.config.storageEngine ?? openLmdbStorageEngine({ path: join(this.config.dataDir, 'storage') }));
+    this.storage = new KeyValueStore(
+      this.config.storageEngine ?? (this.database ? openPostgresStorageEngine(this.database) : openLmdbStorageEngine({ path: join(this.config.dataDir, 'storage') })),
+    );
     this.dispatcher = new CapabilityDispatcher(
       [
         createStorageFactor({ store: this.storage, registry }),
