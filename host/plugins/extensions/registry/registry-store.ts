@@ -39,11 +39,15 @@ export function checkOwner(owner: string | undefined, manifest: { name: string; 
   }
 }
 
+/** How many published versions `getVersion` keeps in memory. */
+const maxRememberedVersions = 2_000;
+
 /** Registry metadata: extensions, their versions, and bundles by content hash. Blobs live on disk. */
 export class RegistryStore {
   readonly extensions;
   readonly versions;
   readonly bundles;
+  private readonly publishedVersions = new Map<string, VersionRecord>();
 
   constructor(private readonly store: HostStore) {
     this.extensions = store.db<ExtensionRecord, string>('ext.extensions');
@@ -59,8 +63,21 @@ export class RegistryStore {
     return [...this.extensions.getRange({})].map(({ value }) => value);
   }
 
+  /**
+   * A published version never changes (the same version with other content is refused), so it is
+   * kept once read: the gateway asks for it on every call, and on a fleet node each store read is
+   * a round trip to PostgreSQL.
+   */
   getVersion(id: string, version: string): VersionRecord | undefined {
-    return this.versions.get([id, version]);
+    const key = `${id}\u0000${version}`;
+    const known = this.publishedVersions.get(key);
+    if (known) return known;
+    const record = this.versions.get([id, version]);
+    if (record) {
+      if (this.publishedVersions.size >= maxRememberedVersions) this.publishedVersions.delete(this.publishedVersions.keys().next().value!);
+      this.publishedVersions.set(key, record);
+    }
+    return record;
   }
 
   /** Every version of an extension, newest (semver) first. */
