@@ -16,8 +16,9 @@ import { createStorageFactor } from './capabilities/storage.ts';
 import { createUiProxyFactor } from './capabilities/ui-proxy.ts';
 import { resolveConfig, type ResolvedRunnerConfig, type RunnerConfig } from './config.ts';
 import { DebugEvents } from './debug/events.ts';
-import { parseExecuteRequest, type ExecuteRequest } from './execute-request.ts';
-import { effectiveLimits } from './limits.ts';
+import { parseExecuteCall, type ExecuteCall } from './execute-request.ts';
+import type { EffectiveLimits } from './limits.ts';
+import { PreparedInstalls, type PreparedInstall } from './prepared-installs.ts';
 import { responseHeaders } from './response-headers.ts';
 import { BundleSource } from './loading/bundle-source.ts';
 import { ExtensionCache, type LoadedExtension } from './loading/extension-cache.ts';
@@ -64,6 +65,8 @@ export class Runner extends EventEmitter {
   private readonly pool: WorkerPool<ExecutionScope>;
   private readonly dispatcher: CapabilityDispatcher;
   private readonly admission: Admission;
+  /** Install fields prepared once per install revision (bounded). */
+  readonly preparedInstalls: PreparedInstalls;
   private readonly executions: Counter;
   private readonly duration: Histogram;
   private readonly memory: Histogram;
@@ -127,6 +130,7 @@ export class Runner extends EventEmitter {
       workerEvent: (event) => event === 'replaced' && this.workerReplacements.inc(),
     });
     this.admission = new Admission(this.config.concurrency, () => this.pool.size);
+    this.preparedInstalls = new PreparedInstalls(this.config.limits, preparedInstallsKept);
   }
 
   get workers(): number {
@@ -139,10 +143,12 @@ export class Runner extends EventEmitter {
    */
   async execute(input: unknown, bodyBytes?: Uint8Array): Promise<ExecuteResult> {
     const started = performance.now();
-    let request: ExecuteRequest;
+    let request: ExecuteCall;
+    let install: PreparedInstall;
     try {
-      request = parseExecuteRequest(input);
+      request = parseExecuteCall(input);
       if (bodyBytes && request.http.body_b64 !== undefined) throw new AlgaError('E_RUNNER_BAD_REQUEST', 'An execute frame carries its body after the envelope; http.body_b64 must not be set too.');
+      install = this.preparedInstalls.resolve(request, input as Record<string, unknown>);
     } catch (error) {
       return { ok: false, error: error as AlgaError, requestId: requestIdOf(input) };
     }
@@ -163,7 +169,7 @@ export class Runner extends EventEmitter {
       } catch (error) {
         return this.reject(request, requestId, started, asAlgaError(error));
       }
-      const limits = effectiveLimits(this.config.limits, extension.manifest, request.limits);
+      const { limits, providers } = install.termsFor(extension.manifest);
       const body = bodyBytes ?? Buffer.from(request.http.body_b64 ?? '', 'base64');
       if (body.length > limits.maxRequestBytes) return this.reject(request, requestId, started, new AlgaError('E_RUNNER_REQUEST_TOO_LARGE', `The limit is ${limits.maxRequestBytes} bytes.`));
       let code;
@@ -173,8 +179,8 @@ export class Runner extends EventEmitter {
         return this.reject(request, requestId, started, asAlgaError(error));
       }
 
-      const { scope, abort } = this.scopeFor(request, requestId, extension, limits);
-      const policy = request.isolation ?? this.config.defaultIsolation;
+      const { scope, abort } = this.scopeFor(request, requestId, extension, install, limits, providers);
+      const policy = install.isolation ?? this.config.defaultIsolation;
       const guestRequest: GuestRequest = {
         method: request.http.method,
         path: request.http.path,
@@ -199,7 +205,7 @@ export class Runner extends EventEmitter {
             requestId,
             version: context.version,
             contentHash: context.content_hash,
-            config: Object.entries(request.config ?? {}).map(([name, value]) => [name, typeof value === 'string' ? value : JSON.stringify(value)]),
+            config: install.config,
           },
           request: guestRequest,
           deadlineMs: limits.timeoutMs,
@@ -244,7 +250,7 @@ export class Runner extends EventEmitter {
   }
 
   /** The scope host calls see, and how to abort them (the signal is made only when a host call asks for it). */
-  private scopeFor(request: ExecuteRequest, requestId: string, extension: LoadedExtension, limits: ReturnType<typeof effectiveLimits>): { scope: ExecutionScope; abort(): void } {
+  private scopeFor(request: ExecuteCall, requestId: string, extension: LoadedExtension, install: PreparedInstall, limits: EffectiveLimits, providers: ReadonlySet<string>): { scope: ExecutionScope; abort(): void } {
     const { context } = request;
     let controller: AbortController | undefined;
     const scope: ExecutionScope = {
@@ -256,11 +262,11 @@ export class Runner extends EventEmitter {
       contentHash: context.content_hash,
       manifest: extension.manifest,
       // A grant counts only for a capability the manifest declares (the bundle check keeps imports within those).
-      providers: new Set((request.providers ?? []).filter((capability) => (extension.manifest.capabilities as string[]).includes(capability))),
-      installEgress: request.egress ?? [],
+      providers,
+      installEgress: install.egress,
       limits,
-      secretEnvelope: request.secret_envelope ?? undefined,
-      uiProxyRouteBase: request.ui_proxy?.route_base,
+      secrets: install.secrets,
+      uiProxyRouteBase: install.uiProxyRouteBase,
       get signal() {
         return (controller ??= new AbortController()).signal;
       },
@@ -300,7 +306,7 @@ export class Runner extends EventEmitter {
     });
   }
 
-  private finish(request: ExecuteRequest, requestId: string, started: number, scope: ExecutionScope, outcome: Exclude<PoolOutcome, { kind: 'queue-timeout' }>, maxResponseBytes: number): ExecuteResult {
+  private finish(request: ExecuteCall, requestId: string, started: number, scope: ExecutionScope, outcome: Exclude<PoolOutcome, { kind: 'queue-timeout' }>, maxResponseBytes: number): ExecuteResult {
     const base = this.recordBase(request, requestId, started);
     const { usage: used } = scope;
     const usage = { memory_bytes: outcome.memoryBytes, egress_bytes: used.egressBytes, host_calls: used.hostCalls, log_events: used.logEvents, denials: used.denials, denials_dropped: used.denialsDropped, debug_events_dropped: used.debugEventsDropped };
@@ -337,7 +343,7 @@ export class Runner extends EventEmitter {
     return { ok: false, error, requestId: partial.request_id, execution };
   }
 
-  private reject(request: ExecuteRequest, requestId: string, started: number, error: AlgaError, retryAfterSeconds?: number): ExecuteResult {
+  private reject(request: ExecuteCall, requestId: string, started: number, error: AlgaError, retryAfterSeconds?: number): ExecuteResult {
     const execution: ExecutionRecord = {
       ...this.recordBase(request, requestId, started),
       memory_bytes: 0,
@@ -355,7 +361,7 @@ export class Runner extends EventEmitter {
     return { ok: false, error, requestId, retryAfterSeconds, execution };
   }
 
-  private recordBase(request: ExecuteRequest, requestId: string, started: number) {
+  private recordBase(request: ExecuteCall, requestId: string, started: number) {
     const { context } = request;
     return {
       request_id: requestId,
@@ -376,6 +382,9 @@ export class Runner extends EventEmitter {
     this.emit('execution', execution);
   }
 }
+
+/** Prepared installs the runner keeps (each a few hundred bytes, plus its secrets once opened). */
+const preparedInstallsKept = 4096;
 
 /** Up to three GET endpoints with parameters filled in, or one path no router knows. */
 function warmUpPathsOf(manifest: Manifest): string[] {

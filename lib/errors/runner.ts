@@ -24,5 +24,6 @@ export const runnerErrors = {
   E_RUNNER_SECRETS_UNREADABLE: { status: 500, message: 'The sealed secret envelope could not be opened with the runner key.' },
   E_RUNNER_UI_NOT_FOUND: { status: 404, message: 'No such UI file in this extension version.' },
   E_RUNNER_SHUTTING_DOWN: { status: 503, message: 'The runner is shutting down.' },
+  E_RUNNER_INSTALL_NOT_PREPARED: { status: 409, message: 'The runner holds no prepared install for this revision; send the install fields with it.' },
   E_RUNNER_INTERNAL: { status: 500, message: 'The runner failed unexpectedly; the request was not run.' },
 } as const satisfies Record<string, ErrorDefinition>;

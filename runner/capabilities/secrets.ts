@@ -6,20 +6,20 @@ import { HostError } from './factor.ts';
 
 /**
  * `alga.secrets`: the install's sealed envelope, opened with the runner's secret key only when
- * the capability is granted and a secret is asked for. Values are never logged or recorded.
+ * the capability is granted and a secret is asked for; the opened values stay with the prepared
+ * install revision (runner/prepared-installs.ts), in memory only. Values are never logged or recorded.
  */
 export function createSecretsFactor(options: { secretKey?: string; registry: Registry }): CapabilityFactor {
   const reads = new Counter({ name: 'runner_secret_reads_total', help: 'Guest secret reads by result.', labelNames: ['result'], registers: [options.registry] });
-  const opened = new WeakMap<ExecutionScope, Record<string, string>>();
 
-  function secretsOf(scope: ExecutionScope): Record<string, string> {
-    const cached = opened.get(scope);
-    if (cached) return cached;
-    if (!scope.secretEnvelope) return {};
+  function secretsOf(scope: ExecutionScope): Readonly<Record<string, string>> {
+    const secrets = scope.secrets;
+    if (!secrets) return {};
+    if (secrets.opened) return secrets.opened;
     if (!options.secretKey) throw new HostError('unavailable', 'The runner has no secret key to open secrets with.');
     try {
-      const values = openSecrets(scope.secretEnvelope, options.secretKey);
-      opened.set(scope, values);
+      const values = openSecrets(secrets.envelope, options.secretKey);
+      secrets.opened = values;
       return values;
     } catch (error) {
       throw new HostError('unavailable', isAlgaError(error) ? error.message : 'The secrets could not be opened.');

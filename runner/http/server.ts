@@ -6,6 +6,7 @@ import { sendError } from './errors.ts';
 import { registerExtUi } from './ext-ui.ts';
 import { decodeExecuteFrame, encodeExecuteFrame, executeFrameType } from '../../lib/execute-frame.ts';
 import { executeAnswerJson, executionFigures, parseExecuteJson } from './execute-json.ts';
+import { serveExecuteChannels } from './channel.ts';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
@@ -15,7 +16,7 @@ function tokenMatches(header: string | undefined, expectedDigest: Buffer): boole
   return timingSafeEqual(digest(presented), expectedDigest);
 }
 
-/** The runner's HTTP API around a Runner: execute, ext-ui, metrics, health, debug events. */
+/** The runner's HTTP API around a Runner: execute (also as a channel), ext-ui, metrics, health, debug events. */
 export function buildRunnerApp(runner: Runner): FastifyInstance {
   const token = runner.config.serviceToken;
   if (!token) throw new AlgaError('E_RUNNER_CONFIG_INVALID', 'RUNNER_SERVICE_TOKEN is required to serve HTTP.');
@@ -90,6 +91,10 @@ export function buildRunnerApp(runner: Runner): FastifyInstance {
       runner.events.off('event', onEvent);
     });
   });
+
+  // The execute channel: one kept-open connection, many calls in flight (lib/execute-frame.ts).
+  const channels = serveExecuteChannels(app.server, runner, { authorized: (authorization) => tokenMatches(authorization, tokenDigest) });
+  app.addHook('preClose', () => channels.close());
 
   app.get('/metrics', async (_request, reply) => reply.header('content-type', runner.registry.contentType).send(await runner.registry.metrics()));
   app.get('/healthz', async () => ({ status: 'ok', workers: runner.workers }));

@@ -7,6 +7,7 @@ import type { ExtensionsApi, ExtensionsSubModule } from './api.ts';
 import { EndpointTable } from './gateway/endpoints.ts';
 import { ExecutionLog } from './gateway/execution-log.ts';
 import { QuotaTracker } from './gateway/quotas.ts';
+import { createRunnerClient } from './gateway/runner-client.ts';
 import { gatewayRoutes } from './gateway/routes.ts';
 import { InstallStore } from './installs/install-store.ts';
 import { InstallService } from './installs/installs.ts';
@@ -46,8 +47,10 @@ export default definePlugin({
 
     const pruneTimer = setInterval(() => executions.prune(), 60 * 60 * 1000);
     pruneTimer.unref();
+    const runnerClient = createRunnerClient();
     host.lifecycle.onClose(() => {
       clearInterval(pruneTimer);
+      runnerClient.close();
       executions.close();
     });
 
@@ -55,7 +58,7 @@ export default definePlugin({
     await host.routes.register(installRoutes, { prefix: '/api/installs', installs, service: installService, executions, auth: host.auth, audit: host.audit, events: host.events });
     await host.routes.register(gatewayRoutes, {
       prefix: '/api/ext',
-      auth: host.auth, installs, registry, endpoints: new EndpointTable(), quotas: new QuotaTracker(), executions, runner: host.runner, config: host.config, metrics: host.metrics, uiProxyRouteBase,
+      auth: host.auth, installs, registry, endpoints: new EndpointTable(), quotas: new QuotaTracker(), executions, runner: host.runner, runnerClient, config: host.config, metrics: host.metrics, uiProxyRouteBase,
     });
     await host.routes.register(uiProxyRoutes, {
       prefix: uiProxyRouteBase,

@@ -12,7 +12,7 @@ import type { EndpointTable } from './endpoints.ts';
 import type { ExecutionLog, ExecutionRecord } from './execution-log.ts';
 import { forwardedRequestHeaders, returnedResponseHeaders } from './headers.ts';
 import type { QuotaTracker } from './quotas.ts';
-import { postToRunner, type RunnerCallError } from './runner-client.ts';
+import type { RunnerCallError, RunnerClient } from './runner-client.ts';
 import { clientCodeForRunnerFailure } from './runner-errors.ts';
 
 export interface GatewayOptions {
@@ -23,24 +23,19 @@ export interface GatewayOptions {
   quotas: QuotaTracker;
   executions: ExecutionLog;
   runner: RunnerHandle;
+  /** Calls the runner (over its execute channel). */
+  runnerClient: RunnerClient;
   config: HostConfig;
   metrics: Registry;
   /** Sent as `ui_proxy.route_base` to installs granted `alga.ui_proxy`. */
   uiProxyRouteBase: string;
 }
 
-interface RunnerSuccess {
-  status: number;
-  headers?: Record<string, string>;
-  body_b64?: string;
-  execution?: { duration_ms?: number; memory_bytes?: number; egress_bytes?: number };
-}
-
 const methods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
 
 /** `/api/ext/{extensionId}/{...path}` → the tenant's install → the runner. */
 export async function gatewayRoutes(app: FastifyInstance, options: GatewayOptions): Promise<void> {
-  const { auth, installs, registry, endpoints, quotas, executions, runner, config } = options;
+  const { auth, installs, registry, endpoints, quotas, executions, runner, runnerClient, config } = options;
   const calls = new Counter({ name: 'alga_gateway_requests_total', help: 'Gateway calls by extension and outcome code.', labelNames: ['extension', 'status', 'code'], registers: [options.metrics] });
   const latency = new Histogram({
     name: 'alga_gateway_request_duration_seconds', help: 'Gateway call duration, runner included.', labelNames: ['extension'],
@@ -92,14 +87,11 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
       const baseUrl = runner.baseUrl();
       if (!baseUrl || !runner.isAvailable()) return fail('E_RUNNER_UNAVAILABLE');
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-      const payload = {
+      const envelope = {
         context: { tenant_id: tenantId, extension_id: extensionId, install_id: found.id, request_id: request.id, version: found.version, content_hash: found.contentHash },
-        http: {
-          method: request.method,
-          path,
-          query: rawQuery,
-          headers: forwardedRequestHeaders(request.headers),
-        },
+        http: { method: request.method, path, query: rawQuery, headers: forwardedRequestHeaders(request.headers) },
+      };
+      const installFields = {
         limits: { timeout_ms: found.limits.timeoutMs, memory_mb: found.limits.memoryMb, max_request_bytes: config.gatewayMaxBodyBytes },
         config: found.config,
         providers: found.grants,
@@ -110,31 +102,27 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
       };
       let answer;
       try {
-        answer = await postToRunner(baseUrl, '/v1/execute', runner.serviceToken, payload, config.gatewayTimeoutMs, body);
+        answer = await runnerClient.call({ baseUrl, serviceToken: runner.serviceToken }, { envelope, install: installFields, body, timeoutMs: config.gatewayTimeoutMs });
       } catch (error) {
         const failure = error as RunnerCallError;
         request.log.warn({ extensionId, runnerFailure: failure.kind, detail: failure.message }, 'runner call failed');
         if (failure.kind === 'unreachable') runner.reportUnreachable();
         return fail(failure.kind === 'timeout' ? 'E_EXT_TIMEOUT' : 'E_RUNNER_UNAVAILABLE');
       }
-      if (answer.status !== 200) {
-        const runnerError = (answer.body as { error?: { code?: string; message?: string } })?.error;
-        request.log.warn({ extensionId, runnerStatus: answer.status, runnerCode: runnerError?.code }, 'runner refused the call');
-        const code = clientCodeForRunnerFailure(answer.status, runnerError?.code);
-        const retryAfter = answer.headers['retry-after'];
-        const retryHeaders: Record<string, string> = errorCatalog[code].status === 429 ? { 'retry-after': typeof retryAfter === 'string' && /^\d{1,6}$/.test(retryAfter) ? retryAfter : '1' } : {};
-        return fail(code, { error: typeof runnerError?.code === 'string' ? runnerError.code.slice(0, 64) : code }, retryHeaders);
+      if (!answer.ok) {
+        request.log.warn({ extensionId, runnerStatus: answer.status, runnerCode: answer.code }, 'runner refused the call');
+        const code = clientCodeForRunnerFailure(answer.status, answer.code);
+        const retryHeaders: Record<string, string> = errorCatalog[code].status === 429 ? { 'retry-after': answer.retryAfter !== undefined && /^\d{1,6}$/.test(answer.retryAfter) ? answer.retryAfter : '1' } : {};
+        return fail(code, { error: typeof answer.code === 'string' ? answer.code.slice(0, 64) : code }, retryHeaders);
       }
-      const result = answer.body as RunnerSuccess;
-      if (!Number.isInteger(result?.status) || result.status < 100 || result.status > 599) return fail('E_EXT_FAILED', { error: 'E_EXT_BAD_RESPONSE' });
-      finish(result.status, {
-        runnerDurationMs: result.execution?.duration_ms,
-        memoryBytes: result.execution?.memory_bytes,
-        egressBytes: result.execution?.egress_bytes,
+      if (!Number.isInteger(answer.status) || answer.status < 100 || answer.status > 599) return fail('E_EXT_FAILED', { error: 'E_EXT_BAD_RESPONSE' });
+      finish(answer.status, {
+        runnerDurationMs: answer.execution?.duration_ms,
+        memoryBytes: answer.execution?.memory_bytes,
+        egressBytes: answer.execution?.egress_bytes,
       });
-      reply.status(result.status).headers(returnedResponseHeaders(result.headers ?? {}));
-      if (answer.rawBody) return reply.send(answer.rawBody.length > 0 ? answer.rawBody : '');
-      return reply.send(result.body_b64 ? Buffer.from(result.body_b64, 'base64') : '');
+      reply.status(answer.status).headers(returnedResponseHeaders(answer.headers));
+      return reply.send(answer.body.length > 0 ? answer.body : '');
     } finally {
       quota.release();
     }

@@ -1,8 +1,192 @@
+import { createHash } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { isAlgaError } from '../../../../lib/errors/index.ts';
 import { decodeExecuteFrame, encodeExecuteFrame, executeFrameType } from '../../../../lib/execute-frame.ts';
+import { RunnerConnection, type ChannelLoss, type ChannelReply, type UpgradeRefusal } from './runner-connection.ts';
 
-export interface RunnerResponse {
+/**
+ * The host's side of calling a runner: `call(runner, request) → answer`. Calls go over one
+ * kept-open execute channel per runner (lib/execute-frame.ts: many calls in flight, authenticated
+ * once per connection), reconnecting on the next call after a connection is lost; a runner that
+ * does not offer the channel is called with `POST /v1/execute` instead. Routing over several
+ * runners sits on top of this: it only picks the `RunnerTarget`.
+ */
+
+/** Where a runner is and the token it expects. */
+export interface RunnerTarget {
+  baseUrl: string;
+  serviceToken: string;
+}
+
+/** One execute call: the per-call envelope, the install's fields, the raw body, a deadline. */
+export interface ExecuteCall {
+  envelope: {
+    context: { tenant_id: string; extension_id: string; install_id: string; request_id?: string; version: string; content_hash: string };
+    http: { method: string; path: string; query: string; headers: Record<string, string> };
+  };
+  /** limits, config, providers, egress, isolation, ui_proxy, secret_envelope: sent once per revision and connection. */
+  install: Record<string, unknown>;
+  body: Uint8Array;
+  timeoutMs: number;
+}
+
+export interface ExecutionFigures {
+  request_id?: string;
+  duration_ms?: number;
+  memory_bytes?: number;
+  egress_bytes?: number;
+}
+
+/** The runner's answer: the guest's response, or the runner's refusal (its status and catalog code). */
+export type ExecuteAnswer =
+  | { ok: true; status: number; headers: Record<string, string>; body: Buffer; execution?: ExecutionFigures }
+  | { ok: false; status: number; code?: string; retryAfter?: string };
+
+/** No answer: see ChannelLoss for the kinds (`unreachable` means the call was never sent). */
+export type RunnerCallError = ChannelLoss;
+
+export interface RunnerClient {
+  /** Resolves with the runner's answer; rejects with a RunnerCallError. Never waits past `timeoutMs`. */
+  call(runner: RunnerTarget, call: ExecuteCall): Promise<ExecuteAnswer>;
+  /** Closes every connection (calls in flight fail with `lost`). */
+  close(): void;
+}
+
+export interface RunnerClientOptions {
+  /** Largest response body accepted from a runner (its own limit is 10 MB). */
+  maxAnswerBytes?: number;
+  /** How long a runner that refused the channel upgrade (an older runner) is called over HTTP before trying again. */
+  httpFallbackMs?: number;
+}
+
+/** Upgrade refusals that mean "no channel here" rather than "not you". */
+const noChannelStatuses = new Set([400, 404, 405, 426, 501]);
+/** Revisions computed per distinct install fields (the JSON of the fields → its hash). */
+const maxRevisionsCached = 10_000;
+
+interface Link {
+  connection?: RunnerConnection;
+  opening?: Promise<RunnerConnection | UpgradeRefusal>;
+  /** Until this time (ms since epoch) the runner is called over HTTP. */
+  httpUntil: number;
+}
+
+export function createRunnerClient(options: RunnerClientOptions = {}): RunnerClient {
+  const maxAnswerBytes = options.maxAnswerBytes ?? 16 * 1048576;
+  const httpFallbackMs = options.httpFallbackMs ?? 60_000;
+  const links = new Map<string, Link>();
+  const revisions = new Map<string, string>();
+
+  /** A content hash of the install's fields: it changes whenever any of them does. */
+  function revisionOf(installJson: string): string {
+    let revision = revisions.get(installJson);
+    if (revision === undefined) {
+      if (revisions.size >= maxRevisionsCached) revisions.clear();
+      revision = createHash('sha256').update(installJson).digest('base64url').slice(0, 32);
+      revisions.set(installJson, revision);
+    }
+    return revision;
+  }
+
+  function linkFor(runner: RunnerTarget): Link {
+    const key = `${runner.baseUrl}\n${runner.serviceToken}`;
+    let link = links.get(key);
+    if (!link) {
+      link = { httpUntil: 0 };
+      links.set(key, link);
+    }
+    return link;
+  }
+
+  async function connect(link: Link, runner: RunnerTarget, deadline: number): Promise<RunnerConnection | UpgradeRefusal> {
+    if (link.connection && !link.connection.closedReason) return link.connection;
+    link.opening ??= RunnerConnection.open(runner.baseUrl, runner.serviceToken, maxAnswerBytes, (closed) => {
+      if (link.connection === closed) link.connection = undefined;
+    })
+      .then((opened) => {
+        if (opened instanceof RunnerConnection) link.connection = opened;
+        else if (noChannelStatuses.has(opened.status)) link.httpUntil = Date.now() + httpFallbackMs;
+        return opened;
+      })
+      .finally(() => {
+        link.opening = undefined;
+      });
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject({ kind: 'timeout', message: 'no channel to the runner before the deadline' } satisfies ChannelLoss), Math.max(0, deadline - performance.now()));
+    });
+    try {
+      return await Promise.race([link.opening, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function call(runner: RunnerTarget, execute: ExecuteCall): Promise<ExecuteAnswer> {
+    const deadline = performance.now() + execute.timeoutMs;
+    const installJson = JSON.stringify(execute.install);
+    const revision = revisionOf(installJson);
+    const envelope = { ...execute.envelope, install_revision: revision };
+    const link = linkFor(runner);
+    if (link.httpUntil > Date.now()) return viaHttp(runner, { ...envelope, ...execute.install }, execute.body, deadline);
+    const connection = await connect(link, runner, deadline);
+    if (!(connection instanceof RunnerConnection)) {
+      if (link.httpUntil > Date.now()) return viaHttp(runner, { ...envelope, ...execute.install }, execute.body, deadline);
+      return refusalAnswer(connection);
+    }
+    const { context } = execute.envelope;
+    const revisionKey = `${context.tenant_id}\u0000${context.install_id}\u0000${context.content_hash}\u0000${revision}`;
+    const sendFull = () => {
+      connection.rememberRevision(revisionKey);
+      return connection.send({ ...envelope, ...execute.install }, execute.body, deadline);
+    };
+    let reply = connection.sentRevisions.has(revisionKey) ? await connection.send(envelope, execute.body, deadline) : await sendFull();
+    // The runner no longer holds the revision (it restarted or let it go): send the fields once more.
+    if (reply.kind === 'failure' && failureCode(reply) === 'E_RUNNER_INSTALL_NOT_PREPARED') reply = await sendFull();
+    return channelAnswer(reply);
+  }
+
+  return {
+    call,
+    close() {
+      for (const link of links.values()) link.connection?.close();
+      links.clear();
+    },
+  };
+}
+
+function failureCode(reply: ChannelReply): string | undefined {
+  const code = (reply.envelope as { error?: { code?: unknown } } | undefined)?.error?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function channelAnswer(reply: ChannelReply): ExecuteAnswer {
+  const envelope = reply.envelope as { status?: unknown; headers?: Record<string, string>; execution?: ExecutionFigures; retry_after?: unknown } | undefined;
+  if (reply.kind === 'failure') {
+    const retryAfter = envelope?.retry_after;
+    return { ok: false, status: typeof envelope?.status === 'number' ? envelope.status : 502, code: failureCode(reply), ...(retryAfter !== undefined ? { retryAfter: String(retryAfter) } : {}) };
+  }
+  return { ok: true, status: envelope?.status as number, headers: envelope?.headers ?? {}, body: reply.body, execution: envelope?.execution };
+}
+
+function refusalAnswer(refusal: UpgradeRefusal): ExecuteAnswer {
+  const code = (refusal.body as { error?: { code?: unknown } } | undefined)?.error?.code;
+  return { ok: false, status: refusal.status, ...(typeof code === 'string' ? { code } : {}) };
+}
+
+async function viaHttp(runner: RunnerTarget, envelope: unknown, body: Uint8Array, deadline: number): Promise<ExecuteAnswer> {
+  const answer = await postToRunner(runner.baseUrl, '/v1/execute', runner.serviceToken, envelope, Math.max(0, deadline - performance.now()), body);
+  if (answer.status !== 200) {
+    const code = (answer.body as { error?: { code?: unknown } } | undefined)?.error?.code;
+    const retryAfter = answer.headers['retry-after'];
+    return { ok: false, status: answer.status, ...(typeof code === 'string' ? { code } : {}), ...(typeof retryAfter === 'string' ? { retryAfter } : {}) };
+  }
+  const result = answer.body as { status?: unknown; headers?: Record<string, string>; body_b64?: string; execution?: ExecutionFigures } | undefined;
+  const bytes = answer.rawBody ?? (result?.body_b64 ? Buffer.from(result.body_b64, 'base64') : Buffer.alloc(0));
+  return { ok: true, status: result?.status as number, headers: result?.headers ?? {}, body: bytes, execution: result?.execution };
+}
+
+interface RunnerResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   /** The parsed JSON answer, or a frame answer's envelope. */
@@ -10,8 +194,6 @@ export interface RunnerResponse {
   /** A frame answer's raw body (absent when the runner answered JSON). */
   rawBody?: Buffer;
 }
-
-export type RunnerCallError = { kind: 'unreachable' | 'timeout' | 'bad-response'; message: string };
 
 const singleWriteBelow = 64 * 1024;
 const agent = new Agent({ keepAlive: true, maxSockets: 512, keepAliveMsecs: 10_000 });
@@ -38,7 +220,7 @@ export function postToRunner(baseUrl: string, path: string, token: string, paylo
     const req = request(`${baseUrl}${path}`, { method: 'POST', agent, headers }, (res) => {
       const received: Buffer[] = [];
       res.on('data', (chunk: Buffer) => received.push(chunk));
-      res.on('error', () => fail({ kind: 'unreachable', message: 'runner response aborted' }));
+      res.on('error', () => fail({ kind: 'lost', message: 'runner response aborted' }));
       res.on('end', () => {
         if (settled) return;
         const status = res.statusCode ?? 502;
