@@ -6,8 +6,8 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { contentHashOf, type Manifest } from '../lib/bundle/index.ts';
 import { AlgaError, isAlgaError } from '../lib/errors/index.ts';
 import { Admission } from './admission.ts';
-import { CapabilityDispatcher, type ExecutionScope } from './capabilities/index.ts';
-import { HostError, type Denial } from './capabilities/factor.ts';
+import { CapabilityDispatcher } from './capabilities/index.ts';
+import type { Denial } from './capabilities/factor.ts';
 import { createHttpFactor } from './capabilities/http.ts';
 import { createLoggingFactor } from './capabilities/logging.ts';
 import { createMetricsFactor } from './capabilities/metrics.ts';
@@ -16,6 +16,7 @@ import { createStorageFactor } from './capabilities/storage.ts';
 import { createUiProxyFactor } from './capabilities/ui-proxy.ts';
 import { resolveConfig, type ResolvedRunnerConfig, type RunnerConfig } from './config.ts';
 import { DebugEvents } from './debug/events.ts';
+import { Execution } from './execution-scope.ts';
 import { parseExecuteCall, type ExecuteCall } from './execute-request.ts';
 import type { EffectiveLimits } from './limits.ts';
 import { PreparedInstalls, type PreparedInstall } from './prepared-installs.ts';
@@ -62,7 +63,7 @@ export class Runner extends EventEmitter {
   readonly registry = new Registry();
   readonly events: DebugEvents;
   readonly extensions: ExtensionCache;
-  private readonly pool: WorkerPool<ExecutionScope>;
+  private readonly pool: WorkerPool<Execution>;
   private readonly dispatcher: CapabilityDispatcher;
   private readonly admission: Admission;
   /** Install fields prepared once per install revision (bounded). */
@@ -124,7 +125,7 @@ export class Runner extends EventEmitter {
       ],
       registry,
     );
-    this.pool = new WorkerPool<ExecutionScope>(this.config.workers, {
+    this.pool = new WorkerPool<Execution>(this.config.workers, {
       hostCall: (scope, call) => this.dispatcher.call(scope, call.iface, call.fn, call.args),
       stdio: (scope, stream, text, truncated) => void scope.debugEvent(stream === 'stderr' ? 'warn' : 'info', stream, text, truncated),
       workerEvent: (event) => event === 'replaced' && this.workerReplacements.inc(),
@@ -179,7 +180,7 @@ export class Runner extends EventEmitter {
         return this.reject(request, requestId, started, asAlgaError(error));
       }
 
-      const { scope, abort } = this.scopeFor(request, requestId, extension, install, limits, providers);
+      const scope = new Execution(request, requestId, extension.manifest, install, limits, providers, this.events, this.denials);
       const policy = install.isolation ?? this.config.defaultIsolation;
       const guestRequest: GuestRequest = {
         method: request.http.method,
@@ -213,7 +214,7 @@ export class Runner extends EventEmitter {
         },
         scope,
       );
-      if (outcome.kind !== 'ok') abort(); // stops the host calls still running for it
+      if (outcome.kind !== 'ok') scope.abort(); // stops the host calls still running for it
       if (outcome.kind === 'queue-timeout') return this.reject(request, requestId, started, new AlgaError('E_RUNNER_QUEUE_TIMEOUT', `Request ${requestId}: ${outcome.message}`), 1);
       return this.finish(request, requestId, started, scope, outcome, limits.maxResponseBytes);
     } finally {
@@ -249,64 +250,7 @@ export class Runner extends EventEmitter {
     await this.events.close();
   }
 
-  /** The scope host calls see, and how to abort them (the signal is made only when a host call asks for it). */
-  private scopeFor(request: ExecuteCall, requestId: string, extension: LoadedExtension, install: PreparedInstall, limits: EffectiveLimits, providers: ReadonlySet<string>): { scope: ExecutionScope; abort(): void } {
-    const { context } = request;
-    let controller: AbortController | undefined;
-    const scope: ExecutionScope = {
-      requestId,
-      tenantId: context.tenant_id,
-      extensionId: context.extension_id,
-      installId: context.install_id,
-      version: context.version,
-      contentHash: context.content_hash,
-      manifest: extension.manifest,
-      // A grant counts only for a capability the manifest declares (the bundle check keeps imports within those).
-      providers,
-      installEgress: install.egress,
-      limits,
-      secrets: install.secrets,
-      uiProxyRouteBase: install.uiProxyRouteBase,
-      get signal() {
-        return (controller ??= new AbortController()).signal;
-      },
-      usage: { egressBytes: 0, hostCalls: 0, logEvents: 0, denials: [], denialsDropped: 0, debugEvents: 0, debugEventsDropped: 0 },
-      deny: (capability, reason) => {
-        if (scope.usage.denials.length < limits.maxDenials) scope.usage.denials.push({ capability, reason });
-        else scope.usage.denialsDropped++;
-        this.denials.inc({ capability });
-        scope.debugEvent('warn', 'log', `denied ${capability}: ${reason}`);
-        return new HostError('denied', reason);
-      },
-      debugEvent: (level, stream, message, truncated = false) => {
-        if (scope.usage.debugEvents >= limits.maxDebugEvents) {
-          scope.usage.debugEventsDropped++;
-          return false;
-        }
-        scope.usage.debugEvents++;
-        this.debug(scope, level, stream, message, truncated);
-        return true;
-      },
-    };
-    return { scope, abort: () => controller?.abort() };
-  }
-
-  private debug(scope: ExecutionScope, level: 'debug' | 'info' | 'warn' | 'error', stream: 'stdout' | 'stderr' | 'log', message: string, truncated = false): void {
-    this.events.emitEvent({
-      level,
-      stream,
-      tenant: scope.tenantId,
-      extension: scope.extensionId,
-      install: scope.installId,
-      request: scope.requestId,
-      version: scope.version,
-      content_hash: scope.contentHash,
-      message,
-      truncated,
-    });
-  }
-
-  private finish(request: ExecuteCall, requestId: string, started: number, scope: ExecutionScope, outcome: Exclude<PoolOutcome, { kind: 'queue-timeout' }>, maxResponseBytes: number): ExecuteResult {
+  private finish(request: ExecuteCall, requestId: string, started: number, scope: Execution, outcome: Exclude<PoolOutcome, { kind: 'queue-timeout' }>, maxResponseBytes: number): ExecuteResult {
     const base = this.recordBase(request, requestId, started);
     const { usage: used } = scope;
     const usage = { memory_bytes: outcome.memoryBytes, egress_bytes: used.egressBytes, host_calls: used.hostCalls, log_events: used.logEvents, denials: used.denials, denials_dropped: used.denialsDropped, debug_events_dropped: used.debugEventsDropped };
@@ -336,9 +280,9 @@ export class Runner extends EventEmitter {
     return this.failed({ ...base, ...usage }, error, outcome.kind === 'load' ? 'error' : outcome.kind, scope);
   }
 
-  private failed(partial: Omit<ExecutionRecord, 'status' | 'outcome'>, error: AlgaError, outcome: ExecutionRecord['outcome'], scope?: ExecutionScope): ExecuteResult {
+  private failed(partial: Omit<ExecutionRecord, 'status' | 'outcome'>, error: AlgaError, outcome: ExecutionRecord['outcome'], scope?: Execution): ExecuteResult {
     const execution: ExecutionRecord = { ...partial, status: error.status, outcome, error: error.toJSON() };
-    if (scope) this.debug(scope, 'error', 'log', error.message);
+    if (scope) scope.emit('error', 'log', error.message);
     this.account(execution);
     return { ok: false, error, requestId: partial.request_id, execution };
   }

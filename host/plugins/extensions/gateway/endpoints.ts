@@ -5,17 +5,17 @@ import type { Manifest } from '../../../../lib/bundle/index.ts';
 export class EndpointTable {
   private readonly byHash = new Map<string, { method: string; pattern: PathPattern }[]>();
 
-  private compiled(contentHash: string, manifest: () => Manifest | undefined) {
-    let table = this.byHash.get(contentHash);
-    if (!table) {
-      table = (manifest()?.api?.endpoints ?? []).map(({ method, path }) => ({ method, pattern: compilePathPattern(path) }));
-      this.byHash.set(contentHash, table);
-    }
-    return table;
+  /** Compiles the endpoints of `contentHash` from its manifest (none without one); returns the table. */
+  compile(contentHash: string, manifest: Manifest | undefined): this {
+    this.byHash.set(contentHash, (manifest?.api?.endpoints ?? []).map(({ method, path }) => ({ method, pattern: compilePathPattern(path) })));
+    return this;
   }
 
-  /** True when `method path` is declared by the manifest of `contentHash`. */
-  allows(contentHash: string, manifest: () => Manifest | undefined, method: string, path: string): boolean {
-    return this.compiled(contentHash, manifest).some((endpoint) => endpoint.method === method && endpoint.pattern.match(path) !== null);
+  /** True when `method path` is declared by the manifest of `contentHash`; undefined until `compile`d. */
+  allows(contentHash: string, method: string, path: string): boolean | undefined {
+    const table = this.byHash.get(contentHash);
+    if (!table) return undefined;
+    for (const endpoint of table) if (endpoint.method === method && endpoint.pattern.match(path) !== null) return true;
+    return false;
   }
 }

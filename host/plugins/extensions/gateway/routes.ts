@@ -31,6 +31,15 @@ export interface GatewayOptions {
   uiProxyRouteBase: string;
 }
 
+/** What one gateway call knows so far, for its log row. */
+interface CallState {
+  started: number;
+  extensionId: string;
+  path: string;
+  tenantId?: string;
+  install?: InstallRecord;
+}
+
 const methods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
 
 /** `/api/ext/{extensionId}/{...path}` → the tenant's install → the runner. */
@@ -45,47 +54,52 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: config.gatewayMaxBodyBytes }, (_request, body, done) => done(null, body));
 
+  /** Counts the call and writes its execution log row (once the install is known). */
+  function finish(request: FastifyRequest, call: CallState, status: number, extra?: Partial<ExecutionRecord>) {
+    const durationMs = performance.now() - call.started;
+    const { install } = call;
+    calls.inc({ extension: install ? call.extensionId : 'unknown', status: String(status), code: extra?.error ?? '' });
+    if (!install || call.tenantId === undefined) return;
+    latency.observe({ extension: call.extensionId }, durationMs / 1000);
+    executions.record({ requestId: request.id, at: new Date().toISOString(), tenantId: call.tenantId, extensionId: call.extensionId, version: install.version, method: request.method, path: call.path, status, durationMs: Math.round(durationMs * 100) / 100, ...extra });
+  }
+
+  function fail(request: FastifyRequest, reply: FastifyReply, call: CallState, code: ErrorCode, extra?: Partial<ExecutionRecord>, headers?: Record<string, string>) {
+    const error = new AlgaError(code);
+    finish(request, call, error.status, { error: code, ...extra });
+    if (headers) reply.headers(headers);
+    return reply.status(error.status).send(errorBody(error, request.id));
+  }
+
   async function handle(request: FastifyRequest<{ Params: { extensionId: string } }>, reply: FastifyReply) {
-    const started = performance.now();
-    const { extensionId } = request.params;
-    const [rawPath, rawQuery = ''] = (request.raw.url ?? '').split(/\?(.*)/s, 2);
-    const path = `/${rawPath.split('/').slice(4).join('/')}`;
-    let tenantId: string | undefined;
-    let install: InstallRecord | undefined;
-    const finish = (status: number, extra: Partial<ExecutionRecord> = {}) => {
-      const durationMs = performance.now() - started;
-      calls.inc({ extension: install ? extensionId : 'unknown', status: String(status), code: extra.error ?? '' });
-      if (install) latency.observe({ extension: extensionId }, durationMs / 1000);
-      if (tenantId && install) {
-        executions.record({ requestId: request.id, at: new Date().toISOString(), tenantId, extensionId, version: install.version, method: request.method, path, status, durationMs: Math.round(durationMs * 100) / 100, ...extra });
-      }
-    };
-    const fail = (code: ErrorCode, extra: Partial<ExecutionRecord> = {}, headers: Record<string, string> = {}) => {
-      const error = new AlgaError(code);
-      finish(error.status, { error: code, ...extra });
-      return reply.status(error.status).headers(headers).send(errorBody(error, request.id));
-    };
+    const url = request.raw.url ?? '';
+    const queryAt = url.indexOf('?');
+    const rawPath = queryAt < 0 ? url : url.slice(0, queryAt);
+    const rawQuery = queryAt < 0 ? '' : url.slice(queryAt + 1);
+    const call: CallState = { started: performance.now(), extensionId: request.params.extensionId, path: `/${rawPath.split('/').slice(4).join('/')}` };
+    const { extensionId, path } = call;
 
     // 1. Who is calling: session or API token only. Access is settled before any install data is read.
     const principal = auth.principalOf(request);
-    if (!principal) return fail('E_AUTH_REQUIRED');
-    if (!hasScope(principal, Scope.extCall) || principal.tenantId === undefined) return fail('E_AUTH_FORBIDDEN');
-    tenantId = principal.tenantId;
+    if (!principal) return fail(request, reply, call, 'E_AUTH_REQUIRED');
+    if (!hasScope(principal, Scope.extCall) || principal.tenantId === undefined) return fail(request, reply, call, 'E_AUTH_FORBIDDEN');
+    const tenantId = principal.tenantId;
+    call.tenantId = tenantId;
 
     // 2. The tenant's install of this extension, and the endpoint its manifest declares.
     const found = installs.get(tenantId, extensionId);
-    if (!found || !found.enabled) return fail('E_EXT_NOT_FOUND');
-    install = found;
-    const manifest = () => registry.getVersion(found.extensionId, found.version)?.manifest;
-    if (!endpoints.allows(found.contentHash, manifest, request.method, path)) return fail('E_EXT_NOT_FOUND');
+    if (!found || !found.enabled) return fail(request, reply, call, 'E_EXT_NOT_FOUND');
+    call.install = found;
+    const declared = endpoints.allows(found.contentHash, request.method, path) ?? endpoints.compile(found.contentHash, registry.getVersion(found.extensionId, found.version)?.manifest).allows(found.contentHash, request.method, path);
+    if (!declared) return fail(request, reply, call, 'E_EXT_NOT_FOUND');
 
     // 3. Quotas.
     const quota = quotas.acquire(`${tenantId}\u0000${extensionId}`, found.limits);
-    if (!quota.ok) return fail('E_EXT_RATE_LIMITED', {}, { 'retry-after': String(quota.retryAfterSeconds) });
+    if (!quota.ok) return fail(request, reply, call, 'E_EXT_RATE_LIMITED', undefined, { 'retry-after': String(quota.retryAfterSeconds) });
 
     try {
       const baseUrl = runner.baseUrl();
-      if (!baseUrl || !runner.isAvailable()) return fail('E_RUNNER_UNAVAILABLE');
+      if (!baseUrl || !runner.isAvailable()) return fail(request, reply, call, 'E_RUNNER_UNAVAILABLE');
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const envelope = {
         context: { tenant_id: tenantId, extension_id: extensionId, install_id: found.id, request_id: request.id, version: found.version, content_hash: found.contentHash },
@@ -107,16 +121,16 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
         const failure = error as RunnerCallError;
         request.log.warn({ extensionId, runnerFailure: failure.kind, detail: failure.message }, 'runner call failed');
         if (failure.kind === 'unreachable') runner.reportUnreachable();
-        return fail(failure.kind === 'timeout' ? 'E_EXT_TIMEOUT' : 'E_RUNNER_UNAVAILABLE');
+        return fail(request, reply, call, failure.kind === 'timeout' ? 'E_EXT_TIMEOUT' : 'E_RUNNER_UNAVAILABLE');
       }
       if (!answer.ok) {
         request.log.warn({ extensionId, runnerStatus: answer.status, runnerCode: answer.code }, 'runner refused the call');
         const code = clientCodeForRunnerFailure(answer.status, answer.code);
         const retryHeaders: Record<string, string> = errorCatalog[code].status === 429 ? { 'retry-after': answer.retryAfter !== undefined && /^\d{1,6}$/.test(answer.retryAfter) ? answer.retryAfter : '1' } : {};
-        return fail(code, { error: typeof answer.code === 'string' ? answer.code.slice(0, 64) : code }, retryHeaders);
+        return fail(request, reply, call, code, { error: typeof answer.code === 'string' ? answer.code.slice(0, 64) : code }, retryHeaders);
       }
-      if (!Number.isInteger(answer.status) || answer.status < 100 || answer.status > 599) return fail('E_EXT_FAILED', { error: 'E_EXT_BAD_RESPONSE' });
-      finish(answer.status, {
+      if (!Number.isInteger(answer.status) || answer.status < 100 || answer.status > 599) return fail(request, reply, call, 'E_EXT_FAILED', { error: 'E_EXT_BAD_RESPONSE' });
+      finish(request, call, answer.status, {
         runnerDurationMs: answer.execution?.duration_ms,
         memoryBytes: answer.execution?.memory_bytes,
         egressBytes: answer.execution?.egress_bytes,

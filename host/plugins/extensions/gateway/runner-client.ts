@@ -136,13 +136,14 @@ export function createRunnerClient(options: RunnerClientOptions = {}): RunnerCli
     }
     const { context } = execute.envelope;
     const revisionKey = `${context.tenant_id}\u0000${context.install_id}\u0000${context.content_hash}\u0000${revision}`;
-    const sendFull = () => {
-      connection.rememberRevision(revisionKey);
-      return connection.send({ ...envelope, ...execute.install }, execute.body, deadline);
-    };
-    let reply = connection.sentRevisions.has(revisionKey) ? await connection.send(envelope, execute.body, deadline) : await sendFull();
+    const prepared = connection.sentRevisions.has(revisionKey);
+    if (!prepared) connection.rememberRevision(revisionKey);
+    let reply = await connection.send(prepared ? envelope : { ...envelope, ...execute.install }, execute.body, deadline);
     // The runner no longer holds the revision (it restarted or let it go): send the fields once more.
-    if (reply.kind === 'failure' && failureCode(reply) === 'E_RUNNER_INSTALL_NOT_PREPARED') reply = await sendFull();
+    if (reply.kind === 'failure' && failureCode(reply) === 'E_RUNNER_INSTALL_NOT_PREPARED') {
+      connection.rememberRevision(revisionKey);
+      reply = await connection.send({ ...envelope, ...execute.install }, execute.body, deadline);
+    }
     return channelAnswer(reply);
   }
 

@@ -1,0 +1,221 @@
+// The call path's cost: the same examples/hello call through the host gateway, straight to the
+// runner (`POST /v1/execute`), and a plain fastify route (the floor), measured with autocannon in
+// alternating rounds, each ratio taken within its round; the CPU each process and thread spends
+// per call (from /proc), against the guest call's own cost measured in the same run
+// (bench/guest-floor.ts); and the time to publish a ~12 MB signed bundle against uploading the
+// same bytes to a route that discards them.
+//
+// Run: node --import tsx bench/gateway.ts
+//   BENCH_DURATION_S (5), BENCH_CONNECTIONS (8), BENCH_ROUNDS (3)
+//   BENCH_COMPARE_TREE=/path/to/other/checkout  also runs that checkout's host and runner, in turns
+//     with this one's (old code against new, side by side; it needs node_modules and the built
+//     examples, e.g. a `git worktree` of an older commit with node_modules linked)
+//   BENCH_PROFILE_DIR=dir  writes CPU profiles of this tree's host and runner there
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+// @ts-expect-error autocannon ships no type declarations
+import autocannon from 'autocannon';
+import { createAuditLog } from '../host/core/audit.ts';
+import { createAuth } from '../host/core/auth/index.ts';
+import { ensureInfraSecrets } from '../host/core/infra-secrets.ts';
+import { freePort } from '../host/core/runner/free-port.ts';
+import { openStore } from '../host/core/store.ts';
+import { uploadBundle } from '../host/plugins/extensions/registry/publish-client.ts';
+import { contentHashOf, packBundle, parseManifest } from '../lib/bundle/index.ts';
+import { addSignature, generateSigningKey, signContentHash } from '../lib/signing/index.ts';
+import { cpuSplit, perCall, threadCpu, type CpuSplit } from './thread-cpu.ts';
+
+const repoRoot = fileURLToPath(new URL('../', import.meta.url));
+const duration = Number(process.env.BENCH_DURATION_S ?? 5);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 8);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const runnerWorkers = 2;
+const profileDir = process.env.BENCH_PROFILE_DIR ? resolve(process.env.BENCH_PROFILE_DIR) : undefined;
+
+interface Load {
+  rps: number;
+  requests: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+}
+
+async function load(url: string, options: { method?: string; body?: string; headers?: Record<string, string>; duration?: number } = {}): Promise<Load> {
+  const result = await autocannon({ url, method: options.method ?? 'GET', body: options.body, headers: options.headers, connections, duration: options.duration ?? duration });
+  return { rps: result.requests.average, requests: result.requests.total, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors };
+}
+
+function child(root: string, args: string[], env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+async function waitFor(url: string, what: string): Promise<void> {
+  for (const deadline = Date.now() + 90_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 200))) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not up yet
+    }
+  }
+  throw new Error(`${what} did not come up at ${url}`);
+}
+
+/** examples/hello (one ~11.5 MB SpiderMonkey component) plus UI files, packed to 12 MiB. */
+function twelveMegabyteHello() {
+  const dir = join(repoRoot, 'examples', 'hello');
+  const manifest = { ...parseManifest(readFileSync(join(dir, 'manifest.json'))), ui: { iframe: { entry: 'index.html' } } };
+  const component = readFileSync(join(dir, 'dist', 'component.wasm'));
+  const index = new TextEncoder().encode('<!doctype html><title>hello</title>');
+  const padding = 12 * 1048576 - component.byteLength - 8 * 1024;
+  const ui = new Map<string, Uint8Array>([['index.html', index], ['assets/data.bin', randomBytes(Math.max(padding, 0))]]);
+  const bytes = packBundle({ manifest, component, ui });
+  return { bytes, hash: contentHashOf(bytes) };
+}
+
+const stop = (process: ChildProcess) => new Promise<void>((resolve) => (process.exitCode !== null || process.signalCode !== null ? resolve() : (process.once('exit', () => resolve()), process.kill('SIGTERM'))));
+
+/** A host and its runner (a separate process, reached through RUNNER_BASE_URL) from one checkout. */
+interface Stack {
+  label: string;
+  host: ChildProcess;
+  runner: ChildProcess;
+  hostUrl: string;
+  runnerUrl: string;
+  gatewayUrl: string;
+  gatewayHeaders: Record<string, string>;
+  directBody: string;
+  directHeaders: Record<string, string>;
+  publishMs: number;
+}
+
+const work = mkdtempSync(join(tmpdir(), 'alga-bench-gateway-'));
+const processes: ChildProcess[] = [];
+const key = generateSigningKey();
+const trustPath = join(work, 'trust.json');
+writeFileSync(trustPath, JSON.stringify({ version: 1, keys: [{ keyId: key.keyId, publisher: 'example', publicKey: key.publicKey }] }));
+const hello = twelveMegabyteHello();
+const signatureFile = addSignature(undefined, hello.hash, signContentHash(hello.hash, key));
+
+async function startStack(label: string, root: string, index: number): Promise<Stack> {
+  const dataDir = join(work, `data-${index}`);
+  // Secrets and tokens in the data folder before anything starts.
+  const secrets = ensureInfraSecrets(dataDir, { profile: 'appliance' });
+  const store = openStore(dataDir);
+  const auth = createAuth({ store, audit: createAuditLog(store) });
+  auth.createTenant({ id: 'bench', name: 'Bench' });
+  const publisherToken = auth.createToken({ kind: 'publisher', publisher: 'example' }).token;
+  const tenantToken = auth.createToken({ kind: 'tenant', tenantId: 'bench' }).token;
+  await store.close();
+
+  const [runnerPort, hostPort] = [await freePort(), await freePort()];
+  const runnerUrl = `http://127.0.0.1:${runnerPort}`;
+  const hostUrl = `http://127.0.0.1:${hostPort}`;
+  const profile = (name: string) => (profileDir && index === 0 ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, name)}`] : []);
+  const runner = child(root, [...profile('runner'), 'bin/alga-runner.js'], {
+    RUNNER_PORT: String(runnerPort), RUNNER_SERVICE_TOKEN: secrets.runnerServiceToken, RUNNER_SECRET_KEY: secrets.runnerKeyPair.secretKey, RUNNER_WORKERS: String(runnerWorkers),
+    SIGNING_TRUST_BUNDLE: trustPath, RUNNER_DATA_DIR: join(dataDir, 'runner'), RUNNER_BUNDLE_DIR: join(dataDir, 'bundles'),
+  });
+  processes.push(runner);
+  const host = child(root, [...profile('host'), 'bin/alga-host.js', 'start', '--data', dataDir, '--port', String(hostPort), '--profile', 'appliance'], {
+    RUNNER_BASE_URL: runnerUrl, SIGNING_TRUST_BUNDLE: trustPath, ALGA_LOG_LEVEL: 'warn', EXT_RATE_LIMIT_PER_MINUTE: '100000000', EXT_MAX_CONCURRENCY: '1024',
+  });
+  processes.push(host);
+  await Promise.all([waitFor(`${runnerUrl}/healthz`, `${label} runner`), waitFor(`${hostUrl}/readyz`, `${label} host`)]);
+
+  const publishStarted = performance.now();
+  const published = await uploadBundle({ registryUrl: hostUrl, token: publisherToken, bytes: hello.bytes, signatureFile });
+  const publishMs = performance.now() - publishStarted;
+  if (published.status !== 201) throw new Error(`publish failed: ${JSON.stringify(published.body)}`);
+  const installed = await fetch(`${hostUrl}/api/installs`, {
+    method: 'POST', headers: { authorization: `Bearer ${tenantToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ extensionId: 'com.example.hello', limits: { requestsPerMinute: 100000000, maxConcurrency: 1024 } }),
+  });
+  if (installed.status !== 201) throw new Error(`install failed: ${await installed.text()}`);
+  const install = (await installed.json()).install;
+
+  const stack: Stack = {
+    label, host, runner, hostUrl, runnerUrl, publishMs,
+    gatewayUrl: `${hostUrl}/api/ext/com.example.hello/hello`,
+    gatewayHeaders: { authorization: `Bearer ${tenantToken}` },
+    directBody: JSON.stringify({
+      context: { tenant_id: 'bench', extension_id: 'com.example.hello', install_id: install.id, version: '1.0.0', content_hash: hello.hash },
+      http: { method: 'GET', path: '/hello', query: '', headers: {} },
+      limits: { timeout_ms: 5000, memory_mb: 64 }, config: {}, providers: [], egress: [], isolation: 'tenant',
+    }),
+    directHeaders: { authorization: `Bearer ${secrets.runnerServiceToken}`, 'content-type': 'application/json' },
+  };
+  // Warm up: transpile + compile once, fill the worker pool, let V8 optimise the hot paths.
+  for (let i = 0; i < 20; i++) {
+    const answer = await fetch(stack.gatewayUrl, { headers: stack.gatewayHeaders });
+    if (answer.status !== 200) {
+      const direct = await fetch(`${runnerUrl}/v1/execute`, { method: 'POST', body: stack.directBody, headers: stack.directHeaders });
+      throw new Error(`${label}: warm-up call answered ${answer.status}: ${await answer.text()}; the runner itself answers ${direct.status}: ${await direct.text()}`);
+    }
+  }
+  await load(stack.gatewayUrl, { headers: stack.gatewayHeaders, duration: 2 });
+  await load(`${runnerUrl}/v1/execute`, { method: 'POST', body: stack.directBody, headers: stack.directHeaders, duration: 2 });
+  return stack;
+}
+
+interface Measured {
+  load: Load;
+  host?: CpuSplit;
+  runner: CpuSplit;
+}
+
+/** A load against `url` with the CPU per call of the host (if any) and the runner, by thread. */
+async function measure(stack: Stack, via: 'gateway' | 'direct'): Promise<Measured> {
+  const before = { host: threadCpu(stack.host.pid), runner: threadCpu(stack.runner.pid) };
+  const result = via === 'gateway'
+    ? await load(stack.gatewayUrl, { headers: stack.gatewayHeaders })
+    : await load(`${stack.runnerUrl}/v1/execute`, { method: 'POST', body: stack.directBody, headers: stack.directHeaders });
+  const after = { host: threadCpu(stack.host.pid), runner: threadCpu(stack.runner.pid) };
+  const calls = Math.max(result.requests, 1);
+  return {
+    load: result,
+    host: via === 'gateway' ? perCall(cpuSplit(stack.host.pid, before.host, after.host), calls) : undefined,
+    runner: perCall(cpuSplit(stack.runner.pid, before.runner, after.runner, runnerWorkers), calls),
+  };
+}
+
+/** The hello guest call alone (bench/guest-floor.ts, fastest round), µs. */
+async function guestFloor(): Promise<number> {
+  const output = await new Promise<string>((resolve, reject) => {
+    const floor = spawn(process.execPath, ['--import', 'tsx', 'bench/guest-floor.ts'], { cwd: repoRoot, env: { ...process.env, BENCH_CALLS: '3000' }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let text = '';
+    floor.stdout!.on('data', (chunk) => (text += chunk));
+    floor.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`guest-floor exited with ${code}`))));
+  });
+  const line = output.split('\n').find((candidate) => candidate.startsWith('examples/hello'));
+  const micros = line?.match(/([\d.]+) µs\/call/)?.[1];
+  if (!micros) throw new Error(`no examples/hello figure in the guest-floor output:\n${output}`);
+  return Number(micros);
+}
+
+const fmt = (value: number, digits = 0) => (Number.isFinite(value) ? value.toFixed(digits) : '-');
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const loadText = (r: Load) => `${fmt(r.rps).padStart(6)} req/s  p50 ${fmt(r.p50, 1)} ms  p99 ${fmt(r.p99, 1)} ms${r.non2xx || r.errors ? `  (${r.non2xx} non-2xx, ${r.errors} errors)` : ''}`;
+const runnerText = (split: CpuSplit) => `runner ${fmt(split.total)} µs (main ${fmt(split.main)}, workers ${fmt(split.busiest)}, other threads ${fmt(split.rest)}; kernel ${fmt(split.system)})`;
+
+
+try {
+  const stack = await startStack('this tree', repoRoot, 0);
+  const via = process.env.PROFILE_VIA ?? 'gateway';
+  const perfSeconds = Number(process.env.PROFILE_SECONDS ?? 10);
+  const target = via === 'gateway' ? stack.gatewayUrl : `${stack.runnerUrl}/v1/execute`;
+  const loadOptions = via === 'gateway' ? { headers: stack.gatewayHeaders, duration: perfSeconds + 5 } : { method: 'POST', body: stack.directBody, headers: stack.directHeaders, duration: perfSeconds + 5 };
+  const running = load(target, loadOptions);
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  const perf = spawn('perf', ['record', '-F', '1999', '-g', '-o', process.env.PROFILE_OUT ?? '/tmp/c11/perf.data', '-p', `${stack.host.pid},${stack.runner.pid}`, '--', 'sleep', String(perfSeconds)], { stdio: 'inherit' });
+  await new Promise((resolve) => perf.on('exit', resolve));
+  const result = await running;
+  console.log(via, result, 'host pid', stack.host.pid, 'runner pid', stack.runner.pid);
+} finally {
+  await Promise.all(processes.map(stop));
+  rmSync(work, { recursive: true, force: true });
+}
