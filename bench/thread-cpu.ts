@@ -2,11 +2,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 
 export interface ThreadTimes {
-  user: number;
+  /** Time on a CPU (schedstat, nanosecond precision). */
+  total: number;
+  /** Of which in the kernel (stat, clock-tick precision). */
   system: number;
 }
 
-/** User and system CPU of every thread of `pid`, in microseconds, by thread id (empty off Linux). */
+/** CPU time of every thread of `pid`, in microseconds, by thread id (empty off Linux). */
 export function threadCpu(pid: number | undefined): Map<number, ThreadTimes> {
   const threads = new Map<number, ThreadTimes>();
   if (!pid) return threads;
@@ -20,7 +22,8 @@ export function threadCpu(pid: number | undefined): Map<number, ThreadTimes> {
     try {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      threads.set(Number(tid), { user: (Number(fields[11]) * 1e6) / 100, system: (Number(fields[12]) * 1e6) / 100 }); // clock ticks (USER_HZ 100)
+      const onCpuNanos = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      threads.set(Number(tid), { total: onCpuNanos / 1000, system: (Number(fields[12]) * 1e6) / 100 }); // clock ticks (USER_HZ 100)
     } catch {
       // the thread ended meanwhile
     }
@@ -47,8 +50,8 @@ export interface CpuSplit {
  */
 export function cpuSplit(pid: number | undefined, before: Map<number, ThreadTimes>, after: Map<number, ThreadTimes>, busiest = 0): CpuSplit {
   const deltas = [...after].map(([tid, times]) => {
-    const earlier = before.get(tid) ?? { user: 0, system: 0 };
-    return { tid, micros: times.user + times.system - earlier.user - earlier.system, system: times.system - earlier.system };
+    const earlier = before.get(tid) ?? { total: 0, system: 0 };
+    return { tid, micros: times.total - earlier.total, system: times.system - earlier.system };
   });
   const system = deltas.reduce((sum, delta) => sum + delta.system, 0);
   const main = deltas.find((delta) => delta.tid === pid)?.micros ?? 0;

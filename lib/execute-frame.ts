@@ -16,7 +16,12 @@ const lengthBytes = 4;
 
 /** The frame as two chunks (header + envelope, body), so a caller can write them without a copy. */
 export function encodeExecuteFrame(envelope: unknown, body: Uint8Array): [Buffer, Buffer] {
-  const json = Buffer.from(JSON.stringify(envelope), 'utf8');
+  return encodeExecuteFrameJson(JSON.stringify(envelope), body);
+}
+
+/** The same, for an envelope already serialised as JSON. */
+export function encodeExecuteFrameJson(envelopeJson: string, body: Uint8Array): [Buffer, Buffer] {
+  const json = Buffer.from(envelopeJson, 'utf8');
   const head = Buffer.allocUnsafe(lengthBytes + json.length);
   head.writeUInt32BE(json.length, 0);
   json.copy(head, lengthBytes);
@@ -68,8 +73,15 @@ const kindAndId = 5;
 const copyBelow = 64 * 1024;
 
 /** A channel frame as the chunks to write (one for small frames). */
-export function encodeChannelFrame(kind: ChannelFrameKind, callId: number, envelope: unknown, body: Uint8Array = new Uint8Array()): Buffer[] {
-  const json = Buffer.from(JSON.stringify(envelope), 'utf8');
+export function encodeChannelFrame(kind: ChannelFrameKind, callId: number, envelope: unknown, body?: Uint8Array): Buffer[] {
+  return encodeChannelFrameJson(kind, callId, JSON.stringify(envelope), body);
+}
+
+const noBody = new Uint8Array();
+
+/** The same, for an envelope already serialised as JSON. */
+export function encodeChannelFrameJson(kind: ChannelFrameKind, callId: number, envelopeJson: string, body: Uint8Array = noBody): Buffer[] {
+  const json = Buffer.from(envelopeJson, 'utf8');
   const payloadLength = lengthBytes + json.length + body.byteLength;
   const headLength = channelHeaderBytes + lengthBytes + json.length;
   const small = headLength + body.byteLength <= copyBelow;

@@ -37,7 +37,7 @@ interface CallState {
   extensionId: string;
   path: string;
   tenantId?: string;
-  install?: InstallRecord;
+  install?: Readonly<InstallRecord>;
 }
 
 const methods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
@@ -53,6 +53,29 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: config.gatewayMaxBodyBytes }, (_request, body, done) => done(null, body));
+
+  /**
+   * What the runner derives its prepared install from, made once per install record (the store
+   * hands back the same frozen record until the install changes), so the runner client can
+   * recognise it and send it once per revision.
+   */
+  const installFields = new WeakMap<Readonly<InstallRecord>, Record<string, unknown>>();
+  function installFieldsOf(found: Readonly<InstallRecord>): Record<string, unknown> {
+    let fields = installFields.get(found);
+    if (!fields) {
+      fields = {
+        limits: { timeout_ms: found.limits.timeoutMs, memory_mb: found.limits.memoryMb, max_request_bytes: config.gatewayMaxBodyBytes },
+        config: found.config,
+        providers: found.grants,
+        egress: found.egress,
+        isolation: 'tenant',
+        ...(found.grants.includes(capabilityByInterface['ui-proxy']) ? { ui_proxy: { route_base: options.uiProxyRouteBase } } : {}),
+        ...(found.secretEnvelope ? { secret_envelope: found.secretEnvelope } : {}),
+      };
+      installFields.set(found, fields);
+    }
+    return fields;
+  }
 
   /** Counts the call and writes its execution log row (once the install is known). */
   function finish(request: FastifyRequest, call: CallState, status: number, extra?: Partial<ExecutionRecord>) {
@@ -87,7 +110,7 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     call.tenantId = tenantId;
 
     // 2. The tenant's install of this extension, and the endpoint its manifest declares.
-    const found = installs.get(tenantId, extensionId);
+    const found = installs.getShared(tenantId, extensionId);
     if (!found || !found.enabled) return fail(request, reply, call, 'E_EXT_NOT_FOUND');
     call.install = found;
     const declared = endpoints.allows(found.contentHash, request.method, path) ?? endpoints.compile(found.contentHash, registry.getVersion(found.extensionId, found.version)?.manifest).allows(found.contentHash, request.method, path);
@@ -105,18 +128,10 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
         context: { tenant_id: tenantId, extension_id: extensionId, install_id: found.id, request_id: request.id, version: found.version, content_hash: found.contentHash },
         http: { method: request.method, path, query: rawQuery, headers: forwardedRequestHeaders(request.headers) },
       };
-      const installFields = {
-        limits: { timeout_ms: found.limits.timeoutMs, memory_mb: found.limits.memoryMb, max_request_bytes: config.gatewayMaxBodyBytes },
-        config: found.config,
-        providers: found.grants,
-        egress: found.egress,
-        isolation: 'tenant',
-        ...(found.grants.includes(capabilityByInterface['ui-proxy']) ? { ui_proxy: { route_base: options.uiProxyRouteBase } } : {}),
-        ...(found.secretEnvelope ? { secret_envelope: found.secretEnvelope } : {}),
-      };
+      const install = installFieldsOf(found);
       let answer;
       try {
-        answer = await runnerClient.call({ baseUrl, serviceToken: runner.serviceToken }, { envelope, install: installFields, body, timeoutMs: config.gatewayTimeoutMs });
+        answer = await runnerClient.call({ baseUrl, serviceToken: runner.serviceToken }, { envelope, install, body, timeoutMs: config.gatewayTimeoutMs });
       } catch (error) {
         const failure = error as RunnerCallError;
         request.log.warn({ extensionId, runnerFailure: failure.kind, detail: failure.message }, 'runner call failed');

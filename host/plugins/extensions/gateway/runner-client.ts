@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { isAlgaError } from '../../../../lib/errors/index.ts';
-import { decodeExecuteFrame, encodeExecuteFrame, executeFrameType } from '../../../../lib/execute-frame.ts';
+import { decodeExecuteFrame, encodeExecuteFrameJson, executeFrameType } from '../../../../lib/execute-frame.ts';
 import { RunnerConnection, type ChannelLoss, type ChannelReply, type UpgradeRefusal } from './runner-connection.ts';
 
 /**
@@ -24,7 +24,11 @@ export interface ExecuteCall {
     context: { tenant_id: string; extension_id: string; install_id: string; request_id?: string; version: string; content_hash: string };
     http: { method: string; path: string; query: string; headers: Record<string, string> };
   };
-  /** limits, config, providers, egress, isolation, ui_proxy, secret_envelope: sent once per revision and connection. */
+  /**
+   * limits, config, providers, egress, isolation, ui_proxy, secret_envelope: sent once per
+   * revision and connection. Pass the same (unchanged) object for the same install: its JSON and
+   * revision are worked out once per object.
+   */
   install: Record<string, unknown>;
   body: Uint8Array;
   timeoutMs: number;
@@ -61,8 +65,11 @@ export interface RunnerClientOptions {
 
 /** Upgrade refusals that mean "no channel here" rather than "not you". */
 const noChannelStatuses = new Set([400, 404, 405, 426, 501]);
-/** Revisions computed per distinct install fields (the JSON of the fields → its hash). */
-const maxRevisionsCached = 10_000;
+/** An install's fields as sent: their JSON (without the braces) and its hash, the revision. */
+interface InstallWire {
+  members: string;
+  revision: string;
+}
 
 interface Link {
   connection?: RunnerConnection;
@@ -75,17 +82,17 @@ export function createRunnerClient(options: RunnerClientOptions = {}): RunnerCli
   const maxAnswerBytes = options.maxAnswerBytes ?? 16 * 1048576;
   const httpFallbackMs = options.httpFallbackMs ?? 60_000;
   const links = new Map<string, Link>();
-  const revisions = new Map<string, string>();
+  const wires = new WeakMap<object, InstallWire>();
 
-  /** A content hash of the install's fields: it changes whenever any of them does. */
-  function revisionOf(installJson: string): string {
-    let revision = revisions.get(installJson);
-    if (revision === undefined) {
-      if (revisions.size >= maxRevisionsCached) revisions.clear();
-      revision = createHash('sha256').update(installJson).digest('base64url').slice(0, 32);
-      revisions.set(installJson, revision);
+  /** The revision is a content hash of the install's fields: it changes whenever any of them does. */
+  function wireOf(install: Record<string, unknown>): InstallWire {
+    let wire = wires.get(install);
+    if (!wire) {
+      const json = JSON.stringify(install);
+      wire = { members: json.slice(1, -1), revision: createHash('sha256').update(json).digest('base64url').slice(0, 32) };
+      wires.set(install, wire);
     }
-    return revision;
+    return wire;
   }
 
   function linkFor(runner: RunnerTarget): Link {
@@ -124,25 +131,27 @@ export function createRunnerClient(options: RunnerClientOptions = {}): RunnerCli
 
   async function call(runner: RunnerTarget, execute: ExecuteCall): Promise<ExecuteAnswer> {
     const deadline = performance.now() + execute.timeoutMs;
-    const installJson = JSON.stringify(execute.install);
-    const revision = revisionOf(installJson);
-    const envelope = { ...execute.envelope, install_revision: revision };
+    const wire = wireOf(execute.install);
+    const callJson = JSON.stringify(execute.envelope);
+    // The envelope's own members, the revision, and (when the runner may not hold it) the install's members.
+    const keyOnly = `${callJson.slice(0, -1)},"install_revision":"${wire.revision}"}`;
+    const full = wire.members === '' ? keyOnly : `${keyOnly.slice(0, -1)},${wire.members}}`;
     const link = linkFor(runner);
-    if (link.httpUntil > Date.now()) return viaHttp(runner, { ...envelope, ...execute.install }, execute.body, deadline);
+    if (link.httpUntil > Date.now()) return viaHttp(runner, full, execute.body, deadline);
     const connection = await connect(link, runner, deadline);
     if (!(connection instanceof RunnerConnection)) {
-      if (link.httpUntil > Date.now()) return viaHttp(runner, { ...envelope, ...execute.install }, execute.body, deadline);
+      if (link.httpUntil > Date.now()) return viaHttp(runner, full, execute.body, deadline);
       return refusalAnswer(connection);
     }
     const { context } = execute.envelope;
-    const revisionKey = `${context.tenant_id}\u0000${context.install_id}\u0000${context.content_hash}\u0000${revision}`;
+    const revisionKey = `${context.tenant_id}\u0000${context.install_id}\u0000${context.content_hash}\u0000${wire.revision}`;
     const prepared = connection.sentRevisions.has(revisionKey);
     if (!prepared) connection.rememberRevision(revisionKey);
-    let reply = await connection.send(prepared ? envelope : { ...envelope, ...execute.install }, execute.body, deadline);
+    let reply = await connection.send(prepared ? keyOnly : full, execute.body, deadline);
     // The runner no longer holds the revision (it restarted or let it go): send the fields once more.
     if (reply.kind === 'failure' && failureCode(reply) === 'E_RUNNER_INSTALL_NOT_PREPARED') {
       connection.rememberRevision(revisionKey);
-      reply = await connection.send({ ...envelope, ...execute.install }, execute.body, deadline);
+      reply = await connection.send(full, execute.body, deadline);
     }
     return channelAnswer(reply);
   }
@@ -175,8 +184,8 @@ function refusalAnswer(refusal: UpgradeRefusal): ExecuteAnswer {
   return { ok: false, status: refusal.status, ...(typeof code === 'string' ? { code } : {}) };
 }
 
-async function viaHttp(runner: RunnerTarget, envelope: unknown, body: Uint8Array, deadline: number): Promise<ExecuteAnswer> {
-  const answer = await postToRunner(runner.baseUrl, '/v1/execute', runner.serviceToken, envelope, Math.max(0, deadline - performance.now()), body);
+async function viaHttp(runner: RunnerTarget, envelopeJson: string, body: Uint8Array, deadline: number): Promise<ExecuteAnswer> {
+  const answer = await postToRunner(runner.baseUrl, runner.serviceToken, envelopeJson, body, Math.max(0, deadline - performance.now()));
   if (answer.status !== 200) {
     const code = (answer.body as { error?: { code?: unknown } } | undefined)?.error?.code;
     const retryAfter = answer.headers['retry-after'];
@@ -200,16 +209,14 @@ const singleWriteBelow = 64 * 1024;
 const agent = new Agent({ keepAlive: true, maxSockets: 512, keepAliveMsecs: 10_000 });
 
 /**
- * POST to the runner with a deadline: `payload` as JSON, or — given `rawBody` — as an execute frame
- * (lib/execute-frame.ts) whose body is `rawBody`. The answer is read by its content-type (frame or
- * JSON). Rejects with a RunnerCallError; never hangs past `timeoutMs`.
+ * `POST /v1/execute` as an execute frame (lib/execute-frame.ts), for runners without the channel,
+ * with a deadline. The answer is read by its content-type (frame or JSON). Rejects with a
+ * RunnerCallError; never hangs past `timeoutMs`.
  */
-export function postToRunner(baseUrl: string, path: string, token: string, payload: unknown, timeoutMs: number, rawBody?: Uint8Array): Promise<RunnerResponse> {
-  const chunks = rawBody ? encodeExecuteFrame(payload, rawBody) : [Buffer.from(JSON.stringify(payload))];
-  const contentLength = chunks.reduce((total, chunk) => total + chunk.length, 0);
-  const headers = rawBody
-    ? { 'content-type': executeFrameType, accept: `${executeFrameType}, application/json`, 'content-length': contentLength, authorization: `Bearer ${token}` }
-    : { 'content-type': 'application/json', 'content-length': contentLength, authorization: `Bearer ${token}` };
+function postToRunner(baseUrl: string, token: string, envelopeJson: string, body: Uint8Array, timeoutMs: number): Promise<RunnerResponse> {
+  const chunks = encodeExecuteFrameJson(envelopeJson, body);
+  const contentLength = chunks[0].length + chunks[1].length;
+  const headers = { 'content-type': executeFrameType, accept: `${executeFrameType}, application/json`, 'content-length': contentLength, authorization: `Bearer ${token}` };
   return new Promise((resolve, reject) => {
     let settled = false;
     const fail = (error: RunnerCallError) => {
@@ -218,7 +225,7 @@ export function postToRunner(baseUrl: string, path: string, token: string, paylo
       clearTimeout(timer);
       reject(error);
     };
-    const req = request(`${baseUrl}${path}`, { method: 'POST', agent, headers }, (res) => {
+    const req = request(`${baseUrl}/v1/execute`, { method: 'POST', agent, headers }, (res) => {
       const received: Buffer[] = [];
       res.on('data', (chunk: Buffer) => received.push(chunk));
       res.on('error', () => fail({ kind: 'lost', message: 'runner response aborted' }));
@@ -241,8 +248,8 @@ export function postToRunner(baseUrl: string, path: string, token: string, paylo
     }, timeoutMs);
     req.on('error', (error: NodeJS.ErrnoException) => fail({ kind: 'unreachable', message: error.code ?? error.message }));
     // One write for small frames (one packet, one wake-up at the runner); large bodies are not copied.
-    if (chunks.length === 2 && contentLength > singleWriteBelow) req.write(chunks[0]);
-    req.end(chunks.length === 2 && contentLength <= singleWriteBelow ? Buffer.concat(chunks, contentLength) : chunks.at(-1));
+    if (contentLength > singleWriteBelow) req.write(chunks[0]);
+    req.end(contentLength <= singleWriteBelow ? Buffer.concat(chunks, contentLength) : chunks[1]);
   });
 }
 

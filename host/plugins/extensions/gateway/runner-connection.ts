@@ -2,7 +2,7 @@ import { request as httpRequest, type ClientRequest, type IncomingMessage } from
 import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import { isAlgaError } from '../../../../lib/errors/index.ts';
-import { ChannelFrame, ChannelFrameReader, channelPath, channelProtocol, decodeExecuteFrame, encodeChannelFrame } from '../../../../lib/execute-frame.ts';
+import { ChannelFrame, ChannelFrameReader, channelPath, channelProtocol, decodeExecuteFrame, encodeChannelFrameJson } from '../../../../lib/execute-frame.ts';
 import { FrameWriter } from '../../../../lib/frame-writer.ts';
 
 /** What came back for one call on the channel: an answer or a failure frame, decoded. */
@@ -20,7 +20,8 @@ export type UpgradeRefusal = { status: number; body: unknown };
 interface PendingCall {
   resolve(reply: ChannelReply): void;
   reject(loss: ChannelLoss): void;
-  timer: NodeJS.Timeout;
+  /** A `performance.now()` time. */
+  deadline: number;
 }
 
 /** Largest answer frame read besides the response body limit. */
@@ -40,6 +41,9 @@ export class RunnerConnection {
   private readonly reader: ChannelFrameReader;
   private nextCallId = 1;
   private waitingForDrain: Array<() => void> = [];
+  /** One timer for all the calls' deadlines, set for the earliest (a timer per call costs more than the call's frame). */
+  private deadlineTimer?: NodeJS.Timeout;
+  private deadlineTimerAt = Infinity;
   /** Install revisions this connection has sent with their fields (the runner prepared them). */
   readonly sentRevisions = new Set<string>();
   /** Set when the connection ended or the runner said it is closing: no new calls. */
@@ -127,11 +131,11 @@ export class RunnerConnection {
   }
 
   /**
-   * Sends one execute frame and waits for its reply until `deadline` (a `performance.now()`
-   * time); a reply after that is dropped. While the runner is not reading (the socket's buffer
-   * is full) the call waits before it is sent.
+   * Sends one execute frame (its envelope already JSON) and waits for its reply until `deadline`
+   * (a `performance.now()` time); a reply after that is dropped. While the runner is not reading
+   * (the socket's buffer is full) the call waits before it is sent.
    */
-  async send(envelope: unknown, body: Uint8Array, deadline: number): Promise<ChannelReply> {
+  async send(envelopeJson: string, body: Uint8Array, deadline: number): Promise<ChannelReply> {
     while (this.writer.full && !this.closedReason) {
       const drained = new Promise<boolean>((resume) => {
         const timer = setTimeout(() => resume(false), Math.max(0, deadline - performance.now()));
@@ -145,15 +149,34 @@ export class RunnerConnection {
     if (this.closedReason) throw { kind: 'unreachable', message: this.closedReason } satisfies ChannelLoss;
     const callId = this.nextCallId;
     this.nextCallId = this.nextCallId >= 0xffffffff ? 1 : this.nextCallId + 1;
-    const frame = encodeChannelFrame(ChannelFrame.execute, callId, envelope, body);
+    const frame = encodeChannelFrameJson(ChannelFrame.execute, callId, envelopeJson, body);
     return new Promise<ChannelReply>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        if (this.pending.delete(callId)) reject({ kind: 'timeout', message: 'no answer before the deadline' } satisfies ChannelLoss);
-      }, Math.max(0, deadline - performance.now()));
-      this.pending.set(callId, { resolve, reject, timer });
+      this.pending.set(callId, { resolve, reject, deadline });
+      if (deadline < this.deadlineTimerAt) this.armDeadlines(deadline);
       this.writer.write(frame);
     });
   }
+
+  private armDeadlines(at: number): void {
+    clearTimeout(this.deadlineTimer);
+    this.deadlineTimerAt = at;
+    this.deadlineTimer = setTimeout(this.expire, Math.max(0, Math.ceil(at - performance.now())));
+  }
+
+  /** Fails the calls past their deadline, and sets the timer for the next one. */
+  private readonly expire = (): void => {
+    this.deadlineTimer = undefined;
+    this.deadlineTimerAt = Infinity;
+    const now = performance.now();
+    let next = Infinity;
+    for (const [callId, call] of this.pending) {
+      if (call.deadline <= now) {
+        this.pending.delete(callId);
+        call.reject({ kind: 'timeout', message: 'no answer before the deadline' });
+      } else if (call.deadline < next) next = call.deadline;
+    }
+    if (next < Infinity) this.armDeadlines(next);
+  };
 
   close(): void {
     this.closedReason ??= 'the host closed the connection';
@@ -182,7 +205,6 @@ export class RunnerConnection {
     const call = this.pending.get(callId);
     if (!call) return; // given up after its deadline
     this.pending.delete(callId);
-    clearTimeout(call.timer);
     if (reply) call.resolve(reply);
     else call.reject(loss!);
     if (this.closedReason === 'goaway' && this.pending.size === 0) this.socket.end();
@@ -193,10 +215,9 @@ export class RunnerConnection {
     this.onClosed(this);
     const calls = [...this.pending.values()];
     this.pending.clear();
-    for (const call of calls) {
-      clearTimeout(call.timer);
-      call.reject({ kind: 'lost', message });
-    }
+    clearTimeout(this.deadlineTimer);
+    this.deadlineTimerAt = Infinity;
+    for (const call of calls) call.reject({ kind: 'lost', message });
     const waiting = this.waitingForDrain;
     this.waitingForDrain = [];
     for (const resume of waiting) resume();
