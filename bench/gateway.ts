@@ -25,6 +25,7 @@ import { ensureInfraSecrets } from '../host/core/infra-secrets.ts';
 import { freePort } from '../host/core/runner/free-port.ts';
 import { openStore } from '../host/core/store.ts';
 import { uploadBundle } from '../host/plugins/extensions/registry/publish-client.ts';
+import { createRunnerClient, type ExecuteCall } from '../host/plugins/extensions/gateway/runner-client.ts';
 import { contentHashOf, packBundle, parseManifest } from '../lib/bundle/index.ts';
 import { addSignature, generateSigningKey, signContentHash } from '../lib/signing/index.ts';
 import { cpuSplit, perCall, threadCpu, type CpuSplit } from './thread-cpu.ts';
@@ -171,12 +172,49 @@ interface Measured {
   runner: CpuSplit;
 }
 
-/** A load against `url` with the CPU per call of the host (if any) and the runner, by thread. */
-async function measure(stack: Stack, via: 'gateway' | 'direct'): Promise<Measured> {
+/**
+ * `connections` callers, one call at a time each, through the host's runner client (this tree's):
+ * the execute channel, or HTTP for a runner without it. The load generator is this process, as
+ * autocannon is for the other loads.
+ */
+async function channelLoad(stack: Stack): Promise<Load> {
+  const client = createRunnerClient();
+  const { context, http, ...install } = JSON.parse(stack.directBody) as ExecuteCall['envelope'] & Record<string, unknown>;
+  const runner = { baseUrl: stack.runnerUrl, serviceToken: stack.directHeaders.authorization.slice('Bearer '.length) };
+  const call = () => client.call(runner, { envelope: { context, http }, install, body: new Uint8Array(), timeoutMs: 10_000 });
+  await call();
+  const latencies: number[] = [];
+  let non2xx = 0;
+  let errors = 0;
+  const started = performance.now();
+  const until = started + duration * 1000;
+  await Promise.all(Array.from({ length: connections }, async () => {
+    while (performance.now() < until) {
+      const callStarted = performance.now();
+      try {
+        const answer = await call();
+        if (!answer.ok || answer.status !== 200) non2xx++;
+      } catch {
+        errors++;
+      }
+      latencies.push(performance.now() - callStarted);
+    }
+  }));
+  const seconds = (performance.now() - started) / 1000;
+  client.close();
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
+  return { rps: latencies.length / seconds, requests: latencies.length, p50: at(0.5), p99: at(0.99), non2xx, errors };
+}
+
+/** A load (through the gateway, at the runner over HTTP, or at the runner over the channel) with the CPU per call of the host (if any) and the runner, by thread. */
+async function measure(stack: Stack, via: 'gateway' | 'direct' | 'channel'): Promise<Measured> {
   const before = { host: threadCpu(stack.host.pid), runner: threadCpu(stack.runner.pid) };
   const result = via === 'gateway'
     ? await load(stack.gatewayUrl, { headers: stack.gatewayHeaders })
-    : await load(`${stack.runnerUrl}/v1/execute`, { method: 'POST', body: stack.directBody, headers: stack.directHeaders });
+    : via === 'channel'
+      ? await channelLoad(stack)
+      : await load(`${stack.runnerUrl}/v1/execute`, { method: 'POST', body: stack.directBody, headers: stack.directHeaders });
   const after = { host: threadCpu(stack.host.pid), runner: threadCpu(stack.runner.pid) };
   const calls = Math.max(result.requests, 1);
   return {
@@ -229,7 +267,7 @@ try {
   await load(`${plainUrl}/hello`, { duration: 2 });
 
   console.log(`\ngateway bench — examples/hello, autocannon ${connections} connections, ${duration} s per load, ${rounds} rounds, ${runnerWorkers} runner workers; CPU per call by process and thread`);
-  type Round = { plain: Load; plainCpu: number; byStack: { gateway: Measured; direct: Measured }[] };
+  type Round = { plain: Load; plainCpu: number; byStack: { gateway: Measured; direct: Measured; channel: Measured }[] };
   const byRound: Round[] = [];
   let plainKernel = 0;
   for (let round = 1; round <= rounds; round++) {
@@ -239,12 +277,13 @@ try {
     const plainCpu = plainSplit.total;
     plainKernel = plainSplit.system;
     const measured: Round = { plain: plainLoad, plainCpu, byStack: [] };
-    for (const stack of stacks) measured.byStack.push({ direct: await measure(stack, 'direct'), gateway: await measure(stack, 'gateway') });
+    for (const stack of stacks) measured.byStack.push({ direct: await measure(stack, 'direct'), channel: await measure(stack, 'channel'), gateway: await measure(stack, 'gateway') });
     byRound.push(measured);
     console.log(`\nround ${round}: plain fastify ${loadText(plainLoad)}  ${fmt(plainCpu)} µs CPU/call (kernel ${fmt(plainKernel)})`);
     stacks.forEach((stack, index) => {
-      const { direct, gateway } = measured.byStack[index];
+      const { direct, channel, gateway } = measured.byStack[index];
       console.log(`  ${stack.label}: runner direct ${loadText(direct.load)}  ${fmt((100 * direct.load.rps) / plainLoad.rps, 1)} % of plain  ${runnerText(direct.runner)}`);
+      console.log(`  ${stack.label}: runner client ${loadText(channel.load)}  ${fmt((100 * channel.load.rps) / plainLoad.rps, 1)} % of plain  ${runnerText(channel.runner)}`);
       console.log(`  ${stack.label}: gateway       ${loadText(gateway.load)}  ${fmt((100 * gateway.load.rps) / plainLoad.rps, 1)} % of plain  host ${fmt(gateway.host!.total)} µs (main ${fmt(gateway.host!.main)}, other ${fmt(gateway.host!.rest)}; kernel ${fmt(gateway.host!.system)}), ${runnerText(gateway.runner)}`);
     });
   }
@@ -256,12 +295,13 @@ try {
     const of = (pick: (round: Round) => number) => median(byRound.map(pick));
     const gatewayRatio = of((round) => round.byStack[index].gateway.load.rps / round.plain.rps);
     const directRatio = of((round) => round.byStack[index].direct.load.rps / round.plain.rps);
+    const channelRatio = of((round) => round.byStack[index].channel.load.rps / round.plain.rps);
     const host = of((round) => round.byStack[index].gateway.host!.total);
     const runnerMain = of((round) => round.byStack[index].gateway.runner.main);
     const workers = of((round) => round.byStack[index].gateway.runner.busiest);
     const runnerRest = of((round) => round.byStack[index].gateway.runner.rest);
     const plumbing = host + runnerMain + Math.max(0, workers - floor);
-    console.log(`  ${stack.label}: gateway ${fmt(100 * gatewayRatio, 1)} % of plain (p99 ${fmt(of((round) => round.byStack[index].gateway.load.p99), 1)} ms), runner direct ${fmt(100 * directRatio, 1)} %, gateway/direct ${fmt(gatewayRatio / directRatio, 2)}`);
+    console.log(`  ${stack.label}: gateway ${fmt(100 * gatewayRatio, 1)} % of plain (p99 ${fmt(of((round) => round.byStack[index].gateway.load.p99), 1)} ms), runner direct (HTTP) ${fmt(100 * directRatio, 1)} %, runner through the host's client ${fmt(100 * channelRatio, 1)} % (p99 ${fmt(of((round) => round.byStack[index].channel.load.p99), 1)} ms), gateway/direct ${fmt(gatewayRatio / directRatio, 2)}`);
     console.log(`    CPU per gateway call: host ${fmt(host)} µs, runner main thread ${fmt(runnerMain)} µs, guest workers ${fmt(workers)} µs (the guest call alone ${fmt(floor)} µs), runner's other threads ${fmt(runnerRest)} µs`);
     console.log(`    plumbing (host + runner main + workers beyond the guest call) ${fmt(plumbing)} µs = ${fmt(plumbing / floor, 2)}× the guest call`);
   });
