@@ -1,5 +1,5 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
-import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { AlgaError, isAlgaError } from '../../lib/errors/index.ts';
 import type { ExecutionRecord, Runner } from '../runner.ts';
 import { sendError } from './errors.ts';
@@ -49,9 +49,11 @@ export function buildRunnerApp(runner: Runner): FastifyInstance {
   });
 
   const tokenDigest = digest(token);
-  const requireToken = async (request: FastifyRequest, reply: import('fastify').FastifyReply) => {
-    if (!tokenMatches(request.headers.authorization, tokenDigest)) return sendError(reply, new AlgaError('E_RUNNER_UNAUTHORIZED'));
-  };
+  // A callback hook, not an async one: no promise per request.
+  function requireToken(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
+    if (tokenMatches(request.headers.authorization, tokenDigest)) return done();
+    sendError(reply, new AlgaError('E_RUNNER_UNAUTHORIZED'));
+  }
 
   app.setErrorHandler((error: Error & { statusCode?: number }, _request, reply) => {
     if (error.statusCode === 413) return sendError(reply, new AlgaError('E_RUNNER_REQUEST_TOO_LARGE'));
