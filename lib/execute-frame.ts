@@ -54,6 +54,7 @@ export function decodeExecuteFrame(frame: Buffer): { envelope: unknown; body: Bu
  *   failure (runner → client): payload = an execute frame whose envelope is the error answer
  *           `{status, error: {code, message}, request_id, retry_after?}` and whose body is empty
  *   goaway  (runner → client, call id 0): the runner is closing; calls in flight still get answers
+ *   ping    (client → runner) / pong (runner → client, the ping's call id): is the runner still there?
  *
  * A frame whose kind or payload is wrong is answered with a failure for its call id and the
  * connection goes on; a frame larger than the reader's limit is skipped as it arrives (and
@@ -63,7 +64,7 @@ export function decodeExecuteFrame(frame: Buffer): { envelope: unknown; body: Bu
 export const channelPath = '/v1/channel';
 export const channelProtocol = 'alga-execute/1';
 
-export const ChannelFrame = { execute: 1, answer: 2, failure: 3, goaway: 4 } as const;
+export const ChannelFrame = { execute: 1, answer: 2, failure: 3, goaway: 4, ping: 5, pong: 6 } as const;
 export type ChannelFrameKind = (typeof ChannelFrame)[keyof typeof ChannelFrame];
 
 /** Length (4) + kind (1) + call id (4). */

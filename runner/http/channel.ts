@@ -137,6 +137,7 @@ class ChannelConnection {
   }
 
   private onFrame(kind: number, callId: number, payload: Buffer): void {
+    if (kind === ChannelFrame.ping) return this.writer.write(encodeChannelFrame(ChannelFrame.pong, callId, {}));
     if (kind !== ChannelFrame.execute) {
       this.refused('kind');
       return this.fail(callId, new AlgaError('E_RUNNER_BAD_REQUEST', `Frame kind ${kind} is not one a client sends.`));

@@ -177,6 +177,12 @@ describe('runner: the execute channel', () => {
     expect((await fetch(`${fixture.url}/healthz`)).status).toBe(200);
   });
 
+  it('answers a ping with a pong under the same call id', async () => {
+    const channel = await openChannel();
+    channel.send(encodeChannelFrame(ChannelFrame.ping, 77, {}));
+    expect((await channel.waitFor(1))[0]).toMatchObject({ kind: ChannelFrame.pong, callId: 77 });
+  });
+
   it('prepares an install once per revision: a call may then leave the install out, and a new revision replaces the old', async () => {
     const channel = await openChannel();
     const install = { hash: misbehave, path: '/config', install: 'install-prepared', requestId: 'req-prepared' };

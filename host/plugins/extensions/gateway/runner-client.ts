@@ -61,10 +61,15 @@ export interface RunnerClientOptions {
   maxAnswerBytes?: number;
   /** How long a runner that refused the channel upgrade (an older runner) is called over HTTP before trying again. */
   httpFallbackMs?: number;
+  /** A connection on which a call timed out without any frame coming back is pinged; no pong within this long closes it (5000). */
+  pongTimeoutMs?: number;
 }
 
-/** Upgrade refusals that mean "no channel here" rather than "not you". */
-const noChannelStatuses = new Set([400, 404, 405, 426, 501]);
+/**
+ * An upgrade refusal that means "no channel here" (an older runner, a proxy that does not pass
+ * upgrades) rather than "not you" (401, 403) or "not now" (5xx): the runner is called over HTTP.
+ */
+const meansNoChannel = (status: number) => status === 501 || (status < 500 && status !== 401 && status !== 403);
 /** An install's fields as sent: their JSON (without the braces) and its hash, the revision. */
 interface InstallWire {
   members: string;
@@ -107,12 +112,12 @@ export function createRunnerClient(options: RunnerClientOptions = {}): RunnerCli
 
   async function connect(link: Link, runner: RunnerTarget, deadline: number): Promise<RunnerConnection | UpgradeRefusal> {
     if (link.connection && !link.connection.closedReason) return link.connection;
-    link.opening ??= RunnerConnection.open(runner.baseUrl, runner.serviceToken, maxAnswerBytes, (closed) => {
+    link.opening ??= RunnerConnection.open(runner.baseUrl, runner.serviceToken, { maxAnswerBytes, pongTimeoutMs: options.pongTimeoutMs }, (closed) => {
       if (link.connection === closed) link.connection = undefined;
     })
       .then((opened) => {
         if (opened instanceof RunnerConnection) link.connection = opened;
-        else if (noChannelStatuses.has(opened.status)) link.httpUntil = Date.now() + httpFallbackMs;
+        else if (meansNoChannel(opened.status)) link.httpUntil = Date.now() + httpFallbackMs;
         return opened;
       })
       .finally(() => {

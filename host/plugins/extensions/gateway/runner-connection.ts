@@ -20,7 +20,8 @@ export type UpgradeRefusal = { status: number; body: unknown };
 interface PendingCall {
   resolve(reply: ChannelReply): void;
   reject(loss: ChannelLoss): void;
-  /** A `performance.now()` time. */
+  /** `performance.now()` times. */
+  sentAt: number;
   deadline: number;
 }
 
@@ -29,6 +30,13 @@ const maxEnvelopeBytes = 1048576;
 const connectTimeoutMs = 5000;
 /** Revisions remembered per connection as sent in full (then forgotten all at once: they are only resent). */
 const maxRevisionsRemembered = 8192;
+/** A runner that does not answer a ping within this long is taken for gone (the connection is closed). */
+const defaultPongTimeoutMs = 5000;
+
+export interface ConnectionOptions {
+  maxAnswerBytes: number;
+  pongTimeoutMs?: number;
+}
 
 /**
  * One upgraded connection to a runner's execute channel. Calls are frames with ids; replies
@@ -44,18 +52,24 @@ export class RunnerConnection {
   /** One timer for all the calls' deadlines, set for the earliest (a timer per call costs more than the call's frame). */
   private deadlineTimer?: NodeJS.Timeout;
   private deadlineTimerAt = Infinity;
+  /** When a frame last came from the runner (`performance.now()`). */
+  private lastFrameAt = performance.now();
+  private pingTimer?: NodeJS.Timeout;
   /** Install revisions this connection has sent with their fields (the runner prepared them). */
   readonly sentRevisions = new Set<string>();
   /** Set when the connection ended or the runner said it is closing: no new calls. */
   closedReason?: string;
 
+  private readonly pongTimeoutMs: number;
+
   private constructor(
     private readonly socket: Socket,
-    maxAnswerBytes: number,
+    options: ConnectionOptions,
     private readonly onClosed: (connection: RunnerConnection) => void,
   ) {
+    this.pongTimeoutMs = options.pongTimeoutMs ?? defaultPongTimeoutMs;
     this.writer = new FrameWriter(socket);
-    this.reader = new ChannelFrameReader(maxAnswerBytes + maxEnvelopeBytes, {
+    this.reader = new ChannelFrameReader(options.maxAnswerBytes + maxEnvelopeBytes, {
       frame: (kind, callId, payload) => this.onFrame(kind, callId, payload),
       oversize: (_kind, callId, bytes) => this.settle(callId, undefined, { kind: 'bad-response', message: `the runner sent a ${bytes}-byte answer, above the limit` }),
       broken: (reason) => socket.destroy(new Error(reason)),
@@ -74,7 +88,7 @@ export class RunnerConnection {
    * Opens a channel to `baseUrl`: a connection failure rejects with `unreachable`; a runner that
    * does not switch protocols resolves with its status and body.
    */
-  static open(baseUrl: string, token: string, maxAnswerBytes: number, onClosed: (connection: RunnerConnection) => void): Promise<RunnerConnection | UpgradeRefusal> {
+  static open(baseUrl: string, token: string, options: ConnectionOptions, onClosed: (connection: RunnerConnection) => void): Promise<RunnerConnection | UpgradeRefusal> {
     const url = new URL(channelPath, `${baseUrl}/`);
     const request = (url.protocol === 'https:' ? httpsRequest : httpRequest) as (url: URL, options: object) => ClientRequest;
     return new Promise((resolve, reject) => {
@@ -101,7 +115,7 @@ export class RunnerConnection {
         }
         socket.setNoDelay(true);
         socket.setKeepAlive(true, 15_000);
-        const connection = new RunnerConnection(socket, maxAnswerBytes, onClosed);
+        const connection = new RunnerConnection(socket, options, onClosed);
         if (head.length > 0) connection.reader.push(head);
         resolve(connection);
       });
@@ -151,7 +165,7 @@ export class RunnerConnection {
     this.nextCallId = this.nextCallId >= 0xffffffff ? 1 : this.nextCallId + 1;
     const frame = encodeChannelFrameJson(ChannelFrame.execute, callId, envelopeJson, body);
     return new Promise<ChannelReply>((resolve, reject) => {
-      this.pending.set(callId, { resolve, reject, deadline });
+      this.pending.set(callId, { resolve, reject, sentAt: performance.now(), deadline });
       if (deadline < this.deadlineTimerAt) this.armDeadlines(deadline);
       this.writer.write(frame);
     });
@@ -169,14 +183,30 @@ export class RunnerConnection {
     this.deadlineTimerAt = Infinity;
     const now = performance.now();
     let next = Infinity;
+    let silentSince = false;
     for (const [callId, call] of this.pending) {
       if (call.deadline <= now) {
         this.pending.delete(callId);
         call.reject({ kind: 'timeout', message: 'no answer before the deadline' });
+        if (this.lastFrameAt < call.sentAt) silentSince = true;
       } else if (call.deadline < next) next = call.deadline;
     }
     if (next < Infinity) this.armDeadlines(next);
+    // Nothing at all came back while that call waited: a hung runner or a dead link (TCP would
+    // take minutes to notice). One ping decides; without a pong the connection is closed.
+    if (silentSince) this.ping();
   };
+
+  private ping(): void {
+    if (this.pingTimer || this.closedReason) return;
+    const askedAt = performance.now();
+    this.writer.write(encodeChannelFrameJson(ChannelFrame.ping, 0, '{}'));
+    this.pingTimer = setTimeout(() => {
+      this.pingTimer = undefined;
+      if (this.lastFrameAt < askedAt) this.socket.destroy(new Error(`no pong within ${this.pongTimeoutMs} ms`));
+    }, this.pongTimeoutMs);
+    this.pingTimer.unref();
+  }
 
   close(): void {
     this.closedReason ??= 'the host closed the connection';
@@ -184,6 +214,8 @@ export class RunnerConnection {
   }
 
   private onFrame(kind: number, callId: number, payload: Buffer): void {
+    this.lastFrameAt = performance.now();
+    if (kind === ChannelFrame.pong) return;
     if (kind === ChannelFrame.goaway) {
       this.closedReason = 'goaway';
       this.onClosed(this);
@@ -216,6 +248,7 @@ export class RunnerConnection {
     const calls = [...this.pending.values()];
     this.pending.clear();
     clearTimeout(this.deadlineTimer);
+    clearTimeout(this.pingTimer);
     this.deadlineTimerAt = Infinity;
     for (const call of calls) call.reject({ kind: 'lost', message });
     const waiting = this.waitingForDrain;
