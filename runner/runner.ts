@@ -20,7 +20,7 @@ import { Execution } from './execution-scope.ts';
 import { parseExecuteCall, type ExecuteCall } from './execute-request.ts';
 import type { EffectiveLimits } from './limits.ts';
 import { PreparedInstalls, type PreparedInstall } from './prepared-installs.ts';
-import { responseHeaders } from './response-headers.ts';
+import { guestStatus, responseHeaders } from './response-headers.ts';
 import { BundleSource } from './loading/bundle-source.ts';
 import { ExtensionCache, type LoadedExtension } from './loading/extension-cache.ts';
 import type { GuestRequest } from './pool/protocol.ts';
@@ -257,6 +257,7 @@ export class Runner extends EventEmitter {
     if (outcome.kind === 'ok') {
       let headers: Record<string, string>;
       try {
+        guestStatus(outcome.response.status);
         headers = responseHeaders(outcome.response.headers, outcome.response.body.length, maxResponseBytes);
       } catch (error) {
         return this.failed({ ...base, ...usage }, error as AlgaError, 'invalid-response', scope);

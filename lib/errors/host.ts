@@ -57,4 +57,8 @@ export const hostErrors = {
   E_EXT_TIMEOUT: { status: 504, message: 'The extension did not answer in time.' },
   E_EXT_FAILED: { status: 500, message: 'The extension failed while handling the request.' },
   E_RUNNER_UNAVAILABLE: { status: 502, message: 'The extension runner is unavailable; try again shortly.' },
+  // Gateway: what an extension may answer and who may call it from a browser (docs/host.md, "What the gateway answers")
+  E_EXT_CROSS_ORIGIN: { status: 403, message: 'Extension APIs take a browser session only from the host\'s own pages; from another site or app, call them with an API token.' },
+  E_EXT_BAD_RESPONSE: { status: 502, message: 'The extension answered something that is not a valid final HTTP response (a status outside 200–599, or a header name or value HTTP cannot carry); it was not passed on.' },
+  E_EXT_REDIRECT_REFUSED: { status: 502, message: 'The extension redirected outside its own API; an extension may redirect elsewhere only to origins its manifest lists in api.redirectOrigins.' },
 } as const satisfies Record<string, ErrorDefinition>;

@@ -76,13 +76,3 @@ export function isPrivateAddress(address: string): boolean {
   if (family === 6) return isPrivateV6(address);
   return true;
 }
-
-/** True when `host` matches an allowlist entry: exact name, or `*.example.com` for its subdomains. */
-export function hostAllowed(host: string, allowlist: readonly string[]): boolean {
-  const name = host.toLowerCase().replace(/\.$/, '');
-  return allowlist.some((entry) => {
-    const pattern = entry.toLowerCase().replace(/\.$/, '');
-    if (pattern.startsWith('*.')) return name.endsWith(pattern.slice(1)) && name.length > pattern.length - 1;
-    return name === pattern;
-  });
-}

@@ -5,10 +5,12 @@ import type { LookupFunction } from 'node:net';
 import { Counter, type Registry } from 'prom-client';
 import type { CapabilityFactor, ExecutionScope } from './factor.ts';
 import { HostError } from './factor.ts';
-import { hostAllowed, isPrivateAddress } from './egress-address.ts';
+import { egressAllows } from '../../lib/bundle/egress.ts';
+import { isPrivateAddress } from './egress-address.ts';
 
 /**
- * `alga.http`: outbound HTTP to hosts on both the manifest's and the install's egress list.
+ * `alga.http`: outbound HTTP to hosts (and ports) on both the manifest's and the install's egress
+ * list (grammar in lib/bundle/egress.ts).
  * The name is resolved here and every resolved address checked, and the connection goes to
  * that checked address (no second lookup), so DNS tricks cannot reach private ranges.
  * Redirects are returned to the guest, not followed.
@@ -38,8 +40,9 @@ export function createHttpFactor(options: { allowPrivate: boolean; registry: Reg
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new HostError('invalid', 'Only http and https URLs are allowed.');
     if (url.username || url.password) throw new HostError('invalid', 'Credentials in the URL are not allowed.');
     const host = url.hostname.replace(/^\[|\]$/g, '');
-    if (!hostAllowed(host, scope.manifest.egress ?? [])) throw scope.deny('alga.http', `${host} is not in the extension's egress list.`);
-    if (!hostAllowed(host, scope.installEgress)) throw scope.deny('alga.http', `${host} is not in the install's egress list.`);
+    const destination = url.port ? `${url.hostname}:${url.port}` : url.hostname;
+    if (!egressAllows(scope.manifest.egress ?? [], url)) throw scope.deny('alga.http', `${destination} is not in the extension's egress list.`);
+    if (!egressAllows(scope.installEgress, url)) throw scope.deny('alga.http', `${destination} is not in the install's egress list.`);
 
     let addresses: { address: string; family: number }[];
     try {

@@ -20,7 +20,7 @@ function headerPairs(headers: HeadersInit | undefined): Array<[string, string]> 
 
 function statusOf(init: number | ResponseInit | undefined, fallback: number): number {
   const status = typeof init === 'number' ? init : init?.status ?? fallback;
-  if (!Number.isInteger(status) || status < 100 || status > 599) throw new RangeError(`HTTP status must be an integer from 100 to 599, got ${status}`);
+  if (!Number.isInteger(status) || status < 200 || status > 599) throw new RangeError(`HTTP status must be a final status, an integer from 200 to 599, got ${status}`);
   return status;
 }
 

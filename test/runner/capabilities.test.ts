@@ -123,6 +123,30 @@ describe('runner: host capabilities', () => {
         const big = await fetchPath('/big');
         expect(guestJson(big)).toMatchObject({ ok: false, error: 'limit' });
         expect(target.hits).toEqual(['GET /ping', 'GET /big']);
+
+        // Entries with a port reach that port only; [IPv6] entries match the address however it is written.
+        const other = await listen((_request, response) => response.end('other port'));
+        const v6 = createServer((_request, response) => response.end('pong over IPv6'));
+        await new Promise<void>((resolve) => v6.listen(0, '::1', resolve));
+        const v6Port = (v6.address() as AddressInfo).port;
+        try {
+          const fetchUrl = async (url: string, egress: string[]) => {
+            const { json } = await permissive.execute(executeBody({ hash: localHash, path: '/fetch', query: `url=${encodeURIComponent(url)}`, providers: ['alga.http'], egress }));
+            return guestJson(json);
+          };
+          const portEntry = [`127.0.0.1:${target.port}`];
+          expect(await fetchUrl(`http://127.0.0.1:${target.port}/ping`, portEntry)).toEqual({ ok: true, value: { status: 200, body: 'pong from local' } });
+          const elsewhere = await fetchUrl(`http://127.0.0.1:${other.port}/ping`, portEntry);
+          expect(elsewhere).toMatchObject({ ok: false, error: 'denied' });
+          expect(elsewhere.message).toContain(`127.0.0.1:${other.port} is not in the install's egress list`);
+          expect(other.hits).toEqual([]);
+          expect(await fetchUrl(`http://[::1]:${v6Port}/`, [`[0:0::1]:${v6Port}`])).toEqual({ ok: true, value: { status: 200, body: 'pong over IPv6' } });
+          expect(await fetchUrl(`http://[::1]:${v6Port}/`, ['[::1]'])).toEqual({ ok: true, value: { status: 200, body: 'pong over IPv6' } });
+          expect(await fetchUrl(`http://[::1]:${v6Port}/`, [`[::1]:${v6Port + 1}`])).toMatchObject({ ok: false, error: 'denied' });
+        } finally {
+          other.server.close();
+          v6.close();
+        }
       } finally {
         target.server.close();
         await permissive.close();

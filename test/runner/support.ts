@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import nacl from 'tweetnacl';
 import { packProjectDir, storeBundle, storeSignatureFile } from '../../lib/bundle/index.ts';
 import { addSignature, generateSigningKey, signContentHash, type SigningKey, type TrustBundle } from '../../lib/signing/index.ts';
+import { uiOriginLabel } from '../../lib/ext-ui/origins.ts';
+import { mintUiTicket, uiTicketKey } from '../../lib/ext-ui/tickets.ts';
 import { startRunnerServer, type RunnerConfig, type RunningRunnerServer } from '../../runner/index.ts';
 
 export interface RunnerFixture extends RunningRunnerServer {
@@ -82,6 +84,24 @@ export async function startFixture(overrides: Partial<RunnerConfig> = {}): Promi
       await server.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * Where a browser asks the runner for an install's UI file: the path with a ticket signed the
+ * way the host signs it, and the install's own UI host name for the Host header.
+ */
+export function uiRequest(
+  fixture: Pick<RunnerFixture, 'token' | 'url'>,
+  options: { extensionId: string; hash: string; file?: string; tenant?: string; install?: string; parentOrigin?: string; nowMs?: number; parentHost?: string },
+): { path: string; host: string } {
+  const tenantId = options.tenant ?? 'tenant-a';
+  const installId = options.install ?? `install-${tenantId}`;
+  const ticket = mintUiTicket(uiTicketKey(fixture.token), { extensionId: options.extensionId, contentHash: options.hash, tenantId, installId, parentOrigin: options.parentOrigin ?? 'http://127.0.0.1:8080' }, options.nowMs);
+  const label = uiOriginLabel({ tenantId, extensionId: options.extensionId, installId });
+  return {
+    path: `/ext-ui/${options.extensionId}/${options.hash}/${ticket}/${options.file ?? ''}`,
+    host: `${label}.${options.parentHost ?? 'localhost'}:${new URL(fixture.url).port}`,
   };
 }
 

@@ -1,21 +1,39 @@
 import { compilePathPattern, type PathPattern } from '../../../../sdk/runtime/path-pattern.ts';
 import type { Manifest } from '../../../../lib/bundle/index.ts';
 
-/** A manifest's declared endpoints, compiled once per content hash with THE path matcher. */
-export class EndpointTable {
-  private readonly byHash = new Map<string, { method: string; pattern: PathPattern }[]>();
+interface Declared {
+  endpoints: { method: string; pattern: PathPattern }[];
+  redirectOrigins: string[];
+}
 
-  /** Compiles the endpoints of `contentHash` from its manifest (none without one); returns the table. */
-  compile(contentHash: string, manifest: Manifest | undefined): this {
-    this.byHash.set(contentHash, (manifest?.api?.endpoints ?? []).map(({ method, path }) => ({ method, pattern: compilePathPattern(path) })));
-    return this;
+/**
+ * What a version's manifest declares for the gateway — its endpoints, compiled with THE path
+ * matcher, and the origins its redirects may point at — kept per content hash (a version's
+ * manifest never changes), so no call reads the registry for it again.
+ */
+export class EndpointTable {
+  private readonly byHash = new Map<string, Declared>();
+
+  has(contentHash: string): boolean {
+    return this.byHash.has(contentHash);
   }
 
-  /** True when `method path` is declared by the manifest of `contentHash`; undefined until `compile`d. */
-  allows(contentHash: string, method: string, path: string): boolean | undefined {
-    const table = this.byHash.get(contentHash);
-    if (!table) return undefined;
-    for (const endpoint of table) if (endpoint.method === method && endpoint.pattern.match(path) !== null) return true;
+  /** Takes in the manifest of `contentHash` (a missing manifest declares nothing). */
+  compile(contentHash: string, manifest: Manifest | undefined): void {
+    this.byHash.set(contentHash, {
+      endpoints: (manifest?.api?.endpoints ?? []).map(({ method, path }) => ({ method, pattern: compilePathPattern(path) })),
+      redirectOrigins: [...(manifest?.api?.redirectOrigins ?? [])],
+    });
+  }
+
+  /** True when `method path` is declared by the manifest of `contentHash` (false until `compile`d). */
+  allows(contentHash: string, method: string, path: string): boolean {
+    for (const endpoint of this.byHash.get(contentHash)?.endpoints ?? []) if (endpoint.method === method && endpoint.pattern.match(path) !== null) return true;
     return false;
+  }
+
+  /** The manifest's `api.redirectOrigins`. */
+  redirectOrigins(contentHash: string): string[] {
+    return this.byHash.get(contentHash)?.redirectOrigins ?? [];
   }
 }

@@ -5,12 +5,13 @@ import { AlgaError, errorCatalog, type ErrorCode } from '../../../../lib/errors/
 import { Scope, hasScope, type HostAuth } from '../../../core/auth/index.ts';
 import type { HostConfig } from '../../../core/config.ts';
 import { errorBody } from '../../../core/http-errors.ts';
+import { isSessionCallAllowed } from '../../../core/request-site.ts';
 import type { RunnerHandle } from '../../../core/runner/handle.ts';
 import type { InstallRecord, InstallStore } from '../installs/install-store.ts';
 import type { RegistryStore } from '../registry/registry-store.ts';
 import type { EndpointTable } from './endpoints.ts';
 import type { ExecutionLog, ExecutionRecord } from './execution-log.ts';
-import { forwardedRequestHeaders, returnedResponseHeaders } from './headers.ts';
+import { forwardedRequestHeaders, gatewayAnswerHeaders, inertAnswerHeaders } from './headers.ts';
 import type { QuotaTracker } from './quotas.ts';
 import type { RunnerCallError, RunnerClient } from './runner-client.ts';
 import { clientCodeForRunnerFailure } from './runner-errors.ts';
@@ -49,6 +50,12 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
   const latency = new Histogram({
     name: 'alga_gateway_request_duration_seconds', help: 'Gateway call duration, runner included.', labelNames: ['extension'],
     buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [options.metrics],
+  });
+
+  // Every answer under /api/ext, the extension's and the gateway's own errors alike, is inert on the host origin.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.headers(inertAnswerHeaders);
+    return payload;
   });
 
   app.removeAllContentTypeParsers();
@@ -103,6 +110,8 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     const { extensionId, path } = call;
 
     // 1. Who is calling: session or API token only. Access is settled before any install data is read.
+    // A browser session counts only from the host's own pages (request-site.ts); an API token from anywhere.
+    if (request.headers.authorization === undefined && !isSessionCallAllowed(request)) return fail(request, reply, call, 'E_EXT_CROSS_ORIGIN');
     const principal = auth.principalOf(request);
     if (!principal) return fail(request, reply, call, 'E_AUTH_REQUIRED');
     if (!hasScope(principal, Scope.extCall) || principal.tenantId === undefined) return fail(request, reply, call, 'E_AUTH_FORBIDDEN');
@@ -113,8 +122,8 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     const found = installs.getShared(tenantId, extensionId);
     if (!found || !found.enabled) return fail(request, reply, call, 'E_EXT_NOT_FOUND');
     call.install = found;
-    const declared = endpoints.allows(found.contentHash, request.method, path) ?? endpoints.compile(found.contentHash, registry.getVersion(found.extensionId, found.version)?.manifest).allows(found.contentHash, request.method, path);
-    if (!declared) return fail(request, reply, call, 'E_EXT_NOT_FOUND');
+    if (!endpoints.has(found.contentHash)) endpoints.compile(found.contentHash, registry.getVersion(found.extensionId, found.version)?.manifest);
+    if (!endpoints.allows(found.contentHash, request.method, path)) return fail(request, reply, call, 'E_EXT_NOT_FOUND');
 
     // 3. Quotas.
     const quota = quotas.acquire(`${tenantId}\u0000${extensionId}`, found.limits);
@@ -144,17 +153,38 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
         const retryHeaders: Record<string, string> = errorCatalog[code].status === 429 ? { 'retry-after': answer.retryAfter !== undefined && /^\d{1,6}$/.test(answer.retryAfter) ? answer.retryAfter : '1' } : {};
         return fail(request, reply, call, code, { error: typeof answer.code === 'string' ? answer.code.slice(0, 64) : code }, retryHeaders);
       }
-      if (!Number.isInteger(answer.status) || answer.status < 100 || answer.status > 599) return fail(request, reply, call, 'E_EXT_FAILED', { error: 'E_EXT_BAD_RESPONSE' });
+      // The runner checks the guest's answer too; the gateway never relies on it (docs/host.md).
+      if (!Number.isInteger(answer.status) || answer.status < 200 || answer.status > 599) {
+        request.log.warn({ extensionId, guestStatus: String(answer.status).slice(0, 16) }, 'extension answer refused: not a final status');
+        return fail(request, reply, call, 'E_EXT_BAD_RESPONSE');
+      }
+      const checked = gatewayAnswerHeaders(answer.headers, {
+        ownOrigins: ownOrigins(request),
+        requestUrl: `${request.protocol}://${request.host}${request.raw.url ?? '/'}`,
+        extensionId,
+        redirectOrigins: endpoints.redirectOrigins(found.contentHash),
+      });
+      if (!('headers' in checked)) {
+        request.log.warn({ extensionId, reason: checked.reason }, 'extension answer refused');
+        return fail(request, reply, call, checked.code);
+      }
       finish(request, call, answer.status, {
         runnerDurationMs: answer.execution?.duration_ms,
         memoryBytes: answer.execution?.memory_bytes,
         egressBytes: answer.execution?.egress_bytes,
       });
-      reply.status(answer.status).headers(returnedResponseHeaders(answer.headers));
+      reply.status(answer.status).headers(checked.headers);
       return reply.send(answer.body.length > 0 ? answer.body : '');
     } finally {
       quota.release();
     }
+  }
+
+  /** The request's own origin and HOST_PUBLIC_BASE's: where the extension's own API lives. */
+  function ownOrigins(request: FastifyRequest): string[] {
+    const origins = URL.canParse(`${request.protocol}://${request.host}`) ? [new URL(`${request.protocol}://${request.host}`).origin] : [];
+    if (URL.canParse(config.env.HOST_PUBLIC_BASE ?? '')) origins.push(new URL(config.env.HOST_PUBLIC_BASE!).origin);
+    return origins;
   }
 
   app.route({ method: [...methods], url: '/:extensionId', exposeHeadRoute: false, bodyLimit: config.gatewayMaxBodyBytes, handler: handle });

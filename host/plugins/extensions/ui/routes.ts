@@ -4,15 +4,15 @@ import { AlgaError } from '../../../../lib/errors/index.ts';
 import type { HostContext } from '../../../core/plugin.ts';
 import { Scope, hasScope, type Principal } from '../../../core/auth/index.ts';
 import { isPageScript, pageScript, pageStylesheet } from '../../../web/assets.ts';
-import { extensionFrame } from '../../../web/frame.ts';
 import { debugPage, extensionPage, forbiddenPage, homePage, loginPage, notFoundPage, type SignedInUser } from '../../../web/pages.ts';
 import { themes } from '../../../web/theme.ts';
 import type { InstalledUiSource } from './installed-ui.ts';
 import { menuEntries } from './menu.ts';
 import { setPageSecurityHeaders } from './security-headers.ts';
+import { uiFrames } from './ui-links.ts';
 
 export interface ExtensionUiOptions {
-  host: Pick<HostContext, 'auth' | 'runner' | 'config' | 'log'>;
+  host: Pick<HostContext, 'auth' | 'runner' | 'config' | 'log'> & { secrets: Pick<HostContext['secrets'], 'runnerServiceToken'> };
   installs: InstalledUiSource;
 }
 
@@ -29,6 +29,7 @@ export async function registerExtensionUi(routes: FastifyInstance, options: Exte
 
 async function uiPages(pages: FastifyInstance, { host, installs }: ExtensionUiOptions): Promise<void> {
   const { auth } = host;
+  const frameFor = uiFrames({ uiOrigin: host.config.uiOrigin, runnerPublicBase: () => host.runner.publicBaseUrl(), runnerServiceToken: host.secrets.runnerServiceToken });
   if (!pages.hasContentTypeParser('application/x-www-form-urlencoded')) await pages.register(formbody);
 
   const signedIn = (request: FastifyRequest): { principal: Principal; user: SignedInUser } | undefined => {
@@ -88,11 +89,14 @@ async function uiPages(pages: FastifyInstance, { host, installs }: ExtensionUiOp
     if (!install || !entry) {
       return sendPage(reply, 404, notFoundPage(session.user, menu, `No extension with a UI named "${params.extensionId}" is installed for your tenant.`));
     }
-    const runnerPublicBase = host.runner.publicBaseUrl();
-    if (!runnerPublicBase) {
-      return sendPage(reply, 503, notFoundPage(session.user, menu, 'The extension runner is starting; reload in a moment.'));
+    const framed = frameFor({ tenantId: tenantId!, installId: install.installId, extensionId: install.extensionId, contentHash: install.contentHash, entry, hostOrigin: hostOrigin(request, host.config.env) });
+    if ('unavailable' in framed) {
+      const why = framed.unavailable === 'starting'
+        ? 'The extension runner is starting; reload in a moment.'
+        : 'Extension UIs are not set up on this host: the operator sets RUNNER_UI_ORIGIN (see docs/ui.md).';
+      return sendPage(reply, 503, notFoundPage(session.user, menu, why));
     }
-    const frame = extensionFrame({ runnerPublicBase, hostOrigin: hostOrigin(request, host.config.env), extensionId: install.extensionId, contentHash: install.contentHash, entry });
+    const { frame } = framed;
     const label = install.manifest.ui?.hooks?.find((hook) => hook.type === 'menu')?.label ?? install.manifest.name;
     const path = params['*'] ? `/${params['*']}` : '/';
     const page = extensionPage(session.user, menu, label, {
