@@ -11,7 +11,7 @@ import type { InstallRecord, InstallStore } from '../installs/install-store.ts';
 import type { RegistryStore } from '../registry/registry-store.ts';
 import type { EndpointTable } from './endpoints.ts';
 import type { ExecutionLog, ExecutionRecord } from './execution-log.ts';
-import { forwardedRequestHeaders, gatewayAnswerHeaders, inertAnswerHeaders } from './headers.ts';
+import { forwardedRequestHeaders, gatewayAnswerHeaders, inertAnswerHeaders, type AnswerContext } from './headers.ts';
 import type { QuotaTracker } from './quotas.ts';
 import type { RunnerCallError, RunnerClient } from './runner-client.ts';
 import { clientCodeForRunnerFailure } from './runner-errors.ts';
@@ -39,6 +39,31 @@ interface CallState {
   path: string;
   tenantId?: string;
   install?: Readonly<InstallRecord>;
+}
+
+/**
+ * Where an answer is going, for the answer-header checks. The origins and the absolute URL are
+ * worked out only when asked for (only a `Location` needs them), not on every call.
+ */
+class AnswerSite implements AnswerContext {
+  constructor(
+    private readonly request: FastifyRequest,
+    readonly extensionId: string,
+    readonly redirectOrigins: readonly string[],
+    private readonly publicBase: string | undefined,
+  ) {}
+
+  /** The request's own origin and HOST_PUBLIC_BASE's: where the extension's own API lives. */
+  get ownOrigins(): string[] {
+    const own = `${this.request.protocol}://${this.request.host}`;
+    const origins = URL.canParse(own) ? [new URL(own).origin] : [];
+    if (URL.canParse(this.publicBase ?? '')) origins.push(new URL(this.publicBase!).origin);
+    return origins;
+  }
+
+  get requestUrl(): string {
+    return `${this.request.protocol}://${this.request.host}${this.request.raw.url ?? '/'}`;
+  }
 }
 
 const methods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
@@ -158,12 +183,7 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
         request.log.warn({ extensionId, guestStatus: String(answer.status).slice(0, 16) }, 'extension answer refused: not a final status');
         return fail(request, reply, call, 'E_EXT_BAD_RESPONSE');
       }
-      const checked = gatewayAnswerHeaders(answer.headers, {
-        ownOrigins: ownOrigins(request),
-        requestUrl: `${request.protocol}://${request.host}${request.raw.url ?? '/'}`,
-        extensionId,
-        redirectOrigins: endpoints.redirectOrigins(found.contentHash),
-      });
+      const checked = gatewayAnswerHeaders(answer.headers, new AnswerSite(request, extensionId, endpoints.redirectOrigins(found.contentHash), config.env.HOST_PUBLIC_BASE));
       if (!('headers' in checked)) {
         request.log.warn({ extensionId, reason: checked.reason }, 'extension answer refused');
         return fail(request, reply, call, checked.code);
@@ -178,13 +198,6 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     } finally {
       quota.release();
     }
-  }
-
-  /** The request's own origin and HOST_PUBLIC_BASE's: where the extension's own API lives. */
-  function ownOrigins(request: FastifyRequest): string[] {
-    const origins = URL.canParse(`${request.protocol}://${request.host}`) ? [new URL(`${request.protocol}://${request.host}`).origin] : [];
-    if (URL.canParse(config.env.HOST_PUBLIC_BASE ?? '')) origins.push(new URL(config.env.HOST_PUBLIC_BASE!).origin);
-    return origins;
   }
 
   app.route({ method: [...methods], url: '/:extensionId', exposeHeadRoute: false, bodyLimit: config.gatewayMaxBodyBytes, handler: handle });
