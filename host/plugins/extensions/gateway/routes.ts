@@ -78,9 +78,10 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
   });
 
   // Every answer under /api/ext, the extension's and the gateway's own errors alike, is inert on the host origin.
-  app.addHook('onSend', async (_request, reply, payload) => {
+  // (A callback hook, not an async one: no promise per call.)
+  app.addHook('onSend', (_request, reply, payload, done) => {
     reply.headers(inertAnswerHeaders);
-    return payload;
+    done(null, payload);
   });
 
   app.removeAllContentTypeParsers();
