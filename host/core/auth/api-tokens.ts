@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, hash as oneShotHash, randomBytes } from 'node:crypto';
 import { AlgaError } from '../../../lib/errors/index.ts';
 import { DecodedReads } from '../decoded-reads.ts';
 import type { HostStore } from '../store.ts';
@@ -55,7 +55,8 @@ function checkExpiry(expiresAt: unknown): void {
 }
 
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
+  // One-shot (Node ≥ 20.12): no Hash object per presented token.
+  return typeof oneShotHash === 'function' ? oneShotHash('sha256', token, 'hex') : createHash('sha256').update(token).digest('hex');
 }
 
 export class ApiTokens {
