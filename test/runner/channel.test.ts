@@ -110,9 +110,10 @@ describe('runner: the execute channel', () => {
     fixture = await startFixture({ limits: { maxRequestBytes: 256 * 1024 } });
     misbehave = fixture.publish(guestDir('misbehave'));
   });
+  let closed = false;
   afterAll(async () => {
     for (const channel of opened) channel.socket.destroy();
-    await fixture?.close();
+    if (!closed) await fixture?.close();
   });
 
   it('refuses an upgrade without the service token, and an upgrade to anything else, with a catalog error and no channel', async () => {
@@ -232,5 +233,23 @@ describe('runner: the execute channel', () => {
     expect(await channelConnections()).toBe(before + 1);
     fixture.runner.execute = execute;
     client.close();
+  });
+
+  it('when the runner closes: goaway, the calls in flight still answered, new calls refused, then the connection ends (last: it closes the runner)', async () => {
+    const channel = await openChannel();
+    channel.execute(1, envelopeFor({ hash: misbehave, path: '/loop', limits: { timeout_ms: 1500 }, tenant: 'tenant-closing' }));
+    const inFlight = () => fetch(`${fixture.url}/metrics`).then((response) => response.text()).then((text) => Number(/^runner_executions_in_flight (\d+)/m.exec(text)?.[1]));
+    while ((await inFlight()) < 1) await new Promise((resolve) => setTimeout(resolve, 20));
+    closed = true;
+    const closing = fixture.close();
+    await channel.waitFor(1);
+    expect(channel.frames[0]).toMatchObject({ kind: ChannelFrame.goaway, callId: 0 });
+    channel.execute(2, envelopeFor({ hash: misbehave, path: '/hello' }));
+    await channel.waitFor(3);
+    expect(channel.frameFor(2)!.envelope).toMatchObject({ status: 503, error: { code: 'E_RUNNER_SHUTTING_DOWN' } });
+    expect(channel.frameFor(1)!.envelope).toMatchObject({ status: 504, error: { code: 'E_RUNNER_DEADLINE' } });
+    await channel.waitFor(Infinity);
+    expect(channel.closed).toBe(true);
+    await closing;
   });
 });
