@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
-import { loadTrustBundle, type TrustBundle } from '../lib/signing/index.ts';
+import { TrustBundleSource, type TrustBundle } from '../lib/signing/index.ts';
 import { AlgaError } from '../lib/errors/index.ts';
 import { parseUiOriginTemplate } from '../lib/ext-ui/origins.ts';
 import { defaultLimits, type LimitsConfig } from './limits.ts';
@@ -50,12 +50,16 @@ const logLevels: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug',
 
 export type ResolvedRunnerConfig = Required<Pick<RunnerConfig, 'dataDir' | 'bundleDir' | 'workers' | 'host' | 'port' | 'egressAllowPrivate' | 'defaultIsolation' | 'recycleAfterRequests' | 'recycleAfterMs' | 'compiledCacheBytes' | 'logger' | 'logLevel' | 'logRequests'>> &
   Pick<RunnerConfig, 'registryUrl' | 'serviceToken' | 'secretKey' | 'publicBase' | 'uiOrigin'> & {
-    trust?: TrustBundle;
+    /** Follows its file (SIGNING_TRUST_BUNDLE as a path): a changed trust bundle applies within a second. */
+    trust: TrustBundleSource;
     limits: LimitsConfig;
     concurrency: AdmissionConfig;
     debug: DebugEventsConfig;
     uiProxy: UiProxyConfig;
   };
+
+/** How often, at most, the runner looks whether its trust bundle file changed (one stat). */
+const trustRecheckMs = 1000;
 
 export function resolveConfig(config: RunnerConfig): ResolvedRunnerConfig {
   const dataDir = resolve(config.dataDir);
@@ -68,7 +72,7 @@ export function resolveConfig(config: RunnerConfig): ResolvedRunnerConfig {
     serviceToken: config.serviceToken,
     secretKey: config.secretKey,
     publicBase: config.publicBase,
-    trust: typeof config.trustBundle === 'string' ? loadTrustBundle(config.trustBundle) : config.trustBundle,
+    trust: new TrustBundleSource(config.trustBundle, trustRecheckMs),
     workers: Math.max(1, config.workers ?? Math.max(2, availableParallelism())),
     host: config.host ?? '127.0.0.1',
     port: config.port ?? 0,

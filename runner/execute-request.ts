@@ -37,13 +37,15 @@ export interface InstallFields {
   isolation?: IsolationPolicy;
   ui_proxy?: { route_base?: string };
   secret_envelope?: SealedSecretEnvelope;
+  /** Secrets sealed one by one (the host seals each install secret on its own); opened after `secret_envelope`, a later value wins. */
+  secret_envelopes?: SealedSecretEnvelope[];
 }
 
 /** The body of `POST /v1/execute` (and the argument of `runner.execute`). */
 export type ExecuteRequest = ExecuteCall & InstallFields;
 
 /** The fields of an execute request that belong to the install. */
-export const installFieldNames = ['limits', 'config', 'providers', 'egress', 'isolation', 'ui_proxy', 'secret_envelope'] as const;
+export const installFieldNames = ['limits', 'config', 'providers', 'egress', 'isolation', 'ui_proxy', 'secret_envelope', 'secret_envelopes'] as const;
 
 const bad = (detail: string): never => {
   throw new AlgaError('E_RUNNER_BAD_REQUEST', detail);
@@ -108,5 +110,8 @@ export function parseInstallFields(value: Record<string, unknown>): InstallField
   if (value.isolation !== undefined && value.isolation !== 'tenant' && value.isolation !== 'request') bad('isolation must be "tenant" or "request".');
   if (value.ui_proxy !== undefined && (!isRecord(value.ui_proxy) || (value.ui_proxy.route_base !== undefined && typeof value.ui_proxy.route_base !== 'string'))) bad('ui_proxy.route_base must be a string.');
   if (value.secret_envelope !== undefined && value.secret_envelope !== null && !isRecord(value.secret_envelope)) bad('secret_envelope must be an object.');
+  if (value.secret_envelopes !== undefined && (!Array.isArray(value.secret_envelopes) || value.secret_envelopes.length > 256 || !value.secret_envelopes.every(isRecord))) {
+    bad('secret_envelopes must be a list of at most 256 envelope objects.');
+  }
   return value as InstallFields;
 }

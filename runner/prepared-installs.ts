@@ -5,9 +5,9 @@ import { omitsInstallFields, parseInstallFields, type ExecuteCall, type InstallF
 import { effectiveLimits, type EffectiveLimits, type LimitsConfig } from './limits.ts';
 import type { IsolationPolicy } from './pool/protocol.ts';
 
-/** An install's sealed secrets, and their values once the runner has opened them (only on a granted read). */
+/** An install's sealed secrets (opened in order, a later value wins), and their values once the runner has opened them (only on a granted read). */
 export interface InstallSecrets {
-  readonly envelope: SealedSecretEnvelope;
+  readonly envelopes: readonly SealedSecretEnvelope[];
   opened?: Readonly<Record<string, string>>;
 }
 
@@ -40,7 +40,8 @@ export class PreparedInstall {
     this.egress = [...(fields.egress ?? [])];
     this.isolation = fields.isolation;
     this.uiProxyRouteBase = fields.ui_proxy?.route_base;
-    this.secrets = fields.secret_envelope ? { envelope: fields.secret_envelope } : undefined;
+    const envelopes = [...(fields.secret_envelope ? [fields.secret_envelope] : []), ...(fields.secret_envelopes ?? [])];
+    this.secrets = envelopes.length > 0 ? { envelopes } : undefined;
   }
 
   /** Limits and effective grants under `manifest` (kept for the manifest last asked about). */

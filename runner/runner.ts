@@ -17,6 +17,8 @@ import { createUiProxyFactor } from './capabilities/ui-proxy.ts';
 import { resolveConfig, type ResolvedRunnerConfig, type RunnerConfig } from './config.ts';
 import { DebugEvents } from './debug/events.ts';
 import { Execution } from './execution-scope.ts';
+import { StackMapper } from './debug/stack-map.ts';
+import { takeGuestFailure } from './guest-failure.ts';
 import { parseExecuteCall, type ExecuteCall } from './execute-request.ts';
 import type { EffectiveLimits } from './limits.ts';
 import { PreparedInstalls, type PreparedInstall } from './prepared-installs.ts';
@@ -63,6 +65,8 @@ export class Runner extends EventEmitter {
   readonly registry = new Registry();
   readonly events: DebugEvents;
   readonly extensions: ExtensionCache;
+  /** Maps guest stack frames to the extension's TypeScript (source maps from the components). */
+  readonly stacks = new StackMapper();
   private readonly pool: WorkerPool<Execution>;
   private readonly dispatcher: CapabilityDispatcher;
   private readonly admission: Admission;
@@ -127,7 +131,7 @@ export class Runner extends EventEmitter {
     );
     this.pool = new WorkerPool<Execution>(this.config.workers, {
       hostCall: (scope, call) => this.dispatcher.call(scope, call.iface, call.fn, call.args),
-      stdio: (scope, stream, text, truncated) => void scope.debugEvent(stream === 'stderr' ? 'warn' : 'info', stream, text, truncated),
+      stdio: (scope, stream, text, truncated) => void scope.debugEvent(stream === 'stderr' ? 'warn' : 'info', stream, this.stacks.mapFrames(scope.contentHash, text), truncated),
       workerEvent: (event) => event === 'replaced' && this.workerReplacements.inc(),
     });
     this.admission = new Admission(this.config.concurrency, () => this.pool.size);
@@ -170,6 +174,7 @@ export class Runner extends EventEmitter {
       } catch (error) {
         return this.reject(request, requestId, started, asAlgaError(error));
       }
+      this.stacks.remember(extension.hash, extension.sourceMap);
       const { limits, providers } = install.termsFor(extension.manifest);
       const body = bodyBytes ?? Buffer.from(request.http.body_b64 ?? '', 'base64');
       if (body.length > limits.maxRequestBytes) return this.reject(request, requestId, started, new AlgaError('E_RUNNER_REQUEST_TOO_LARGE', `The limit is ${limits.maxRequestBytes} bytes.`));
@@ -255,6 +260,7 @@ export class Runner extends EventEmitter {
     const { usage: used } = scope;
     const usage = { memory_bytes: outcome.memoryBytes, egress_bytes: used.egressBytes, host_calls: used.hostCalls, log_events: used.logEvents, denials: used.denials, denials_dropped: used.denialsDropped, debug_events_dropped: used.debugEventsDropped };
     if (outcome.kind === 'ok') {
+      const failure = takeGuestFailure(outcome.response);
       let headers: Record<string, string>;
       try {
         guestStatus(outcome.response.status);
@@ -262,7 +268,8 @@ export class Runner extends EventEmitter {
       } catch (error) {
         return this.failed({ ...base, ...usage }, error as AlgaError, 'invalid-response', scope);
       }
-      const execution: ExecutionRecord = { ...base, ...usage, status: outcome.response.status, outcome: 'ok' };
+      const execution: ExecutionRecord = { ...base, ...usage, status: outcome.response.status, outcome: 'ok', ...(failure ? { error: failure } : {}) };
+      if (failure) scope.emit('error', 'log', `${failure.code}: ${failure.message}`);
       this.account(execution);
       return { ok: true, status: outcome.response.status, headers, body: outcome.response.body, execution };
     }

@@ -14,11 +14,13 @@ export function createSecretsFactor(options: { secretKey?: string; registry: Reg
 
   function secretsOf(scope: ExecutionScope): Readonly<Record<string, string>> {
     const secrets = scope.secrets;
-    if (!secrets) return {};
+    if (!secrets || secrets.envelopes.length === 0) return {};
     if (secrets.opened) return secrets.opened;
-    if (!options.secretKey) throw new HostError('unavailable', 'The runner has no secret key to open secrets with.');
+    const secretKey = options.secretKey;
+    if (!secretKey) throw new HostError('unavailable', 'The runner has no secret key to open secrets with.');
     try {
-      const values = openSecrets(secrets.envelope, options.secretKey);
+      // Opened in order: a later envelope's value wins.
+      const values = Object.assign({}, ...secrets.envelopes.map((envelope) => openSecrets(envelope, secretKey))) as Record<string, string>;
       secrets.opened = values;
       return values;
     } catch (error) {

@@ -162,13 +162,20 @@ class ChannelConnection {
 
   private answer(callId: number, result: ExecuteResult): void {
     if (this.socket.destroyed) return;
-    if (!result.ok) return this.fail(callId, result.error, result.requestId, result.retryAfterSeconds);
+    if (!result.ok) return this.fail(callId, result.error, result.requestId, result.retryAfterSeconds, result.execution && executionFigures(result.execution));
     this.writer.write(encodeChannelFrame(ChannelFrame.answer, callId, { status: result.status, headers: result.headers, execution: executionFigures(result.execution) }, result.body));
   }
 
-  private fail(callId: number, error: AlgaError, requestId?: string, retryAfterSeconds?: number): void {
+  /** The failure `POST /v1/execute` would have answered: status, catalog error, request id, Retry-After, and the execution's figures once it ran. */
+  private fail(callId: number, error: AlgaError, requestId?: string, retryAfterSeconds?: number, execution?: unknown): void {
     if (this.socket.destroyed) return;
-    const envelope = { status: error.status, error: error.toJSON(), ...(requestId ? { request_id: requestId } : {}), ...(retryAfterSeconds !== undefined ? { retry_after: retryAfterSeconds } : {}) };
+    const envelope = {
+      status: error.status,
+      error: error.toJSON(),
+      ...(requestId ? { request_id: requestId } : {}),
+      ...(retryAfterSeconds !== undefined ? { retry_after: retryAfterSeconds } : {}),
+      ...(execution ? { execution } : {}),
+    };
     this.writer.write(encodeChannelFrame(ChannelFrame.failure, callId, envelope));
   }
 

@@ -36,4 +36,11 @@ export class EndpointTable {
   redirectOrigins(contentHash: string): string[] {
     return this.byHash.get(contentHash)?.redirectOrigins ?? [];
   }
+
+  /** The methods the manifest of `contentHash` declares for `path` (empty when it declares the path under none), sorted. */
+  methodsFor(contentHash: string, path: string): string[] {
+    const endpoints = this.byHash.get(contentHash)?.endpoints ?? [];
+    const methods = new Set(endpoints.filter((endpoint) => endpoint.pattern.match(path) !== null).map((endpoint) => endpoint.method));
+    return [...methods].sort();
+  }
 }

@@ -8,8 +8,10 @@ import { errorBody } from '../../../core/http-errors.ts';
 import { isSessionCallAllowed } from '../../../core/request-site.ts';
 import type { RunnerHandle } from '../../../core/runner/handle.ts';
 import type { InstallRecord, InstallStore } from '../installs/install-store.ts';
+import { envelopesOf } from '../installs/secrets.ts';
 import type { RegistryStore } from '../registry/registry-store.ts';
 import type { EndpointTable } from './endpoints.ts';
+import { causeOf, denialsOf } from './execution-cause.ts';
 import type { ExecutionLog, ExecutionRecord } from './execution-log.ts';
 import { forwardedRequestHeaders, gatewayAnswerHeaders, inertAnswerHeaders, type AnswerContext } from './headers.ts';
 import type { QuotaTracker } from './quotas.ts';
@@ -103,7 +105,7 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
         egress: found.egress,
         isolation: 'tenant',
         ...(found.grants.includes(capabilityByInterface['ui-proxy']) ? { ui_proxy: { route_base: options.uiProxyRouteBase } } : {}),
-        ...(found.secretEnvelope ? { secret_envelope: found.secretEnvelope } : {}),
+        ...(found.secretEnvelope || found.secretEnvelopes ? { secret_envelopes: envelopesOf(found) } : {}),
       };
       installFields.set(found, fields);
     }
@@ -145,19 +147,28 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     call.tenantId = tenantId;
 
     // 2. The tenant's install of this extension, and the endpoint its manifest declares.
+    // A tenant without an install gets the same 404 whether the extension exists or not; the
+    // tenant that has one is told what is wrong with its call.
     const found = installs.getShared(tenantId, extensionId);
-    if (!found || !found.enabled) return fail(request, reply, call, 'E_EXT_NOT_FOUND');
+    if (!found) return fail(request, reply, call, 'E_EXT_NOT_FOUND');
+    if (!found.enabled) return fail(request, reply, call, 'E_EXT_INSTALL_DISABLED');
     call.install = found;
     if (!endpoints.has(found.contentHash)) endpoints.compile(found.contentHash, registry.getVersion(found.extensionId, found.version)?.manifest);
-    if (!endpoints.allows(found.contentHash, request.method, path)) return fail(request, reply, call, 'E_EXT_NOT_FOUND');
+    if (!endpoints.allows(found.contentHash, request.method, path)) {
+      const allowed = endpoints.methodsFor(found.contentHash, path);
+      return allowed.length > 0 ? fail(request, reply, call, 'E_EXT_METHOD_NOT_ALLOWED', undefined, { allow: allowed.join(', ') }) : fail(request, reply, call, 'E_EXT_NO_SUCH_PATH');
+    }
 
     // 3. Quotas.
     const quota = quotas.acquire(`${tenantId}\u0000${extensionId}`, found.limits);
-    if (!quota.ok) return fail(request, reply, call, 'E_EXT_RATE_LIMITED', undefined, { 'retry-after': String(quota.retryAfterSeconds) });
+    if (!quota.ok) {
+      const cause = quota.reason === 'rate' ? `more than ${found.limits.requestsPerMinute} requests a minute (the install's limit)` : `more than ${found.limits.maxConcurrency} calls at once (the install's limit)`;
+      return fail(request, reply, call, 'E_EXT_RATE_LIMITED', { cause }, { 'retry-after': String(quota.retryAfterSeconds) });
+    }
 
     try {
       const baseUrl = runner.baseUrl();
-      if (!baseUrl || !runner.isAvailable()) return fail(request, reply, call, 'E_RUNNER_UNAVAILABLE');
+      if (!baseUrl || !runner.isAvailable()) return fail(request, reply, call, 'E_RUNNER_UNAVAILABLE', { cause: 'the runner is down or restarting' });
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const envelope = {
         context: { tenant_id: tenantId, extension_id: extensionId, install_id: found.id, request_id: request.id, version: found.version, content_hash: found.contentHash },
@@ -171,28 +182,41 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
         const failure = error as RunnerCallError;
         request.log.warn({ extensionId, runnerFailure: failure.kind, detail: failure.message }, 'runner call failed');
         if (failure.kind === 'unreachable') runner.reportUnreachable();
-        return fail(request, reply, call, failure.kind === 'timeout' ? 'E_EXT_TIMEOUT' : 'E_RUNNER_UNAVAILABLE');
+        const cause =
+          failure.kind === 'timeout' ? `no answer within ${config.gatewayTimeoutMs} ms (EXT_GATEWAY_TIMEOUT_MS)`
+          : failure.kind === 'unreachable' ? 'the runner could not be reached'
+          : failure.kind === 'lost' ? 'the connection to the runner was lost during the call'
+          : 'the runner gave an answer the host could not read';
+        return fail(request, reply, call, failure.kind === 'timeout' ? 'E_EXT_TIMEOUT' : 'E_RUNNER_UNAVAILABLE', { cause });
       }
       if (!answer.ok) {
         request.log.warn({ extensionId, runnerStatus: answer.status, runnerCode: answer.code }, 'runner refused the call');
         const code = clientCodeForRunnerFailure(answer.status, answer.code);
         const retryHeaders: Record<string, string> = errorCatalog[code].status === 429 ? { 'retry-after': answer.retryAfter !== undefined && /^\d{1,6}$/.test(answer.retryAfter) ? answer.retryAfter : '1' } : {};
-        return fail(request, reply, call, code, { error: typeof answer.code === 'string' ? answer.code.slice(0, 64) : code }, retryHeaders);
+        const runnerCode = typeof answer.code === 'string' ? answer.code.slice(0, 64) : code;
+        const denials = denialsOf(answer.execution);
+        const cause = causeOf({ code: runnerCode, ...denials, runnerMessage: answer.message });
+        return fail(request, reply, call, code, { error: runnerCode, ...denials, ...(cause ? { cause } : {}) }, retryHeaders);
       }
       // The runner checks the guest's answer too; the gateway never relies on it (docs/host.md).
       if (!Number.isInteger(answer.status) || answer.status < 200 || answer.status > 599) {
         request.log.warn({ extensionId, guestStatus: String(answer.status).slice(0, 16) }, 'extension answer refused: not a final status');
-        return fail(request, reply, call, 'E_EXT_BAD_RESPONSE');
+        return fail(request, reply, call, 'E_EXT_BAD_RESPONSE', { cause: `the extension answered status ${String(answer.status).slice(0, 16)}, not a final HTTP status` });
       }
       const checked = gatewayAnswerHeaders(answer.headers, new AnswerSite(request, extensionId, endpoints.redirectOrigins(found.contentHash), config.env.HOST_PUBLIC_BASE));
       if (!('headers' in checked)) {
         request.log.warn({ extensionId, reason: checked.reason }, 'extension answer refused');
-        return fail(request, reply, call, checked.code);
+        return fail(request, reply, call, checked.code, { cause: `its answer was refused: ${checked.reason}` });
       }
+      const denials = denialsOf(answer.execution);
       finish(request, call, answer.status, {
         runnerDurationMs: answer.execution?.duration_ms,
         memoryBytes: answer.execution?.memory_bytes,
         egressBytes: answer.execution?.egress_bytes,
+        ...denials,
+        ...(denials.denials ? { cause: causeOf(denials) } : {}),
+        // An SDK extension's own account of its failure (its exception, the call it was refused) wins.
+        ...reportedFailure(answer.execution?.error),
       });
       reply.status(answer.status).headers(checked.headers);
       return reply.send(answer.body.length > 0 ? answer.body : '');
@@ -203,4 +227,10 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
 
   app.route({ method: [...methods], url: '/:extensionId', exposeHeadRoute: false, bodyLimit: config.gatewayMaxBodyBytes, handler: handle });
   app.route({ method: [...methods], url: '/:extensionId/*', exposeHeadRoute: false, bodyLimit: config.gatewayMaxBodyBytes, handler: handle });
+}
+
+/** The code and cause an extension reported with its own 5xx (SDK guests), as the runner passed them on. */
+function reportedFailure(error: { code?: unknown; message?: unknown } | undefined): Partial<ExecutionRecord> {
+  if (typeof error?.code !== 'string' || !/^E_[A-Z0-9_]{1,60}$/.test(error.code)) return {};
+  return { error: error.code, ...(typeof error.message === 'string' && error.message !== '' ? { cause: error.message.slice(0, 300) } : {}) };
 }

@@ -34,17 +34,35 @@ export interface ExecuteCall {
   timeoutMs: number;
 }
 
+/** The execution's figures as the runner reports them (`execution` of an answer). */
 export interface ExecutionFigures {
   request_id?: string;
   duration_ms?: number;
   memory_bytes?: number;
   egress_bytes?: number;
+  denials?: unknown;
+  denials_dropped?: unknown;
+  /** The failure an SDK extension reported with its own 5xx. */
+  error?: { code?: unknown; message?: unknown };
 }
 
-/** The runner's answer: the guest's response, or the runner's refusal (its status and catalog code). */
+/**
+ * The runner's answer: the guest's response, or the runner's refusal — its status, catalog code
+ * and message, `Retry-After`, and the execution's figures when it got as far as running.
+ */
 export type ExecuteAnswer =
   | { ok: true; status: number; headers: Record<string, string>; body: Buffer; execution?: ExecutionFigures }
-  | { ok: false; status: number; code?: string; retryAfter?: string };
+  | { ok: false; status: number; code?: string; message?: string; retryAfter?: string; execution?: ExecutionFigures };
+
+/** The refusal fields of a failure body (`{error: {code, message}, execution?}`). */
+function refusalOf(body: unknown): Pick<Extract<ExecuteAnswer, { ok: false }>, 'code' | 'message' | 'execution'> {
+  const { error, execution } = (body ?? {}) as { error?: { code?: unknown; message?: unknown }; execution?: unknown };
+  return {
+    ...(typeof error?.code === 'string' ? { code: error.code } : {}),
+    ...(typeof error?.message === 'string' ? { message: error.message } : {}),
+    ...(execution && typeof execution === 'object' ? { execution: execution as ExecutionFigures } : {}),
+  };
+}
 
 /** No answer: see ChannelLoss for the kinds (`unreachable` means the call was never sent). */
 export type RunnerCallError = ChannelLoss;
@@ -171,30 +189,27 @@ export function createRunnerClient(options: RunnerClientOptions = {}): RunnerCli
 }
 
 function failureCode(reply: ChannelReply): string | undefined {
-  const code = (reply.envelope as { error?: { code?: unknown } } | undefined)?.error?.code;
-  return typeof code === 'string' ? code : undefined;
+  return refusalOf(reply.envelope).code;
 }
 
 function channelAnswer(reply: ChannelReply): ExecuteAnswer {
   const envelope = reply.envelope as { status?: unknown; headers?: Record<string, string>; execution?: ExecutionFigures; retry_after?: unknown } | undefined;
   if (reply.kind === 'failure') {
     const retryAfter = envelope?.retry_after;
-    return { ok: false, status: typeof envelope?.status === 'number' ? envelope.status : 502, code: failureCode(reply), ...(retryAfter !== undefined ? { retryAfter: String(retryAfter) } : {}) };
+    return { ok: false, status: typeof envelope?.status === 'number' ? envelope.status : 502, ...refusalOf(reply.envelope), ...(retryAfter !== undefined ? { retryAfter: String(retryAfter) } : {}) };
   }
   return { ok: true, status: envelope?.status as number, headers: envelope?.headers ?? {}, body: reply.body, execution: envelope?.execution };
 }
 
 function refusalAnswer(refusal: UpgradeRefusal): ExecuteAnswer {
-  const code = (refusal.body as { error?: { code?: unknown } } | undefined)?.error?.code;
-  return { ok: false, status: refusal.status, ...(typeof code === 'string' ? { code } : {}) };
+  return { ok: false, status: refusal.status, ...refusalOf(refusal.body) };
 }
 
 async function viaHttp(runner: RunnerTarget, envelopeJson: string, body: Uint8Array, deadline: number): Promise<ExecuteAnswer> {
   const answer = await postToRunner(runner.baseUrl, runner.serviceToken, envelopeJson, body, Math.max(0, deadline - performance.now()));
   if (answer.status !== 200) {
-    const code = (answer.body as { error?: { code?: unknown } } | undefined)?.error?.code;
     const retryAfter = answer.headers['retry-after'];
-    return { ok: false, status: answer.status, ...(typeof code === 'string' ? { code } : {}), ...(typeof retryAfter === 'string' ? { retryAfter } : {}) };
+    return { ok: false, status: answer.status, ...refusalOf(answer.body), ...(typeof retryAfter === 'string' ? { retryAfter } : {}) };
   }
   const result = answer.body as { status?: unknown; headers?: Record<string, string>; body_b64?: string; execution?: ExecutionFigures } | undefined;
   const bytes = answer.rawBody ?? (result?.body_b64 ? Buffer.from(result.body_b64, 'base64') : Buffer.alloc(0));
