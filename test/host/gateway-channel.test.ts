@@ -58,7 +58,7 @@ describe('gateway → runner over the channel: prepared installs follow the inst
     ({ h, tenant } = await hostWithMisbehave(`http://127.0.0.1:${port}`));
     runner = await startFixture({ port, serviceToken: h.secrets.runnerServiceToken, secretKey: h.secrets.runnerKeyPair.secretKey, trustBundle, bundleDir: bundleDirOf(h.dataDir) });
     await until(() => h.runner.isReady(), 'the runner');
-    const installed = await inject({ method: 'POST', url: '/api/installs', headers: bearer(tenant), payload: { extensionId: extension, config: { greeting: 'one' }, grants: ['alga.secrets'], secrets: { api_key: 'first' } } });
+    const installed = await inject({ method: 'POST', url: '/api/installs', headers: bearer(tenant), payload: { extensionId: extension, config: { greeting: 'one' }, grants: ['alga.secrets'], egress: [], secrets: { api_key: 'first' } } });
     expect(installed.statusCode).toBe(201);
   });
   afterAll(async () => {
@@ -112,7 +112,7 @@ describe('gateway → runner over the channel: a runner lost mid-call', () => {
     ({ h, tenant } = await hostWithMisbehave(`http://127.0.0.1:${port}`));
     startRunner();
     await until(() => h.runner.isReady(), 'the runner');
-    expect((await h.host.app.inject({ method: 'POST', url: '/api/installs', headers: bearer(tenant), payload: { extensionId: extension, limits: { timeoutMs: 20_000 } } })).statusCode).toBe(201);
+    expect((await h.host.app.inject({ method: 'POST', url: '/api/installs', headers: bearer(tenant), payload: { extensionId: extension, grants: [], egress: [], limits: { timeoutMs: 20_000 } } })).statusCode).toBe(201);
   });
   afterAll(async () => {
     if (child && child.exitCode === null) child.kill('SIGKILL');
