@@ -136,6 +136,15 @@ export class Runner extends EventEmitter {
     });
     this.admission = new Admission(this.config.concurrency, () => this.pool.size);
     this.preparedInstalls = new PreparedInstalls(this.config.limits, preparedInstallsKept);
+    const prepared = this.preparedInstalls;
+    new Gauge({
+      name: 'runner_prepared_installs',
+      help: 'Install revisions prepared and kept (at most 4,096).',
+      registers: [registry],
+      collect(this: Gauge) {
+        this.set(prepared.size);
+      },
+    });
   }
 
   get workers(): number {
