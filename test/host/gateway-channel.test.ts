@@ -23,7 +23,9 @@ const misbehave = packProjectDir(guestDir('misbehave'));
 const extension = misbehave.manifest.name;
 
 async function hostWithMisbehave(runnerUrl: string, env: Record<string, string> = {}) {
-  const h = await inProcessHost({ runnerUrl, env: { SIGNING_TRUST_BUNDLE: JSON.stringify(trustBundle), ...env } });
+  // The first call loads and compiles the component, which can take longer than the gateway's usual
+  // 10 s on a loaded machine: these tests are about what follows it.
+  const h = await inProcessHost({ runnerUrl, env: { SIGNING_TRUST_BUNDLE: JSON.stringify(trustBundle), EXT_GATEWAY_TIMEOUT_MS: '60000', ...env } });
   const publisher = h.host.auth.createToken({ kind: 'publisher', publisher: 'test' }).token;
   const published = await h.host.app.inject({ method: 'POST', url: '/api/registry/bundles', headers: bearer(publisher), payload: { bundle_b64: Buffer.from(misbehave.bytes).toString('base64'), signatures: sign(misbehave.bytes, key) } });
   expect(published.statusCode).toBe(201);
