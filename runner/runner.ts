@@ -27,6 +27,8 @@ import { BundleSource } from './loading/bundle-source.ts';
 import { ExtensionCache, type LoadedExtension } from './loading/extension-cache.ts';
 import type { GuestRequest } from './pool/protocol.ts';
 import { WorkerPool, type PoolOutcome } from './pool/worker-pool.ts';
+import { KeyValueStore } from './storage/key-value-store.ts';
+import { openLmdbStorageEngine } from './storage/lmdb-engine.ts';
 
 /** What an execution did, for the host's execution log (also in every answer). */
 export interface ExecutionRecord {
@@ -65,6 +67,8 @@ export class Runner extends EventEmitter {
   readonly registry = new Registry();
   readonly events: DebugEvents;
   readonly extensions: ExtensionCache;
+  /** `alga.storage` data of every tenant's installs (also purged through the HTTP API). */
+  readonly storage: KeyValueStore;
   /** Maps guest stack frames to the extension's TypeScript (source maps from the components). */
   readonly stacks = new StackMapper();
   private readonly pool: WorkerPool<Execution>;
@@ -118,9 +122,10 @@ export class Runner extends EventEmitter {
       onEvict: (codeKey) => this.pool.forget(codeKey),
       onCompiled: (code) => this.pool.prepare(code),
     });
+    this.storage = new KeyValueStore(this.config.storageEngine ?? openLmdbStorageEngine({ path: join(this.config.dataDir, 'storage') }));
     this.dispatcher = new CapabilityDispatcher(
       [
-        createStorageFactor({ path: join(this.config.dataDir, 'storage'), registry }),
+        createStorageFactor({ store: this.storage, registry }),
         createHttpFactor({ allowPrivate: this.config.egressAllowPrivate, registry }),
         createSecretsFactor({ secretKey: this.config.secretKey, registry }),
         createLoggingFactor({ registry }),
@@ -223,14 +228,17 @@ export class Runner extends EventEmitter {
             config: install.config,
           },
           request: guestRequest,
+          storageReads: scope.providers.has('alga.storage') && this.storage.engine.workerReadPath ? { path: this.storage.engine.workerReadPath } : undefined,
           deadlineMs: limits.timeoutMs,
           maxQueueWaitMs: this.config.concurrency.maxQueueWaitMs,
         },
         scope,
       );
       if (outcome.kind !== 'ok') scope.abort(); // stops the host calls still running for it
+      if (outcome.kind !== 'deadline' && outcome.kind !== 'queue-timeout') this.dispatcher.countServedInWorker(scope, outcome.servedInWorker);
       if (outcome.kind === 'queue-timeout') return this.reject(request, requestId, started, new AlgaError('E_RUNNER_QUEUE_TIMEOUT', `Request ${requestId}: ${outcome.message}`), 1);
-      return this.finish(request, requestId, started, scope, outcome, limits.maxResponseBytes);
+      const withheld = outcome.kind === 'ok' ? await this.dispatcher.settle(scope).then(() => undefined, (error: unknown) => (isAlgaError(error) ? error : new AlgaError('E_RUNNER_INTERNAL', undefined, { cause: error }))) : undefined;
+      return this.finish(request, requestId, started, scope, outcome, limits.maxResponseBytes, withheld);
     } finally {
       release();
     }
@@ -261,13 +269,16 @@ export class Runner extends EventEmitter {
     this.closed = true;
     await this.pool.close();
     await this.dispatcher.close();
+    await this.storage.close();
     await this.events.close();
   }
 
-  private finish(request: ExecuteCall, requestId: string, started: number, scope: Execution, outcome: Exclude<PoolOutcome, { kind: 'queue-timeout' }>, maxResponseBytes: number): ExecuteResult {
+  /** `withheld`: a factor could not settle the execution (CapabilityFactor.settle), so its answer is this error instead. */
+  private finish(request: ExecuteCall, requestId: string, started: number, scope: Execution, outcome: Exclude<PoolOutcome, { kind: 'queue-timeout' }>, maxResponseBytes: number, withheld?: AlgaError): ExecuteResult {
     const base = this.recordBase(request, requestId, started);
     const { usage: used } = scope;
     const usage = { memory_bytes: outcome.memoryBytes, egress_bytes: used.egressBytes, host_calls: used.hostCalls, log_events: used.logEvents, denials: used.denials, denials_dropped: used.denialsDropped, debug_events_dropped: used.debugEventsDropped };
+    if (withheld) return this.failed({ ...base, ...usage }, withheld, 'error', scope);
     if (outcome.kind === 'ok') {
       const failure = takeGuestFailure(outcome.response);
       let headers: Record<string, string>;

@@ -52,5 +52,12 @@ export interface CapabilityFactor {
   capability: Capability;
   iface: WitInterface;
   functions: Record<string, HostFunction>;
+  /**
+   * Called after the guest answered, before the answer leaves the runner, which waits for it:
+   * e.g. until the execution's storage writes are durable. Throw an AlgaError to answer it instead.
+   */
+  settle?(scope: ExecutionScope): Promise<void> | void;
+  /** Counts into the factor's metrics `count` calls of `fn` that a guest worker answered itself. */
+  countServedElsewhere?(fn: string, result: string, count: number): void;
   close?(): Promise<void> | void;
 }

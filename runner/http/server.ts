@@ -4,6 +4,7 @@ import { AlgaError, isAlgaError } from '../../lib/errors/index.ts';
 import type { ExecutionRecord, Runner } from '../runner.ts';
 import { sendError } from './errors.ts';
 import { registerExtUi } from './ext-ui.ts';
+import { registerStorageAdmin } from './storage-admin.ts';
 import { decodeExecuteFrame, encodeExecuteFrame, executeFrameType } from '../../lib/execute-frame.ts';
 import { executeAnswerJson, executionFigures, parseExecuteJson } from './execute-json.ts';
 import { serveExecuteChannels } from './channel.ts';
@@ -102,6 +103,7 @@ export function buildRunnerApp(runner: Runner): FastifyInstance {
   app.get('/metrics', async (_request, reply) => reply.header('content-type', runner.registry.contentType).send(await runner.registry.metrics()));
   app.get('/healthz', async () => ({ status: 'ok', workers: runner.workers }));
   registerExtUi(app, runner);
+  registerStorageAdmin(app, runner, requireToken);
 
   if (runner.config.logger) {
     runner.on('execution', (execution: ExecutionRecord) => {

@@ -43,7 +43,7 @@ export default definePlugin({
     const installs = new InstallStore(host.store);
     const executions = new ExecutionLog(host.store);
     const installService = new InstallService({ installs, registry, blobDir, trust, ceilings: host.config.ceilings, runnerPublicKey: host.runner.publicKey });
-    const actions = installActions({ service: installService, installs, audit: host.audit, events: host.events });
+    const actions = installActions({ service: installService, installs, audit: host.audit, events: host.events, runner: host.runner });
     const api: ExtensionsApi = { registry, installs, installService, installActions: actions, executions, blobDir, trust, tenantOf: (request) => tenantOf(request, host.auth) };
     host.plugins.expose(api);
 
