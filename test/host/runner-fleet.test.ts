@@ -6,13 +6,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { callWithFailover, rendezvousScore, runnerFleet, runnersFor } from '../../host/core/runner/fleet.ts';
 import { externalRunner } from '../../host/core/runner/external.ts';
 import { freePort } from '../../host/core/runner/free-port.ts';
-import { postToRunner } from '../../host/plugins/extensions/gateway/runner-client.ts';
+import { createRunnerClient, type ExecuteAnswer } from '../../host/plugins/extensions/gateway/runner-client.ts';
 import { removeRunnerHeartbeat, writeRunnerHeartbeat } from '../../lib/fleet/runner-heartbeat.ts';
 
 /**
  * Routing over a runner fleet: rendezvous order by content hash, failover only for calls that
- * never reached a runner, membership from Redis heartbeats. The runners here are small HTTP
- * servers that answer /healthz and count the calls they get (the real runner is in test/e2e/fleet.test.ts).
+ * never reached a runner, membership from Redis heartbeats — with the host's runner client. The
+ * runners here are small HTTP servers without the execute channel (the client then calls
+ * POST /v1/execute) that answer /healthz and count the calls they get (the real runner is in
+ * test/e2e/fleet.test.ts).
  */
 
 interface FakeRunner {
@@ -30,6 +32,11 @@ async function fakeRunner(): Promise<FakeRunner> {
   const runner = { calls: 0, hang: false } as FakeRunner;
   runner.server = createServer((request, response) => {
     if (request.url === '/healthz') return void response.end('{"status":"ok"}');
+    if (request.method !== 'POST') {
+      // No execute channel here: the client falls back to POST /v1/execute.
+      response.statusCode = 404;
+      return void response.end('{"error":{"code":"E_NOT_FOUND","message":"Not found."}}');
+    }
     runner.calls++;
     request.resume();
     if (runner.hang) return;
@@ -53,7 +60,16 @@ afterAll(async () => {
 });
 
 const handle = { serviceToken: 'token', publicKey: 'key' };
-const send = (baseUrl: string) => postToRunner(baseUrl, '/v1/execute', 'token', {}, 2_000);
+const client = createRunnerClient();
+afterAll(() => client.close());
+const executeCall = (timeoutMs: number) => ({
+  envelope: { context: { tenant_id: 't', extension_id: 'e', install_id: 'i', version: '1.0.0', content_hash: 'sha256:x' }, http: { method: 'GET', path: '/', query: '', headers: {} } },
+  install: {},
+  body: new Uint8Array(),
+  timeoutMs,
+});
+const send = (baseUrl: string): Promise<ExecuteAnswer> => client.call({ baseUrl, serviceToken: 'token' }, executeCall(2_000));
+const answeredBy = (answer: ExecuteAnswer) => (answer.ok ? answer.body.toString() : undefined);
 
 describe('rendezvous routing', () => {
   it('spreads bundles over runners and moves only the removed runner\'s bundles when one leaves', () => {
@@ -84,7 +100,7 @@ describe('a runner fleet', () => {
     const hanging = await fakeRunner();
     hanging.hang = true;
     const other = await fakeRunner();
-    await expect(callWithFailover([externalRunner({ baseUrl: hanging.url, ...handle }), externalRunner({ baseUrl: other.url, ...handle })], (url) => postToRunner(url, '/v1/execute', 'token', {}, 300))).rejects.toMatchObject({ kind: 'timeout' });
+    await expect(callWithFailover([externalRunner({ baseUrl: hanging.url, ...handle }), externalRunner({ baseUrl: other.url, ...handle })], (url) => client.call({ baseUrl: url, serviceToken: 'token' }, executeCall(300)))).rejects.toMatchObject({ kind: 'timeout' });
     expect([hanging.calls, other.calls]).toEqual([1, 0]);
     await Promise.all([refusing.stop(), aliveHandle.stop()]);
   });
@@ -108,7 +124,7 @@ describe('a runner fleet', () => {
       const first = runners.find((runner) => runner.url === order[0])!;
       await first.close();
       const answer = await callWithFailover(runnersFor(fleet, hash), send);
-      expect(Buffer.from((answer.body as { body_b64: string }).body_b64, 'base64').toString()).not.toBe(order[0]);
+      expect(answeredBy(answer)).toBe(order[1]);
       expect(runnersFor(fleet, hash).map((runner) => runner.baseUrl())).toEqual(order.slice(1));
       expect(fleet.isReady()).toBe(true);
     } finally {

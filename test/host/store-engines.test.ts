@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAlgaError, type AlgaError } from '../../lib/errors/index.ts';
 import { freePort } from '../../host/core/runner/free-port.ts';
+import { DecodedReads } from '../../host/core/decoded-reads.ts';
 import { openPostgresStore } from '../../host/core/postgres/postgres-store.ts';
 import { openStore, type HostStore } from '../../host/core/store.ts';
 import type { Key, StoreRangeOptions } from '../../host/core/store-database.ts';
@@ -174,6 +175,21 @@ describe('PostgreSQL engine across nodes', () => {
     expect(outcomeA).toBe('lost to B');
     expect(attemptsOfA).toBe(2);
     expect(claimOf(nodeA).get('state')).toEqual({ by: 'B' });
+  });
+
+  it('gives the gateway\'s shared reads the same frozen record until another node changes it', () => {
+    const nodeA = postgres();
+    const nodeB = postgres();
+    const reads = new DecodedReads(nodeA.db<{ limit: number }, string>('shared.installs'));
+    nodeB.db<{ limit: number }, string>('shared.installs').putSync('acme', { limit: 1 });
+    const first = reads.get('acme', 'acme');
+    expect(first).toEqual({ limit: 1 });
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(reads.get('acme', 'acme')).toBe(first);
+    nodeB.db<{ limit: number }, string>('shared.installs').putSync('acme', { limit: 2 });
+    expect(reads.get('acme', 'acme')).toEqual({ limit: 2 });
+    nodeB.db('shared.installs').removeSync('acme');
+    expect(reads.get('acme', 'acme')).toBeUndefined();
   });
 
   it('shows a write made on one node to the next read on another', () => {

@@ -267,6 +267,20 @@ class PostgresDatabase<V, K extends Key> implements StoreDatabase<V, K> {
     this.store.put(this.name, encodeKey(key), encodeValue(value));
   }
 
+  /** Size of the value `getBinaryFast` read last (lmdb-js's shape, which host/core/decoded-reads.ts reads). */
+  lastSize = 0;
+  /** Decodes what `getBinaryFast` returned into the value `get` would have returned. */
+  readonly decoder = { decode: (bytes: Uint8Array): V => decodeValue(bytes) as V };
+
+  /** The stored bytes of a value, undecoded: a read that decodes only when they changed (decoded-reads.ts). */
+  getBinaryFast(key: K): Uint8Array | undefined {
+    const rows = this.store.query({ name: 'alga-kv-get', text: 'SELECT value FROM alga_kv WHERE db = $1 AND key = $2', values: [this.name, encodeKey(key)] });
+    if (rows.length === 0) return undefined;
+    const bytes = rows[0][0] as Uint8Array;
+    this.lastSize = bytes.byteLength;
+    return bytes;
+  }
+
   removeSync(key: K): boolean {
     const rows = this.store.query({ name: 'alga-kv-remove', text: 'DELETE FROM alga_kv WHERE db = $1 AND key = $2 RETURNING 1', values: [this.name, encodeKey(key)] });
     return rows.length > 0;

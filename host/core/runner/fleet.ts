@@ -39,9 +39,14 @@ export function runnersFor(runner: RunnerHandle, key: string): RunnerHandle[] {
   return runner.baseUrl() && runner.isAvailable() ? [runner] : [];
 }
 
-/** A call that failed before the runner received it (nothing ran): safe to send to the next runner. */
+/**
+ * A call that failed before the runner received it (nothing ran): safe to send to the next runner.
+ * The runner client says `unreachable` for a call it never sent (runner-client.ts); over its plain
+ * HTTP fallback a connection reset is reported the same way although the request may have gone
+ * out, so a reset is never taken for "not sent".
+ */
 export function neverReachedRunner(failure: { kind: string; message: string }): boolean {
-  return failure.kind === 'unreachable' && /^(ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|EADDRNOTAVAIL|ENOTFOUND|EAI_AGAIN)$/.test(failure.message);
+  return failure?.kind === 'unreachable' && !/^(ECONNRESET|EPIPE)$|socket hang up/i.test(failure.message ?? '');
 }
 
 /** The rendezvous score of a runner for a key: the first 48 bits of SHA-256(runner id, key). */
