@@ -161,7 +161,9 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     }
 
     // 3. Quotas.
-    const quota = await quotas.acquire(`${tenantId}\u0000${extensionId}`, found.limits);
+    // In-process quotas answer at once (no await on the embedded path); Redis quotas (a fleet) with a promise.
+    const acquiring = quotas.acquire(`${tenantId}\u0000${extensionId}`, found.limits);
+    const quota = acquiring instanceof Promise ? await acquiring : acquiring;
     if (!quota.ok) {
       if (quota.reason === 'unavailable') return fail(request, reply, call, 'E_QUOTA_UNAVAILABLE', { cause: 'Redis, which keeps the quotas of the fleet, did not answer' }, { 'retry-after': String(quota.retryAfterSeconds) });
       const cause = quota.reason === 'rate' ? `more than ${found.limits.requestsPerMinute} requests a minute (the install's limit)` : `more than ${found.limits.maxConcurrency} calls at once (the install's limit)`;
