@@ -258,7 +258,8 @@ try {
   }
   const requests = names.map((name) => ({ path: `/api/ext/${name}/hello` }));
   for (const host of Object.values(routed)) {
-    for (const request of requests) await warmUp(`${host.url}${request.path}`, { headers: { authorization: `Bearer ${fleetTokens.tenant}` } }, 10);
+    // Calls at once, so every runner a bundle is spread over (two of them) compiles it before the rounds.
+    for (const request of requests) await Promise.all(Array.from({ length: 8 }, () => warmUp(`${host.url}${request.path}`, { headers: { authorization: `Bearer ${fleetTokens.tenant}` } }, 5)));
   }
   console.log('\n2. a fleet host calling one runner vs three (one worker each), three bundles of hello');
   for (let round = 1; round <= rounds; round++) {
