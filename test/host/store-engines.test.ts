@@ -1,9 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAlgaError, type AlgaError } from '../../lib/errors/index.ts';
 import { freePort } from '../../host/core/runner/free-port.ts';
 import { DecodedReads } from '../../host/core/decoded-reads.ts';
-import { openPostgresStore } from '../../host/core/postgres/postgres-store.ts';
+import { bundleChunkBytes, postgresBundleBlobs } from '../../host/core/postgres/bundle-blobs.ts';
+import { openPostgresStore, sqlStoreOf } from '../../host/core/postgres/postgres-store.ts';
+import { contentHashOf } from '../../lib/bundle/index.ts';
 import { openStore, type HostStore } from '../../host/core/store.ts';
 import type { Key, StoreRangeOptions } from '../../host/core/store-database.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
@@ -245,6 +248,32 @@ describe('PostgreSQL engine across nodes', () => {
     } finally {
       relay.kill('SIGKILL');
     }
+  });
+
+  it('keeps bundle bytes by hash where every node reads them, checked against the hash before a node caches them', () => {
+    const nodeA = sqlStoreOf(postgres())!;
+    const nodeB = sqlStoreOf(postgres())!;
+    const blobsA = postgresBundleBlobs(nodeA, `${dir.path}/cache-a`);
+    const blobsB = postgresBundleBlobs(nodeB, `${dir.path}/cache-b`);
+    const bytes = new Uint8Array(bundleChunkBytes * 2 + 123).map((_, index) => index % 251);
+    const hash = contentHashOf(bytes);
+    const signatureFile = { version: 1, signatures: [{ keyId: 'k', signature: 's' }] };
+    expect(blobsB.has(hash)).toBe(false);
+    blobsA.write(hash, bytes, signatureFile);
+    expect(blobsB.has(hash)).toBe(true);
+    expect(Buffer.from(blobsB.read(hash)!).equals(Buffer.from(bytes))).toBe(true);
+    expect(blobsB.readSignatureFile(hash)).toEqual(signatureFile);
+    expect(existsSync(blobsB.localPath(hash)!)).toBe(true);
+    // Bytes that do not match their hash are refused and never cached.
+    const other = new Uint8Array([1, 2, 3]);
+    const otherHash = contentHashOf(other);
+    blobsA.write(otherHash, other, undefined);
+    nodeA.query({ text: 'UPDATE alga_bundle_chunks SET bytes = $2 WHERE hash = $1', values: [otherHash, new Uint8Array([9, 9, 9])] });
+    const cacheC = postgresBundleBlobs(nodeB, `${dir.path}/cache-c`);
+    expect(() => cacheC.read(otherHash)).toThrow(/do not match/);
+    expect(existsSync(`${dir.path}/cache-c/sha256`)).toBe(false);
+    blobsA.remove(otherHash);
+    expect(blobsB.has(otherHash)).toBe(false);
   });
 
   it('refuses to open an unreachable database with a catalog error that names it without the password', () => {
