@@ -75,7 +75,7 @@ export class Runner extends EventEmitter {
   constructor(config: RunnerConfig) {
     super();
     this.config = resolveConfig(config);
-    mkdirSync(this.config.dataDir, { recursive: true });
+    mkdirSync(this.config.dataDir, { recursive: true, mode: 0o700 });
     collectDefaultMetrics({ register: this.registry, prefix: 'runner_' });
     const registry = this.registry;
     this.events = new DebugEvents(this.config.debug, registry);

@@ -102,7 +102,7 @@ export function childRunner(options: ChildRunnerOptions): ManagedRunner {
     // The IPC channel is how the runner knows the host is gone, however it went (runner/main.ts).
     const spawned = spawn(process.execPath, [entry], { env: environment(), stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     child = spawned;
-    writeFileSync(pidFile, `${spawned.pid ?? ''}\n`);
+    writeFileSync(pidFile, `${spawned.pid ?? ''}\n`, { mode: 0o600 });
     options.log.info({ pid: spawned.pid, port }, 'runner started');
     spawned.on('error', (error) => options.log.error({ err: error }, 'runner could not be spawned'));
     spawned.on('exit', (code, signal) => {
