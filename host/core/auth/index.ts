@@ -7,7 +7,7 @@ import type { HostStore } from '../store.ts';
 import { Accounts, publicUser, type PublicUser, type Tenant, type User } from './accounts.ts';
 import { ApiTokens, type ApiTokenRecord, type NewApiToken } from './api-tokens.ts';
 import { decoyPasswordHash, hashPassword, verifyPasswordHash } from './passwords.ts';
-import { actorOf, changedBy, hasScope, roleScopes, Scope, type Principal, type Role } from './scopes.ts';
+import { actorOf, changedBy, hasScope, isAdminLevelScope, roleScopes, Scope, type Principal, type Role } from './scopes.ts';
 import { SECURE_SESSION_COOKIE, SESSION_COOKIE, Sessions } from './sessions.ts';
 
 export { Scope, hasScope, actorOf, type Principal, type Role, type TokenKind } from './scopes.ts';
@@ -46,6 +46,15 @@ export interface HostAuth {
   createToken(input: NewApiToken, actor?: Principal): { token: string; record: ApiTokenRecord };
   revokeToken(id: string, actor?: Principal): ApiTokenRecord;
   listTokens(filter?: { tenantId?: string; kind?: ApiTokenRecord['kind'] }): ApiTokenRecord[];
+
+  /**
+   * Recovery (`alga-host reset-claim`): ends every session, revokes every admin-level API token
+   * (`admin` or `…:admin` scope) and suspends every admin account, so nothing issued before it
+   * still acts as an admin. Synchronous: run it in the same transaction that reopens setup.
+   */
+  evictEveryone(): { sessionsEnded: number; tokensRevoked: ApiTokenRecord[]; adminsSuspended: PublicUser[] };
+  /** Lifts a reset-claim suspension. */
+  reactivateUser(id: string, actor?: Principal): PublicUser;
 
   /** Who sent the request (cached per request), or undefined. */
   principalOf(request: FastifyRequest): Principal | undefined;
@@ -126,7 +135,7 @@ export function createAuth({ store, audit, secureCookies = false, sessionTtlMs, 
     if (!unsigned.valid || !unsigned.value) return undefined;
     const session = sessions.resolve(unsigned.value);
     const user = session ? accounts.getUser(session.userId) : undefined;
-    return user ? principalFromUser(user) : undefined;
+    return user && !user.suspendedAt ? principalFromUser(user) : undefined;
   }
 
   function principalOf(request: FastifyRequest): Principal | undefined {
@@ -181,8 +190,9 @@ export function createAuth({ store, audit, secureCookies = false, sessionTtlMs, 
     async verifyPassword(username, password) {
       const user = accounts.findUser(username);
       const ok = await verifyPasswordHash(password, user?.passwordHash ?? (await decoyPasswordHash()));
-      audit.record({ action: 'auth.password', outcome: ok && user ? 'ok' : 'denied', actor: user ? `user:${user.id}` : 'anonymous', tenantId: user?.tenantId, detail: { username: String(username).slice(0, 128) } });
-      return ok && user ? publicUser(user) : undefined;
+      const suspended = Boolean(ok && user?.suspendedAt);
+      audit.record({ action: 'auth.password', outcome: ok && user && !suspended ? 'ok' : 'denied', actor: user ? `user:${user.id}` : 'anonymous', tenantId: user?.tenantId, detail: { username: String(username).slice(0, 128), ...(suspended ? { suspended } : {}) } });
+      return ok && user && !suspended ? publicUser(user) : undefined;
     },
     issueSession(reply, user) {
       const { id } = sessions.create(user.id);
@@ -210,6 +220,18 @@ export function createAuth({ store, audit, secureCookies = false, sessionTtlMs, 
       return record;
     },
     listTokens: (filter) => tokens.list(filter),
+    evictEveryone() {
+      const sessionsEnded = sessions.endEvery();
+      const tokensRevoked = tokens.revokeWhere((record) => record.scopes.some(isAdminLevelScope));
+      const adminsSuspended = accounts.suspendAdmins().map(publicUser);
+      audit.record({ action: 'auth.evicted', detail: { sessionsEnded, tokensRevoked: tokensRevoked.map((record) => record.id), adminsSuspended: adminsSuspended.map((user) => user.id) } });
+      return { sessionsEnded, tokensRevoked, adminsSuspended };
+    },
+    reactivateUser(id, actor) {
+      const user = publicUser(accounts.reactivate(id));
+      audit.record({ action: 'user.reactivated', actor: changedBy(actor), tenantId: user.tenantId, target: `user:${user.id}` });
+      return user;
+    },
     principalOf,
     requireScope: (scope) => requireScope(scope),
     requireTenantScope: (scope) => requireScope(scope, true),
