@@ -62,7 +62,7 @@ export async function buildHostApp(options: HostAppOptions): Promise<HostApp> {
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     bodyLimit: 1024 * 1024,
-    trustProxy: config.env.ALGA_TRUST_PROXY === '1',
+    trustProxy: config.trustedProxies,
     frameworkErrors: badUrlError,
   });
   store.migrate('core', coreMigrations);

@@ -22,6 +22,7 @@ export const provisioningErrors = {
   E_SETUP_TOKEN_EXPIRED: { status: 401, message: 'The setup token has expired; run `alga-host reset-claim` on the host to mint a new one.' },
   E_SETUP_FORBIDDEN_NETWORK: { status: 403, message: 'Setup is only allowed from the local network.' },
   E_SETUP_RATE_LIMITED: { status: 429, message: 'Too many setup attempts; wait and try again.' },
+  E_SETUP_LOCKED: { status: 429, message: 'Setup is locked after too many wrong setup tokens. At the host\'s console, claim with `alga-host setup`, or run `alga-host reset-claim` for a fresh token (which lifts the lock).' },
   E_SETUP_BAD_REQUEST: { status: 400, message: 'The claim request is incomplete.' },
   E_PASSWORD_WEAK: { status: 400, message: 'The admin password is too weak: use at least 12 characters that are not a common or published example password.' },
   E_PROVISION_FILE_INVALID: { status: 400, message: 'provision.env is invalid.' },
