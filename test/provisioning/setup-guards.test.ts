@@ -84,7 +84,7 @@ describe('cross-site requests', () => {
   it('a form or fetch from another site cannot claim with the right token; the host\'s own page can', async () => {
     const host = await unclaimedHost();
     const form = { token: host.token(), username: 'admin', password, password_confirm: password };
-    for (const headers of [{ origin: 'http://evil.example', 'sec-fetch-site': 'cross-site' }, { origin: 'http://evil.example' }, { 'sec-fetch-site': 'same-site' }, { origin: 'null' }]) {
+    for (const headers of <Record<string, string>[]>[{ origin: 'http://evil.example', 'sec-fetch-site': 'cross-site' }, { origin: 'http://evil.example' }, { 'sec-fetch-site': 'same-site' }, { origin: 'null' }]) {
       const asForm = await requestFrom(`${host.url}/setup`, { form, headers });
       expect([asForm.status, asForm.json?.error?.code]).toEqual([403, 'E_CROSS_SITE_REQUEST']);
       const asJson = await requestFrom(`${host.url}/setup/claim`, { json: form, headers });

@@ -89,10 +89,17 @@ export async function signIn(baseUrl: string, username: string, password: string
   return response.headers.getSetCookie().map((cookie) => cookie.split(';')[0]).join('; ');
 }
 
-/** The install code in the newest outbox mail to `to`. */
+/**
+ * The install code of the newest waiting outbox mail to `to`, as an operator of an air-gapped
+ * control plane gets it: released once (the code is minted then; the outbox never holds one).
+ */
 export async function installCodeFromOutbox(controlPlaneUrl: string, serviceToken: string, to: string): Promise<string> {
-  const outbox = await request(`${controlPlaneUrl}/outbox?to=${encodeURIComponent(to)}`, { headers: { authorization: `Bearer ${serviceToken}` } });
-  const code = /ALGA(?:-[0-9A-Z]{1,5}){7}/.exec(outbox.json?.messages?.[0]?.text ?? '')?.[0];
-  if (!code) throw new Error(`no install code in the outbox: ${outbox.text}`);
+  const headers = { authorization: `Bearer ${serviceToken}` };
+  const outbox = await request(`${controlPlaneUrl}/outbox?status=outbox&to=${encodeURIComponent(to)}`, { headers });
+  const id = outbox.json?.messages?.[0]?.id;
+  if (!id) throw new Error(`no mail waiting in the outbox: ${outbox.text}`);
+  const released = await request(`${controlPlaneUrl}/outbox/${id}/release`, { method: 'POST', headers });
+  const code = /ALGA(?:-[0-9A-Z]{1,5}){7}/.exec(released.json?.message?.text ?? '')?.[0];
+  if (!code) throw new Error(`no install code in the released mail: ${released.text}`);
   return code;
 }
