@@ -114,7 +114,7 @@ export class Runner extends EventEmitter {
       [
         createStorageFactor({ path: join(this.config.dataDir, 'storage'), registry }),
         createHttpFactor({ allowPrivate: this.config.egressAllowPrivate, registry }),
-        createSecretsFactor({ secretKey: this.config.secretKey, registry }),
+        createSecretsFactor({ secretKey: this.config.secretKey, secretKeyFile: this.config.secretKeyFile, registry }),
         createLoggingFactor({ registry }),
         createMetricsFactor({ registry }),
         createUiProxyFactor({ config: this.config.uiProxy, registry }),

@@ -11,10 +11,10 @@ export const provisioningErrors = {
   E_SECRET_UNREADABLE: { status: 500, message: 'An infra secret file cannot be read by the user running the host.' },
   E_SECRET_DECRYPT_FAILED: { status: 500, message: 'An encrypted value could not be decrypted.' },
   E_SECRET_UNKNOWN_KEY: { status: 500, message: 'An encrypted value names an encryption key id that is not in the keyring.' },
-  E_KEY_IN_USE: { status: 409, message: 'The encryption key is still used by stored values and cannot be retired.' },
+  E_KEY_IN_USE: { status: 409, message: 'The key is still in use (the active key, or stored values need it) and cannot be retired.' },
   E_KEY_ROTATION_INCOMPLETE: { status: 500, message: 'Some encrypted values could not be re-encrypted under the new key.' },
   E_STORE_IN_USE: { status: 409, message: 'The host is running on this data folder; stop it (systemctl stop alga-host) before rotating keys.' },
-  E_UNKNOWN_SECRET_KIND: { status: 400, message: 'Unknown secret kind.' },
+  E_UNKNOWN_SECRET_KIND: { status: 400, message: 'Unknown key kind; rotate-key takes encryption, session, license-signing, download-link or runner-envelope.' },
 
   // First-run claim (setup plugin)
   E_SETUP_CLAIMED: { status: 410, message: 'This host has already been claimed; setup is closed.' },

@@ -1,14 +1,16 @@
 import { Counter, type Registry } from 'prom-client';
-import { openSecrets } from '../../lib/sealed-secrets.ts';
 import { isAlgaError } from '../../lib/errors/index.ts';
+import { RunnerSecretKeys } from '../secret-keys.ts';
 import type { CapabilityFactor, ExecutionScope } from './factor.ts';
 import { HostError } from './factor.ts';
 
 /**
- * `alga.secrets`: the install's sealed envelope, opened with the runner's secret key only when
- * the capability is granted and a secret is asked for. Values are never logged or recorded.
+ * `alga.secrets`: the install's sealed envelope, opened with the runner's secret key (any of them
+ * during a key rotation: ../secret-keys.ts) only when the capability is granted and a secret is
+ * asked for. Values are never logged or recorded.
  */
-export function createSecretsFactor(options: { secretKey?: string; registry: Registry }): CapabilityFactor {
+export function createSecretsFactor(options: { secretKey?: string; secretKeyFile?: string; registry: Registry }): CapabilityFactor {
+  const keys = new RunnerSecretKeys(options.secretKey, options.secretKeyFile);
   const reads = new Counter({ name: 'runner_secret_reads_total', help: 'Guest secret reads by result.', labelNames: ['result'], registers: [options.registry] });
   const opened = new WeakMap<ExecutionScope, Record<string, string>>();
 
@@ -16,9 +18,9 @@ export function createSecretsFactor(options: { secretKey?: string; registry: Reg
     const cached = opened.get(scope);
     if (cached) return cached;
     if (!scope.secretEnvelope) return {};
-    if (!options.secretKey) throw new HostError('unavailable', 'The runner has no secret key to open secrets with.');
+    if (!keys.available) throw new HostError('unavailable', 'The runner has no secret key to open secrets with.');
     try {
-      const values = openSecrets(scope.secretEnvelope, options.secretKey);
+      const values = keys.open(scope.secretEnvelope);
       opened.set(scope, values);
       return values;
     } catch (error) {

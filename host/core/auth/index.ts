@@ -41,6 +41,8 @@ export interface HostAuth {
   /** Starts a browser session: sets the signed session cookie (`__Host-alga_session` over HTTPS, else `alga_session`) on the reply. */
   issueSession(reply: FastifyReply, user: PublicUser): void;
   endSession(request: FastifyRequest, reply: FastifyReply): void;
+  /** onSend: re-signs the session cookie with the active key when a rotated-out key signed it. */
+  renewSessionCookie(request: FastifyRequest, reply: FastifyReply): void;
 
   /** Returns the token once; only its hash is stored. */
   createToken(input: NewApiToken, actor?: Principal): { token: string; record: ApiTokenRecord };
@@ -79,6 +81,8 @@ export function createAuth({ store, audit, secureCookies = false, sessionTtlMs, 
   const tokens = new ApiTokens(store);
   const sessions = new Sessions(store, sessionTtlMs);
   const principals = new WeakMap<FastifyRequest, Principal | null>();
+  /** Requests whose valid session cookie was signed by a rotated-out key: id and expiry, to re-sign it. */
+  const renewals = new WeakMap<FastifyRequest, { id: string; expiresAt: string }>();
   const runnerPrincipal: Principal = { kind: 'token', id: 'runner', name: 'runner service token', tokenKind: 'service', scopes: [Scope.registryRead] };
 
   function principalFromToken(record: ApiTokenRecord): Principal {
@@ -135,7 +139,9 @@ export function createAuth({ store, audit, secureCookies = false, sessionTtlMs, 
     if (!unsigned.valid || !unsigned.value) return undefined;
     const session = sessions.resolve(unsigned.value);
     const user = session ? accounts.getUser(session.userId) : undefined;
-    return user && !user.suspendedAt ? principalFromUser(user) : undefined;
+    if (!user || user.suspendedAt) return undefined;
+    if (unsigned.renew) renewals.set(request, { id: unsigned.value, expiresAt: session!.expiresAt });
+    return principalFromUser(user);
   }
 
   function principalOf(request: FastifyRequest): Principal | undefined {
@@ -208,6 +214,14 @@ export function createAuth({ store, audit, secureCookies = false, sessionTtlMs, 
       const { name, secure } = sessionCookie(request);
       reply.clearCookie(name, { path: '/', secure, httpOnly: true, sameSite: 'lax' });
       if (principal) audit.record({ action: 'session.ended', actor: actorOf(principal), tenantId: principal.tenantId });
+    },
+    renewSessionCookie(request, reply) {
+      const renewal = renewals.get(request);
+      if (!renewal || reply.hasHeader('set-cookie')) return;
+      const maxAge = Math.floor((Date.parse(renewal.expiresAt) - Date.now()) / 1000);
+      if (maxAge <= 0) return;
+      const { name, secure } = sessionCookie(request);
+      reply.setCookie(name, renewal.id, { signed: true, httpOnly: true, sameSite: 'lax', secure, path: '/', maxAge });
     },
     createToken(input, actor) {
       const created = tokens.create({ ...input, createdBy: changedBy(actor) }, (id) => accounts.getTenant(id) !== undefined);
