@@ -18,14 +18,13 @@ export interface HostProcess {
 /** A runner address nothing listens on: these tests need no runner, so none is started. */
 export const NO_RUNNER = 'http://127.0.0.1:9';
 
-export async function startHostProcess(options: { dataDir: string; profile: string; env?: Record<string, string>; embeddedRunner?: boolean }): Promise<HostProcess> {
+export async function startHostProcess(options: { dataDir: string; profile: string; env?: Record<string, string>; embeddedRunner?: boolean; port?: number; umask?: string }): Promise<HostProcess> {
   const env: Record<string, string | undefined> = { ...process.env, ALGA_LOG_LEVEL: 'info', ALGA_ACCESS_LOG: '1', ...options.env };
   if (!options.embeddedRunner) env.RUNNER_BASE_URL = NO_RUNNER;
-  const child = spawn(process.execPath, [join(projectRoot, 'bin/alga-host.js'), 'start', '--data', options.dataDir, '--port', '0', '--host', '127.0.0.1', '--profile', options.profile], {
-    cwd: projectRoot,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const command = [process.execPath, join(projectRoot, 'bin/alga-host.js'), 'start', '--data', options.dataDir, '--port', String(options.port ?? 0), '--host', '127.0.0.1', '--profile', options.profile];
+  // With `umask`, started the way a shell with that umask would start it.
+  const [file, ...args] = options.umask ? ['/bin/sh', '-c', `umask ${options.umask} && exec "$@"`, 'sh', ...command] : command;
+  const child = spawn(file, args, { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
