@@ -1,6 +1,9 @@
+import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { projectRoot } from '../../host/core/secrets/placeholders.ts';
 import { startHost, type RunningHost } from '../../host/core/start.ts';
 import licensePlugin from '../../host/plugins/license/index.ts';
 import type { InstallCodeRecord } from '../../host/plugins/license/registry.ts';
@@ -16,6 +19,7 @@ import { startSmtpSink, testCertFile } from './support/smtp-sink-process.ts';
  * code when it comes back. No code is ever in the store, the outbox or an API answer.
  */
 
+const run = promisify(execFile);
 const CODE = /ALGA(?:-[0-9A-Z]{1,5}){7}/;
 const smtpUser = 'licensing';
 const smtpPass = `smtp-${Math.random().toString(36).slice(2)}-pass`;
@@ -113,6 +117,10 @@ describe('install-code mail over SMTP', () => {
     expect(dead.json.messages).toEqual([expect.objectContaining({ id, to: 'cy@mail.test', status: 'failed', attempts: 1, last_error: expect.stringContaining('550') })]);
     expect(dead.text).not.toMatch(CODE);
     expect(codesOf(registered.json.tenant_id).map((code) => code.status)).toEqual(['revoked']);
+    // The operator's view from the shell shows the same dead letter, and no code.
+    const listed = await run(process.execPath, [join(projectRoot, 'bin/alga-host.js'), 'mail', 'list', '--status', 'failed', '--data', dir.path], { cwd: projectRoot });
+    expect(listed.stdout).toMatch(new RegExp(`^${id}\\s+failed\\s+attempts 1\\s+cy@mail\\.test .*550`, 'm'));
+    expect(listed.stdout).not.toMatch(CODE);
 
     const retried = await service(`/outbox/${id}/retry`, { method: 'POST' });
     expect(retried.json.message).toMatchObject({ status: 'queued', attempts: 0 });

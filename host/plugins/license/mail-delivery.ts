@@ -88,9 +88,21 @@ export class MailDelivery {
     });
   }
 
-  /** Starts the delivery loop; mail left `sending` by a crash is retried with a new code. */
+  /**
+   * Starts the delivery loop; mail left `sending` by a crash is retried with a new code. Without
+   * SMTP (now), mail still waiting to be sent goes to the outbox instead, its code revoked.
+   */
   start(): void {
-    if (!this.options.sender) return;
+    if (!this.options.sender) {
+      this.options.store.transaction(() => {
+        for (const job of this.queue.unfinishedJobs()) {
+          if (job.status === 'outbox') continue;
+          this.options.registry.revokeCode(job.codeKey);
+          this.queue.put({ ...job, status: 'outbox', nextAttemptAt: undefined });
+        }
+      });
+      return;
+    }
     this.options.store.transaction(() => {
       for (const job of this.queue.unfinishedJobs()) {
         if (job.status !== 'sending') continue;
