@@ -48,12 +48,27 @@ export function isSealedEnvelope(value: unknown): value is SealedSecretEnvelope 
   return !!envelope && typeof envelope === 'object' && envelope.version === 1 && typeof envelope.ephemeralPublicKey === 'string' && typeof envelope.nonce === 'string' && typeof envelope.ciphertext === 'string';
 }
 
+/** Deriving a public key costs a scalar multiplication: once per key, not once per execution. */
+const recipients = new Map<string, string>();
+function recipientOfSecretKey(secretKeyB64: string): string | undefined {
+  let recipient = recipients.get(secretKeyB64);
+  if (recipient === undefined) {
+    try {
+      recipient = recipientId(runnerPublicKeyOf(secretKeyB64));
+    } catch {
+      return undefined;
+    }
+    recipients.set(secretKeyB64, recipient);
+  }
+  return recipient;
+}
+
 /**
  * Opens with whichever of several runner keys it was sealed to (a runner during a key rotation
  * holds the new and the old): the named recipient first, then the others.
  */
 export function openSecretsWithAny(envelope: SealedSecretEnvelope, runnerSecretKeysB64: readonly string[]): Record<string, string> {
-  const named = envelope?.recipient ? runnerSecretKeysB64.filter((key) => recipientId(runnerPublicKeyOf(key)) === envelope.recipient) : [];
+  const named = envelope?.recipient ? runnerSecretKeysB64.filter((key) => recipientOfSecretKey(key) === envelope.recipient) : [];
   const order = [...named, ...runnerSecretKeysB64.filter((key) => !named.includes(key))];
   let failure: unknown = new AlgaError('E_RUNNER_SECRETS_UNREADABLE', 'The runner has no secret key.');
   for (const key of order) {
