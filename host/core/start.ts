@@ -100,7 +100,9 @@ export async function startHost(options: StartHostOptions = {}): Promise<Running
       profile: config.profile,
       secrets,
       log: host.app.log,
-      onReload: (live) => embedded && writeRunnerSecretKeys(config.dataDir, live.runnerKeys.entries.map((entry) => entry.key.secretKey)),
+      onReload: (live) => {
+        if (embedded) writeRunnerSecretKeys(config.dataDir, live.runnerKeys.entries.map((entry) => entry.key.secretKey));
+      },
     });
     await host.listening(url);
     let closing: Promise<void> | undefined;

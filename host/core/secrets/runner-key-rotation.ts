@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { AlgaError } from '../../../lib/errors/index.ts';
-import { isSealedEnvelope, openSecretsWithAny, recipientId, sealSecrets, type SealedSecretEnvelope } from '../../../lib/sealed-secrets.ts';
+import { isSealedEnvelope, openSecretsWithAny, recipientId, sealSecrets } from '../../../lib/sealed-secrets.ts';
 import { writeRunnerSecretKeys } from '../runner/child.ts';
 import { openStore, type HostStore } from '../store.ts';
 import { newRunnerKeyPair, runnerKeyPairFile, type RunnerKeyPair } from './infra-secret-files.ts';
@@ -42,9 +42,7 @@ const encode = (pair: RunnerKeyPair) => pair;
 const describeKey = (key: unknown) => (typeof key === 'string' ? key : JSON.stringify(key));
 
 interface EnvelopeWalk {
-  value: unknown;
   resealed: number;
-  stale: number;
   unreadable: number;
 }
 
@@ -99,7 +97,7 @@ function resealPass(store: HostStore, databases: string[], ring: Keyring<RunnerK
       if (!containsEnvelope(current)) continue;
       store.transaction(() => {
         const fresh = db.get(recordKey as never);
-        const walk: EnvelopeWalk = { value: fresh, resealed: 0, stale: 0, unreadable: 0 };
+        const walk: EnvelopeWalk = { resealed: 0, unreadable: 0 };
         const next = resealValue(fresh, ring, walk);
         if (walk.unreadable > 0) unreadable.push({ database, key: describeKey(recordKey) });
         if (walk.resealed > 0) {
@@ -152,8 +150,9 @@ function updateLocalRunner(dataDir: string, ring: Keyring<RunnerKeyPair>): boole
   return true;
 }
 
-async function withStore<T>(dataDir: string, action: (store: HostStore, databases: string[]) => T | Promise<T>): Promise<T> {
-  if (!existsSync(join(dataDir, 'store'))) return action(undefined as never, []);
+/** Runs `action` on the data folder's store; `empty` is the answer for a folder with no store yet. */
+async function withStore<T>(dataDir: string, empty: T, action: (store: HostStore, databases: string[]) => T | Promise<T>): Promise<T> {
+  if (!existsSync(join(dataDir, 'store'))) return empty;
   const databases = listStoreDatabases(dataDir);
   const store = openStore(dataDir);
   try {
@@ -170,8 +169,8 @@ export async function rotateRunnerKey(dataDir: string, options: { stage?: boolea
   const localRunner = updateLocalRunner(dataDir, ring);
   writeKeyringFile(dataDir, runnerKeyPairFile, ring, encode);
   const report: RunnerKeyRotation = { newKeyId: ring.activeKeyId, kept: ring.entries.slice(1).map((entry) => entry.keyId), resealed: 0, remaining: 0, unreadable: [], localRunner };
-  if (options.stage || !existsSync(join(dataDir, 'store'))) return report;
-  return withStore(dataDir, async (store, databases) => {
+  if (options.stage) return report;
+  return withStore(dataDir, report, async (store, databases) => {
     const passes = options.passes ?? 3;
     for (let pass = 0; pass < passes; pass++) {
       const { resealed, unreadable } = resealPass(store, databases, ring);
@@ -189,13 +188,13 @@ export async function rotateRunnerKey(dataDir: string, options: { stage?: boolea
 /** Re-seals what is left on old keys (after `--stage`, or a rotation that reported `remaining`). */
 export async function resealToActiveRunnerKey(dataDir: string): Promise<{ resealed: number; unreadable: Array<{ database: string; key: string }> }> {
   const ring = readKeyringFile(dataDir, runnerKeyPairFile);
-  return withStore(dataDir, (store, databases) => resealPass(store, databases, ring));
+  return withStore(dataDir, { resealed: 0, unreadable: [] }, (store, databases) => resealPass(store, databases, ring));
 }
 
 export async function retireRunnerKey(dataDir: string, keyId: string): Promise<void> {
   const ring = readKeyringFile(dataDir, runnerKeyPairFile);
   if (!ring.entries.some((entry) => entry.keyId === keyId)) throw new AlgaError('E_SECRET_UNKNOWN_KEY', `Key id ${keyId} is not in the runner key pair keyring.`);
-  const inUse = await withStore(dataDir, (store, databases) => envelopesUsing(store, databases, ring, keyId));
+  const inUse = await withStore(dataDir, 0, (store, databases) => envelopesUsing(store, databases, ring, keyId));
   if (inUse > 0) throw new AlgaError('E_KEY_IN_USE', `Key ${keyId} still opens ${inUse} stored secret envelope(s); run \`alga-host rotate-key runner-envelope --reseal\` first.`);
   const retired = retireKeyringKey(dataDir, runnerKeyPairFile, keyId, encode);
   updateLocalRunner(dataDir, retired);
