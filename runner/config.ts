@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
-import { loadTrustBundle, type TrustBundle } from '../lib/signing/index.ts';
+import { TrustBundleSource, type TrustBundle } from '../lib/signing/index.ts';
 import { AlgaError } from '../lib/errors/index.ts';
 import { parseUiOriginTemplate } from '../lib/ext-ui/origins.ts';
 import { defaultLimits, type LimitsConfig } from './limits.ts';
@@ -9,6 +9,7 @@ import type { AdmissionConfig } from './admission.ts';
 import type { DebugEventsConfig } from './debug/events.ts';
 import type { UiProxyConfig } from './capabilities/ui-proxy.ts';
 import type { IsolationPolicy } from './pool/protocol.ts';
+import type { StorageEngine } from './storage/engine.ts';
 
 export interface RunnerConfig {
   /** LMDB storage and the transpile cache live here. */
@@ -45,19 +46,25 @@ export interface RunnerConfig {
   logLevel?: LogLevel;
   /** Log every request and execution (except /healthz); by default only failed executions and errors are logged. */
   logRequests?: boolean;
+  /** Where `alga.storage` keeps its data (runner/storage/engine.ts); LMDB under `<dataDir>/storage` by default. The runner closes it. */
+  storageEngine?: StorageEngine;
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const logLevels: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export type ResolvedRunnerConfig = Required<Pick<RunnerConfig, 'dataDir' | 'bundleDir' | 'workers' | 'host' | 'port' | 'egressAllowPrivate' | 'defaultIsolation' | 'recycleAfterRequests' | 'recycleAfterMs' | 'compiledCacheBytes' | 'logger' | 'logLevel' | 'logRequests'>> &
-  Pick<RunnerConfig, 'registryUrl' | 'serviceToken' | 'secretKey' | 'secretKeyFile' | 'publicBase' | 'uiOrigin'> & {
-    trust?: TrustBundle;
+  Pick<RunnerConfig, 'registryUrl' | 'serviceToken' | 'secretKey' | 'secretKeyFile' | 'publicBase' | 'uiOrigin' | 'storageEngine'> & {
+    /** Follows its file (SIGNING_TRUST_BUNDLE as a path): a changed trust bundle applies within a second. */
+    trust: TrustBundleSource;
     limits: LimitsConfig;
     concurrency: AdmissionConfig;
     debug: DebugEventsConfig;
     uiProxy: UiProxyConfig;
   };
+
+/** How often, at most, the runner looks whether its trust bundle file changed (one stat). */
+const trustRecheckMs = 1000;
 
 export function resolveConfig(config: RunnerConfig): ResolvedRunnerConfig {
   const dataDir = resolve(config.dataDir);
@@ -71,7 +78,8 @@ export function resolveConfig(config: RunnerConfig): ResolvedRunnerConfig {
     secretKey: config.secretKey,
     secretKeyFile: config.secretKeyFile,
     publicBase: config.publicBase,
-    trust: typeof config.trustBundle === 'string' ? loadTrustBundle(config.trustBundle) : config.trustBundle,
+    storageEngine: config.storageEngine,
+    trust: new TrustBundleSource(config.trustBundle, trustRecheckMs),
     workers: Math.max(1, config.workers ?? Math.max(2, availableParallelism())),
     host: config.host ?? '127.0.0.1',
     port: config.port ?? 0,

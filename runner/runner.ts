@@ -16,6 +16,8 @@ import { createStorageFactor } from './capabilities/storage.ts';
 import { createUiProxyFactor } from './capabilities/ui-proxy.ts';
 import { resolveConfig, type ResolvedRunnerConfig, type RunnerConfig } from './config.ts';
 import { DebugEvents } from './debug/events.ts';
+import { StackMapper } from './debug/stack-map.ts';
+import { takeGuestFailure } from './guest-failure.ts';
 import { parseExecuteRequest, type ExecuteRequest } from './execute-request.ts';
 import { effectiveLimits } from './limits.ts';
 import { guestStatus, responseHeaders } from './response-headers.ts';
@@ -23,6 +25,8 @@ import { BundleSource } from './loading/bundle-source.ts';
 import { ExtensionCache, type LoadedExtension } from './loading/extension-cache.ts';
 import type { GuestRequest } from './pool/protocol.ts';
 import { WorkerPool, type PoolOutcome } from './pool/worker-pool.ts';
+import { KeyValueStore } from './storage/key-value-store.ts';
+import { openLmdbStorageEngine } from './storage/lmdb-engine.ts';
 
 /** What an execution did, for the host's execution log (also in every answer). */
 export interface ExecutionRecord {
@@ -61,6 +65,10 @@ export class Runner extends EventEmitter {
   readonly registry = new Registry();
   readonly events: DebugEvents;
   readonly extensions: ExtensionCache;
+  /** `alga.storage` data of every tenant's installs (also purged through the HTTP API). */
+  readonly storage: KeyValueStore;
+  /** Maps guest stack frames to the extension's TypeScript (source maps from the components). */
+  readonly stacks = new StackMapper();
   private readonly pool: WorkerPool<ExecutionScope>;
   private readonly dispatcher: CapabilityDispatcher;
   private readonly admission: Admission;
@@ -110,9 +118,10 @@ export class Runner extends EventEmitter {
       onEvict: (codeKey) => this.pool.forget(codeKey),
       onCompiled: (code) => this.pool.prepare(code),
     });
+    this.storage = new KeyValueStore(this.config.storageEngine ?? openLmdbStorageEngine({ path: join(this.config.dataDir, 'storage') }));
     this.dispatcher = new CapabilityDispatcher(
       [
-        createStorageFactor({ path: join(this.config.dataDir, 'storage'), registry }),
+        createStorageFactor({ store: this.storage, registry }),
         createHttpFactor({ allowPrivate: this.config.egressAllowPrivate, registry }),
         createSecretsFactor({ secretKey: this.config.secretKey, secretKeyFile: this.config.secretKeyFile, registry }),
         createLoggingFactor({ registry }),
@@ -123,7 +132,7 @@ export class Runner extends EventEmitter {
     );
     this.pool = new WorkerPool<ExecutionScope>(this.config.workers, {
       hostCall: (scope, call) => this.dispatcher.call(scope, call.iface, call.fn, call.args),
-      stdio: (scope, stream, text, truncated) => void scope.debugEvent(stream === 'stderr' ? 'warn' : 'info', stream, text, truncated),
+      stdio: (scope, stream, text, truncated) => void scope.debugEvent(stream === 'stderr' ? 'warn' : 'info', stream, this.stacks.mapFrames(scope.contentHash, text), truncated),
       workerEvent: (event) => event === 'replaced' && this.workerReplacements.inc(),
     });
     this.admission = new Admission(this.config.concurrency, () => this.pool.size);
@@ -163,6 +172,7 @@ export class Runner extends EventEmitter {
       } catch (error) {
         return this.reject(request, requestId, started, asAlgaError(error));
       }
+      this.stacks.remember(extension.hash, extension.sourceMap);
       const limits = effectiveLimits(this.config.limits, extension.manifest, request.limits);
       const body = bodyBytes ?? Buffer.from(request.http.body_b64 ?? '', 'base64');
       if (body.length > limits.maxRequestBytes) return this.reject(request, requestId, started, new AlgaError('E_RUNNER_REQUEST_TOO_LARGE', `The limit is ${limits.maxRequestBytes} bytes.`));
@@ -202,14 +212,17 @@ export class Runner extends EventEmitter {
             config: Object.entries(request.config ?? {}).map(([name, value]) => [name, typeof value === 'string' ? value : JSON.stringify(value)]),
           },
           request: guestRequest,
+          storageReads: scope.providers.has('alga.storage') && this.storage.engine.workerReadPath ? { path: this.storage.engine.workerReadPath } : undefined,
           deadlineMs: limits.timeoutMs,
           maxQueueWaitMs: this.config.concurrency.maxQueueWaitMs,
         },
         scope,
       );
       if (outcome.kind !== 'ok') abort(); // stops the host calls still running for it
+      if (outcome.kind !== 'deadline' && outcome.kind !== 'queue-timeout') this.dispatcher.countServedInWorker(scope, outcome.servedInWorker);
       if (outcome.kind === 'queue-timeout') return this.reject(request, requestId, started, new AlgaError('E_RUNNER_QUEUE_TIMEOUT', `Request ${requestId}: ${outcome.message}`), 1);
-      return this.finish(request, requestId, started, scope, outcome, limits.maxResponseBytes);
+      const withheld = outcome.kind === 'ok' ? await this.dispatcher.settle(scope).then(() => undefined, (error: unknown) => (isAlgaError(error) ? error : new AlgaError('E_RUNNER_INTERNAL', undefined, { cause: error }))) : undefined;
+      return this.finish(request, requestId, started, scope, outcome, limits.maxResponseBytes, withheld);
     } finally {
       release();
     }
@@ -240,6 +253,7 @@ export class Runner extends EventEmitter {
     this.closed = true;
     await this.pool.close();
     await this.dispatcher.close();
+    await this.storage.close();
     await this.events.close();
   }
 
@@ -259,7 +273,7 @@ export class Runner extends EventEmitter {
       providers: new Set((request.providers ?? []).filter((capability) => (extension.manifest.capabilities as string[]).includes(capability))),
       installEgress: request.egress ?? [],
       limits,
-      secretEnvelope: request.secret_envelope ?? undefined,
+      secretEnvelopes: [...(request.secret_envelope ? [request.secret_envelope] : []), ...(request.secret_envelopes ?? [])],
       uiProxyRouteBase: request.ui_proxy?.route_base,
       get signal() {
         return (controller ??= new AbortController()).signal;
@@ -300,11 +314,14 @@ export class Runner extends EventEmitter {
     });
   }
 
-  private finish(request: ExecuteRequest, requestId: string, started: number, scope: ExecutionScope, outcome: Exclude<PoolOutcome, { kind: 'queue-timeout' }>, maxResponseBytes: number): ExecuteResult {
+  /** `withheld`: a factor could not settle the execution (CapabilityFactor.settle), so its answer is this error instead. */
+  private finish(request: ExecuteRequest, requestId: string, started: number, scope: ExecutionScope, outcome: Exclude<PoolOutcome, { kind: 'queue-timeout' }>, maxResponseBytes: number, withheld?: AlgaError): ExecuteResult {
     const base = this.recordBase(request, requestId, started);
     const { usage: used } = scope;
     const usage = { memory_bytes: outcome.memoryBytes, egress_bytes: used.egressBytes, host_calls: used.hostCalls, log_events: used.logEvents, denials: used.denials, denials_dropped: used.denialsDropped, debug_events_dropped: used.debugEventsDropped };
+    if (withheld) return this.failed({ ...base, ...usage }, withheld, 'error', scope);
     if (outcome.kind === 'ok') {
+      const failure = takeGuestFailure(outcome.response);
       let headers: Record<string, string>;
       try {
         guestStatus(outcome.response.status);
@@ -312,7 +329,8 @@ export class Runner extends EventEmitter {
       } catch (error) {
         return this.failed({ ...base, ...usage }, error as AlgaError, 'invalid-response', scope);
       }
-      const execution: ExecutionRecord = { ...base, ...usage, status: outcome.response.status, outcome: 'ok' };
+      const execution: ExecutionRecord = { ...base, ...usage, status: outcome.response.status, outcome: 'ok', ...(failure ? { error: failure } : {}) };
+      if (failure) this.debug(scope, 'error', 'log', `${failure.code}: ${failure.message}`);
       this.account(execution);
       return { ok: true, status: outcome.response.status, headers, body: outcome.response.body, execution };
     }

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AlgaError } from '../../lib/errors/index.ts';
 import { parseUiOriginTemplate } from '../../lib/ext-ui/origins.ts';
@@ -29,7 +28,7 @@ export interface HostConfig {
   runnerPublicBase?: string;
   /** RUNNER_UI_ORIGIN: each install's UI origin, `https://{ext}.ext.example.com` (docs/ui.md); on loopback a `*.localhost` default. */
   uiOrigin?: string;
-  /** SIGNING_TRUST_BUNDLE (a path or inline JSON), else `<data>/trust-bundle.json` when it exists. */
+  /** SIGNING_TRUST_BUNDLE (a path or inline JSON), else `<data>/trust-bundle.json` (followed while it does not exist yet). */
   trustBundle?: string;
   gatewayTimeoutMs: number;
   gatewayMaxBodyBytes: number;
@@ -89,7 +88,7 @@ export function resolveHostConfig(input: HostConfigInput = {}): HostConfig {
     runnerBaseUrl: env.RUNNER_BASE_URL || undefined,
     runnerPublicBase: env.RUNNER_PUBLIC_BASE || undefined,
     uiOrigin: uiOriginOf(env.RUNNER_UI_ORIGIN),
-    trustBundle: env.SIGNING_TRUST_BUNDLE || (existsSync(trustBundlePath(dataDir)) ? trustBundlePath(dataDir) : undefined),
+    trustBundle: env.SIGNING_TRUST_BUNDLE || trustBundlePath(dataDir),
     gatewayTimeoutMs: positiveInt(env.EXT_GATEWAY_TIMEOUT_MS, 10_000, 'EXT_GATEWAY_TIMEOUT_MS'),
     gatewayMaxBodyBytes: positiveInt(env.EXT_GATEWAY_MAX_BODY_BYTES, 1024 * 1024, 'EXT_GATEWAY_MAX_BODY_BYTES'),
     registryMaxBundleBytes: positiveInt(env.REGISTRY_MAX_BUNDLE_BYTES, 64 * 1024 * 1024, 'REGISTRY_MAX_BUNDLE_BYTES'),

@@ -28,3 +28,4 @@ export {
   removeStoredBundle,
 } from './store.ts';
 export { readUserFile, readOptionalText, writeUserFile } from './files.ts';
+export { withSourceMap, readSourceMap, sourceMapSectionName } from './source-map-section.ts';

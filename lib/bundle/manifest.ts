@@ -26,6 +26,8 @@ export interface Manifest {
   egress?: string[];
   limits?: { memoryMb?: number; timeoutMs?: number };
   configSchema?: Record<string, unknown>;
+  /** Secrets the extension reads with `secrets.get(name)`, so the console can show which are set. */
+  secrets?: { name: string; description?: string }[];
   /** `ui/<path>` → `sha256:<hex>`, filled in by pack. */
   assets?: Record<string, string>;
 }
@@ -106,6 +108,19 @@ export const manifestSchema = {
       },
     },
     configSchema: { type: 'object', isJsonSchema: true },
+    secrets: {
+      type: 'array',
+      maxItems: 64,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name'],
+        properties: {
+          name: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,128}$' },
+          description: { type: 'string', maxLength: 500 },
+        },
+      },
+    },
     assets: {
       type: 'object',
       propertyNames: { pattern: '^ui/', maxLength: 255 },

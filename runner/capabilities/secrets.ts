@@ -17,10 +17,10 @@ export function createSecretsFactor(options: { secretKey?: string; secretKeyFile
   function secretsOf(scope: ExecutionScope): Record<string, string> {
     const cached = opened.get(scope);
     if (cached) return cached;
-    if (!scope.secretEnvelope) return {};
+    if (scope.secretEnvelopes.length === 0) return {};
     if (!keys.available) throw new HostError('unavailable', 'The runner has no secret key to open secrets with.');
     try {
-      const values = keys.open(scope.secretEnvelope);
+      const values = Object.assign({}, ...scope.secretEnvelopes.map((envelope) => keys.open(envelope))) as Record<string, string>;
       opened.set(scope, values);
       return values;
     } catch (error) {

@@ -4,6 +4,7 @@ import { AlgaError, isAlgaError } from '../../lib/errors/index.ts';
 import type { ExecutionRecord, Runner } from '../runner.ts';
 import { sendError } from './errors.ts';
 import { registerExtUi } from './ext-ui.ts';
+import { registerStorageAdmin } from './storage-admin.ts';
 import { decodeExecuteFrame, encodeExecuteFrame, executeFrameType } from '../../lib/execute-frame.ts';
 import { executeAnswerJson, executionFigures, parseExecuteJson } from './execute-json.ts';
 
@@ -62,7 +63,7 @@ export function buildRunnerApp(runner: Runner): FastifyInstance {
   app.post('/v1/execute', { onRequest: requireToken }, async (request, reply) => {
     const frame = (request.body as { frame?: ReturnType<typeof decodeExecuteFrame> } | undefined)?.frame;
     const result = frame ? await runner.execute(frame.envelope, frame.body) : await runner.execute(request.body);
-    if (!result.ok) return sendError(reply, result.error, result.requestId, result.retryAfterSeconds);
+    if (!result.ok) return sendError(reply, result.error, result.requestId, result.retryAfterSeconds, result.execution && executionFigures(result.execution));
     if (String(request.headers.accept ?? '').includes(executeFrameType)) {
       const [head, body] = encodeExecuteFrame({ status: result.status, headers: result.headers, execution: executionFigures(result.execution) }, result.body);
       return reply.type(executeFrameType).send(Buffer.concat([head, body], head.length + body.length));
@@ -94,6 +95,7 @@ export function buildRunnerApp(runner: Runner): FastifyInstance {
   app.get('/metrics', async (_request, reply) => reply.header('content-type', runner.registry.contentType).send(await runner.registry.metrics()));
   app.get('/healthz', async () => ({ status: 'ok', workers: runner.workers }));
   registerExtUi(app, runner);
+  registerStorageAdmin(app, runner, requireToken);
 
   if (runner.config.logger) {
     runner.on('execution', (execution: ExecutionRecord) => {

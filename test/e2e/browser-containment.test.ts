@@ -85,7 +85,7 @@ beforeAll(async () => {
   tenantAToken = auth.createToken({ kind: 'tenant', tenantId: 'tenant-a' }).token;
   const tenantBToken = auth.createToken({ kind: 'tenant', tenantId: 'tenant-b' }).token;
   await api('/api/installs', tenantAToken, { method: 'POST', body: { extensionId: counter, grants: ['alga.storage'] } });
-  await api('/api/installs', tenantAToken, { method: 'POST', body: { extensionId: hostile, grants: [] } });
+  await api('/api/installs', tenantAToken, { method: 'POST', body: { extensionId: hostile, grants: [], egress: [] } });
   await api('/api/installs', tenantBToken, { method: 'POST', body: { extensionId: counter, grants: ['alga.storage'] } });
   await warmUp(`/api/ext/${counter}/count`, tenantAToken);
   await warmUp(`/api/ext/${hostile}/hello`, tenantAToken);
@@ -110,7 +110,7 @@ afterAll(async () => {
 async function signedIn(username: string, context?: BrowserContext): Promise<{ context: BrowserContext; page: Page }> {
   context ??= await browser.newContext();
   const page = await context.newPage();
-  await page.goto(`${running.url}/login`);
+  await page.goto(`${running.url}/login?next=%2Fext`);
   await page.fill('#username', username);
   await page.fill('#password', password);
   await Promise.all([page.waitForURL(`${running.url}/ext`), page.click('button[type=submit]')]);

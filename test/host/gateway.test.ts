@@ -139,7 +139,7 @@ describe('gateway ↔ runner contract', () => {
     expect(body.providers).toEqual([]);
     expect(body.ui_proxy).toBeUndefined(); // only installs granted alga.ui_proxy get a route base
     expect(body.limits).toMatchObject({ timeout_ms: 5000, memory_mb: 64 });
-    expect(body.secret_envelope).toMatchObject({ version: 1 });
+    expect(body.secret_envelopes).toEqual([expect.objectContaining({ version: 1 })]); // each secret sealed on its own
     expect(JSON.stringify(body)).not.toContain('never-in-clear');
   });
 

@@ -124,7 +124,7 @@ describe('login', () => {
     expect(response.headers.get('set-cookie')).toMatch(/^alga_session=.*HttpOnly/i);
     for (const next of ['//evil.test/x', 'https://evil.test/', '/\\evil.test']) {
       const elsewhere = await signIn('alice', 'correct horse battery', next);
-      expect(elsewhere.headers.get('location')).toBe('/ext');
+      expect(elsewhere.headers.get('location')).toBe('/');
     }
   });
 
@@ -221,21 +221,5 @@ describe('menu and extension page', () => {
     expect(missing.status).toBe(404);
     expect(await missing.json()).toMatchObject({ error: { code: 'E_NOT_FOUND' }, request_id: expect.any(String) });
     expect((await fetch(`${baseUrl}/ui/assets/style.css`)).headers.get('content-type')).toContain('text/css');
-  });
-
-  it('shows the live debug page only to callers with debug access', async () => {
-    const alice = await sessionCookie('alice', 'correct horse battery');
-    const refused = await fetch(`${baseUrl}/ext-debug/com.example.kv-counter`, { headers: { cookie: alice } });
-    expect(refused.status).toBe(403);
-    expect(await refused.text()).toContain('Debugging needs the &#34;ext:debug&#34; scope.');
-
-    const root = await sessionCookie('root', 'operator password here');
-    const page = await fetch(`${baseUrl}/ext-debug/com.example.kv-counter?tenantId=tenant-a`, { headers: { cookie: root } });
-    expect(page.status).toBe(200);
-    expect(page.headers.get('content-security-policy')).toContain("connect-src 'self'");
-    const html = await page.text();
-    expect(pageConfig(html)).toMatchObject({ extensionId: 'com.example.kv-counter', tenantId: 'tenant-a' });
-    expect(html).toContain('<script src="/ui/assets/debug-page.js"></script>');
-    expect((await fetch(`${baseUrl}/ui/assets/debug-page.js`)).status).toBe(200);
   });
 });

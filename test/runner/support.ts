@@ -121,6 +121,8 @@ export interface CallOptions {
   isolation?: 'tenant' | 'request';
   body?: Uint8Array | string;
   secretEnvelope?: unknown;
+  /** Secrets sealed one by one, as the host sends them. */
+  secretEnvelopes?: unknown[];
   uiProxy?: { route_base?: string };
 }
 
@@ -149,6 +151,7 @@ export function executeBody(options: CallOptions): Record<string, unknown> {
     egress: options.egress ?? [],
     ...(options.isolation ? { isolation: options.isolation } : {}),
     ...(options.secretEnvelope ? { secret_envelope: options.secretEnvelope } : {}),
+    ...(options.secretEnvelopes ? { secret_envelopes: options.secretEnvelopes } : {}),
     ...(options.uiProxy ? { ui_proxy: options.uiProxy } : {}),
   };
 }

@@ -34,6 +34,13 @@ export function validateGrants(grants: unknown, manifest: Manifest): string[] {
   return [...new Set(grants as string[])];
 }
 
+/** Whether an egress entry is within a declared one (lib/bundle/egress.ts); false when either is not an entry. */
+export function egressCoveredBy(entry: string, declared: string): boolean {
+  const requested = parseEgressEntry(entry);
+  const pattern = parseEgressEntry(declared);
+  return requested !== undefined && pattern !== undefined && egressCovers(pattern, requested);
+}
+
 /**
  * Egress defaults to the manifest's entries; an install's own list must be valid entries
  * (lib/bundle/egress.ts), each within a declared one: `*.x.com` covers `a.x.com`, an entry
@@ -76,13 +83,4 @@ export function validateLimits(requested: unknown, manifest: Manifest, ceilings:
     limits[name] = value;
   }
   return limits;
-}
-
-/** Secrets are a flat object of string values. */
-export function validateSecrets(secrets: unknown): Record<string, string> {
-  if (!secrets || typeof secrets !== 'object' || Array.isArray(secrets)) throw new AlgaError('E_INSTALL_SECRETS_INVALID');
-  for (const [name, value] of Object.entries(secrets)) {
-    if (typeof value !== 'string' || !/^[A-Za-z0-9_.-]{1,128}$/.test(name)) throw new AlgaError('E_INSTALL_SECRETS_INVALID', `Check "${name.slice(0, 128)}".`);
-  }
-  return secrets as Record<string, string>;
 }

@@ -3,9 +3,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AlgaError } from '../../../../lib/errors/index.ts';
 import { isCrossOriginWrite } from '../../../core/request-site.ts';
 import type { HostContext } from '../../../core/plugin.ts';
-import { Scope, hasScope, type Principal } from '../../../core/auth/index.ts';
+import type { Principal } from '../../../core/auth/index.ts';
 import { isPageScript, pageScript, pageStylesheet } from '../../../web/assets.ts';
-import { debugPage, extensionPage, forbiddenPage, homePage, loginPage, notFoundPage, type SignedInUser } from '../../../web/pages.ts';
+import { extensionPage, homePage, loginPage, notFoundPage, type SignedInUser } from '../../../web/pages.ts';
 import { themes } from '../../../web/theme.ts';
 import type { InstalledUiSource } from './installed-ui.ts';
 import { menuEntries } from './menu.ts';
@@ -17,7 +17,9 @@ export interface ExtensionUiOptions {
   installs: InstalledUiSource;
 }
 
-const homePath = '/ext';
+const menuPath = '/ext';
+/** Where signing in leads when no page was asked for: `/` sends each account on to its start page. */
+const homePath = '/';
 
 /**
  * The signed-in user's pages: `/login`, `/logout`, `/ext` (menu) and `/ext/{extensionId}/…`
@@ -49,7 +51,8 @@ async function uiPages(pages: FastifyInstance, { host, installs }: ExtensionUiOp
 
   pages.get('/login', async (request, reply) => {
     const query = request.query as Record<string, string | undefined>;
-    return sendPage(reply, 200, loginPage({ next: safeNext(query.next) }));
+    if (signedIn(request)) return reply.redirect(safeNext(query.next), 303);
+    return sendPage(reply, 200, loginPage({ next: safeNext(query.next), notice: query.notice === 'signed-out' ? 'You are signed out.' : undefined }));
   });
 
   // Same throttle as POST /api/auth/login (the host registers @fastify/rate-limit with global: false).
@@ -68,10 +71,10 @@ async function uiPages(pages: FastifyInstance, { host, installs }: ExtensionUiOp
   pages.post('/logout', async (request, reply) => {
     refuseCrossSiteForm(request, host.config.env);
     auth.endSession(request, reply);
-    return reply.redirect('/login', 303);
+    return reply.redirect('/login?notice=signed-out', 303);
   });
 
-  pages.get(homePath, async (request, reply) => {
+  pages.get(menuPath, async (request, reply) => {
     const session = signedIn(request);
     if (!session) return toLogin(request, reply);
     const menu = session.principal.tenantId ? menuEntries(await installs.list(session.principal.tenantId)) : [];
@@ -118,21 +121,6 @@ async function uiPages(pages: FastifyInstance, { host, installs }: ExtensionUiOp
   };
   pages.get('/ext/:extensionId', extensionRoute);
   pages.get('/ext/:extensionId/*', extensionRoute);
-
-  // The live debug page; the stream itself (/api/ext-debug/stream) checks access again.
-  pages.get('/ext-debug/:extensionId', async (request, reply) => {
-    const session = signedIn(request);
-    if (!session) return toLogin(request, reply);
-    const { extensionId } = request.params as { extensionId: string };
-    const query = request.query as Record<string, string | undefined>;
-    const tenantId = session.principal.tenantId;
-    const menu = tenantId ? menuEntries(await installs.list(tenantId)) : [];
-    if (!hasScope(session.principal, Scope.extDebug)) {
-      return sendPage(reply, 403, forbiddenPage(session.user, menu, `Debugging needs the "${Scope.extDebug}" scope.`));
-    }
-    const page = debugPage(session.user, menu, { extensionId, ...(tenantId ? {} : query.tenantId ? { tenantId: query.tenantId } : {}), themes });
-    return sendPage(reply, 200, page);
-  });
 
   pages.get('/ui/assets/style.css', async (_request, reply) => {
     reply.header('x-content-type-options', 'nosniff').header('cache-control', 'no-cache');
