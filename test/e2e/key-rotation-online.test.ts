@@ -78,7 +78,7 @@ describe('rotate-key on a running host, under load', () => {
     const bundle = packProjectDir(guestDir('misbehave'));
     const published = await uploadBundle({ registryUrl: host.url, token: publisherToken, bytes: bundle.bytes, signatureFile: sign(bundle.bytes, fixture.key) });
     expect(published.status).toBe(201);
-    const installed = await request(`${host.url}/api/installs`, { json: { extensionId: 'test.guests.misbehave', secrets: { api_key: secretValue } }, headers: { authorization: `Bearer ${tenantToken}` } });
+    const installed = await request(`${host.url}/api/installs`, { json: { extensionId: 'test.guests.misbehave', grants: ['alga.secrets'], egress: [], secrets: { api_key: secretValue } }, headers: { authorization: `Bearer ${tenantToken}` } });
     expect(installed.status).toBe(201);
   }, 180_000);
 
