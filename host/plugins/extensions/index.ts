@@ -7,6 +7,7 @@ import type { ExtensionsApi, ExtensionsSubModule } from './api.ts';
 import { EndpointTable } from './gateway/endpoints.ts';
 import { ExecutionLog } from './gateway/execution-log.ts';
 import { QuotaTracker } from './gateway/quotas.ts';
+import { createRunnerClient } from './gateway/runner-client.ts';
 import { gatewayRoutes } from './gateway/routes.ts';
 import { installActions } from './installs/install-actions.ts';
 import { InstallStore } from './installs/install-store.ts';
@@ -54,8 +55,10 @@ export default definePlugin({
 
     const pruneTimer = setInterval(() => executions.prune(), 60 * 60 * 1000);
     pruneTimer.unref();
+    const runnerClient = createRunnerClient();
     host.lifecycle.onClose(() => {
       clearInterval(pruneTimer);
+      runnerClient.close();
       executions.close();
     });
 
@@ -63,7 +66,7 @@ export default definePlugin({
     await host.routes.register(installRoutes, { prefix: '/api/installs', installs, service: installService, actions, executions, auth: host.auth });
     await host.routes.register(gatewayRoutes, {
       prefix: '/api/ext',
-      auth: host.auth, installs, registry, endpoints: new EndpointTable(), quotas: new QuotaTracker(), executions, runner: host.runner, config: host.config, metrics: host.metrics, uiProxyRouteBase,
+      auth: host.auth, installs, registry, endpoints: new EndpointTable(), quotas: new QuotaTracker(), executions, runner: host.runner, runnerClient, config: host.config, metrics: host.metrics, uiProxyRouteBase,
     });
     await host.routes.register(uiProxyRoutes, {
       prefix: uiProxyRouteBase,
