@@ -2,6 +2,7 @@ import { join, resolve } from 'node:path';
 import { AlgaError } from '../../lib/errors/index.ts';
 import { parseUiOriginTemplate } from '../../lib/ext-ui/origins.ts';
 import { resolveFleetSettings, type FleetInput, type FleetSettings } from './fleet-config.ts';
+import { trustedProxiesFrom } from './trusted-proxies.ts';
 
 export const profiles = ['appliance', 'control-plane', 'all'] as const;
 export type HostProfile = (typeof profiles)[number];
@@ -35,6 +36,8 @@ export interface HostConfig {
   registryMaxBundleBytes: number;
   ceilings: LimitCeilings;
   secureCookies: boolean;
+  /** ALGA_TRUSTED_PROXIES: the peers whose X-Forwarded-* headers are believed (host/core/trusted-proxies.ts); false: none. */
+  trustedProxies: string[] | false;
   /** PostgreSQL, Redis and runners of a fleet (host/core/fleet-config.ts); all unset when embedded. */
   fleet: FleetSettings;
   /** Everything else from the environment, for plugins' own settings (ALGA_LICENSE_SERVICE_URL, …). */
@@ -100,6 +103,7 @@ export function resolveHostConfig(input: HostConfigInput = {}): HostConfig {
       maxConcurrency: positiveInt(env.EXT_MAX_CONCURRENCY, 64, 'EXT_MAX_CONCURRENCY'),
     },
     secureCookies: env.ALGA_SECURE_COOKIES === '1' || env.ALGA_SECURE_COOKIES === 'true',
+    trustedProxies: trustedProxiesFrom(env),
     fleet,
     env,
   };

@@ -14,19 +14,13 @@ export function fleetRunners(config: HostConfig, secrets: InfraSecrets, log: Fas
   const { fleet } = config;
   if (!fleet.discoverRunners && fleet.runnerUrls.length < 2) return undefined;
   const redis = fleet.discoverRunners && fleet.redisUrl ? connectFleetRedis(fleet.redisUrl, (error) => log.warn({ err: error.message }, 'Redis is not answering; runner membership is kept as last seen')) : undefined;
-  const runners = runnerFleet({
+  return runnerFleet({
     serviceToken: secrets.runnerServiceToken,
-    publicKey: secrets.runnerKeyPair.publicKey,
+    publicKey: () => secrets.runnerKeyPair.publicKey,
     publicBaseUrl: config.runnerPublicBase,
     urls: fleet.runnerUrls,
     ...(redis ? { discovery: { redis, prefix: fleet.redisPrefix } } : {}),
     onMembersChanged: (added, removed) => log.info({ added, removed }, 'runner fleet changed'),
+    onStopped: () => redis?.disconnect(),
   });
-  return {
-    ...runners,
-    async stop() {
-      await runners.stop();
-      redis?.disconnect();
-    },
-  };
 }

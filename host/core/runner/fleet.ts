@@ -56,7 +56,8 @@ export function rendezvousScore(runnerId: string, key: string): number {
 
 export interface RunnerFleetOptions {
   serviceToken: string;
-  publicKey: string;
+  /** The runners' public key, read when install secrets are sealed (a function: it changes when rotated). */
+  publicKey: string | (() => string);
   /** Where browsers load extension UIs from (a load balancer in front of the runners); else a member's own URL. */
   publicBaseUrl?: string;
   /** A fixed list of runner base URLs. */
@@ -67,6 +68,8 @@ export interface RunnerFleetOptions {
   /** How many runners at the head of a bundle's rendezvous order share its calls (2). */
   spread?: number;
   onMembersChanged?: (added: string[], removed: string[]) => void;
+  /** Runs once the fleet has stopped (closes what it was given, such as the Redis client). */
+  onStopped?: () => void;
 }
 
 export function runnerFleet(options: RunnerFleetOptions): RunnerFleet {
@@ -119,7 +122,9 @@ export function runnerFleet(options: RunnerFleetOptions): RunnerFleet {
 
   return {
     serviceToken: options.serviceToken,
-    publicKey: options.publicKey,
+    get publicKey() {
+      return typeof options.publicKey === 'function' ? options.publicKey() : options.publicKey;
+    },
     candidates(key: string): RunnerHandle[] {
       const ordered = available()
         .map((member) => ({ member, score: rendezvousScore(member.baseUrl()!, key) }))
@@ -151,6 +156,7 @@ export function runnerFleet(options: RunnerFleetOptions): RunnerFleet {
       stopped = true;
       if (discoveryTimer) clearInterval(discoveryTimer);
       await Promise.all([...members.keys()].map(removeMember));
+      options.onStopped?.();
     },
   };
 }

@@ -47,7 +47,13 @@ export default definePlugin({
     const registry = new RegistryStore(host.store);
     const installs = new InstallStore(host.store);
     const executions = new ExecutionLog(host.store);
-    const installService = new InstallService({ installs, registry, blobs, trust, ceilings: host.config.ceilings, runnerPublicKey: host.runner.publicKey });
+    const installService = new InstallService({
+      installs, registry, blobs, trust, ceilings: host.config.ceilings,
+      // Read when secrets are sealed: `alga-host rotate-key runner-envelope` changes it while the host runs.
+      get runnerPublicKey() {
+        return host.runner.publicKey;
+      },
+    });
     const actions = installActions({ service: installService, installs, audit: host.audit, events: host.events, runner: host.runner });
     const api: ExtensionsApi = { registry, installs, installService, installActions: actions, executions, blobDir, blobs, trust, tenantOf: (request) => tenantOf(request, host.auth) };
     host.plugins.expose(api);
