@@ -4,34 +4,42 @@ import type { InfraSecrets } from './infra-secrets.ts';
 import type { HostStore } from './store.ts';
 
 const fleetDb = 'fleet.meta';
-const fingerprintKey = 'secrets-fingerprint';
+const digestsKey = 'key-digests';
+
+/** One-way digests of the keys every node of a fleet must share, by kind. */
+type KeyDigests = Record<'session' | 'runner' | 'encryption' | 'serviceToken', string[]>;
+
+const digest = (kind: string, key: string | Buffer) => createHash('sha256').update(`alga fleet key v1\u0000${kind}\u0000`).update(key).digest('hex').slice(0, 32);
 
 /**
- * A one-way fingerprint of the secrets every node of a fleet must share: the session key (a
- * cookie from one node is valid on the next), the runner service token and key pair (installs
- * sealed on one node open on every runner), and the active encryption key.
+ * What a node holds, as digests: the session keys (a cookie from one node is valid on the next),
+ * the runner key pairs (installs sealed on one node open on every runner), the encryption keys
+ * (values stored by one node read on the others) and the runner service token.
  */
-export function secretsFingerprint(secrets: InfraSecrets): string {
-  const hash = createHash('sha256').update('alga fleet secrets v1\u0000');
-  hash.update(secrets.sessionKey).update('\u0000');
-  hash.update(secrets.runnerServiceToken).update('\u0000');
-  hash.update(secrets.runnerKeyPair.publicKey).update('\u0000');
-  hash.update(secrets.encryptionKeys.activeKeyId).update('\u0000');
-  hash.update(secrets.encryptionKeys.keys[secrets.encryptionKeys.activeKeyId] ?? '');
-  return hash.digest('hex');
+export function keyDigests(secrets: InfraSecrets): KeyDigests {
+  return {
+    session: secrets.sessionKeys.entries.map((entry) => digest('session', entry.key)),
+    runner: secrets.runnerKeys.entries.map((entry) => digest('runner', entry.key.publicKey)),
+    encryption: Object.values(secrets.encryptionKeys.keys).map((key) => digest('encryption', key)),
+    serviceToken: [digest('service-token', secrets.runnerServiceToken)],
+  };
 }
 
 /**
- * The first node records the fingerprint; a node whose secrets differ (a fresh data folder that
- * generated its own) is refused before it serves anything it could not read or would sign wrongly.
+ * A node joins the fleet only if, for each kind, it holds at least one key the fleet's last node
+ * to join held; it then records its own. A node with a fresh data folder, which generated secrets
+ * of its own, shares none and is refused before it serves anything it could not read or would
+ * sign wrongly; a node whose keys were rotated still holds the earlier ones (until they are
+ * retired) and joins, moving the record on.
  */
 export function joinFleet(store: HostStore, secrets: InfraSecrets): void {
-  const fingerprint = secretsFingerprint(secrets);
-  const recorded = store.transaction(() => {
-    const db = store.db<string, string>(fleetDb);
-    const existing = db.get(fingerprintKey);
-    if (existing === undefined) db.putSync(fingerprintKey, fingerprint);
-    return existing ?? fingerprint;
+  const mine = keyDigests(secrets);
+  const refused = store.transaction(() => {
+    const db = store.db<KeyDigests, string>(fleetDb);
+    const recorded = db.get(digestsKey);
+    const missing = recorded ? (Object.keys(mine) as (keyof KeyDigests)[]).filter((kind) => !mine[kind].some((value) => recorded[kind]?.includes(value))) : [];
+    if (missing.length === 0) db.putSync(digestsKey, mine);
+    return missing;
   });
-  if (recorded !== fingerprint) throw new AlgaError('E_FLEET_SECRETS_MISMATCH');
+  if (refused.length > 0) throw new AlgaError('E_FLEET_SECRETS_MISMATCH', `No key in common: ${refused.join(', ')}.`);
 }
