@@ -63,7 +63,7 @@ export function isConnectionError(error: unknown): boolean {
   if (code && connectionErrorCodes.has(code)) return true;
   // 08xxx connection exceptions, 57P01-57P03 shutdown / cannot connect now, 53300 too many connections.
   if (code && (/^08/.test(code) || /^57P0[1-3]$/.test(code) || code === '53300')) return true;
-  return typeof message === 'string' && /Connection terminated|timeout expired|Client has encountered a connection error|not queryable|Connection ended/i.test(message);
+  return typeof message === 'string' && /Connection terminated|timeout expired|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable|Connection ended/i.test(message);
 }
 
 /** The reason for a failed connection, in a few words (an error code or PostgreSQL's message). */

@@ -25,8 +25,16 @@ export interface RunnerDatabase {
   close(): Promise<void>;
 }
 
+/**
+ * Statements, row-lock waits and waits for a free pooled connection may take this long: updates of
+ * one busy namespace queue on its row lock (each one a few statements) and calls queue for the
+ * pool's connections, and a guest's own deadline (up to 30 s) bounds the call anyway. (node-postgres
+ * bounds the wait for a pooled connection with its connect timeout.)
+ */
+const storageWaitMs = 15_000;
+
 export function openRunnerDatabase(url: string, options: { maxConnections?: number } = {}): RunnerDatabase {
-  const settings = databaseSettings(url);
+  const settings = databaseSettings(url, { statementTimeoutMs: storageWaitMs, connectTimeoutMs: storageWaitMs });
   const pool = new pg.Pool({ ...clientConfig(settings, 'alga-runner'), max: options.maxConnections ?? 8 });
   // An idle connection the server closed is dropped by the pool; it must not crash the runner.
   pool.on('error', () => undefined);

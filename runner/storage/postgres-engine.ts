@@ -28,7 +28,9 @@ export function openPostgresStorageEngine(database: RunnerDatabase): StorageEngi
       return await action();
     } catch (error) {
       if (error instanceof HostError) throw error;
-      if (isConnectionError(error) || (error as { code?: string }).code === 'E_DATABASE_UNREACHABLE' || (error as { code?: string }).code === '57014') throw unavailable();
+      // Unreachable, or a statement or lock wait past its timeout (57014, 55P03): the guest may retry.
+      const code = (error as { code?: string }).code;
+      if (isConnectionError(error) || code === 'E_DATABASE_UNREACHABLE' || code === '57014' || code === '55P03') throw unavailable();
       throw error;
     }
   }
