@@ -22,7 +22,9 @@ import { responseHeaders } from './response-headers.ts';
 import { BundleSource } from './loading/bundle-source.ts';
 import { ExtensionCache, type LoadedExtension } from './loading/extension-cache.ts';
 import type { GuestRequest } from './pool/protocol.ts';
+import { registerPoolMetrics } from './pool/pool-metrics.ts';
 import { WorkerPool, type PoolOutcome } from './pool/worker-pool.ts';
+import { PreparedList } from './loading/prepared-list.ts';
 
 /** What an execution did, for the host's execution log (also in every answer). */
 export interface ExecutionRecord {
@@ -70,6 +72,7 @@ export class Runner extends EventEmitter {
   private readonly errors: Counter;
   private readonly denials: Counter;
   private readonly workerReplacements: Counter;
+  private readonly prepared: PreparedList;
   private closed = false;
 
   constructor(config: RunnerConfig) {
@@ -121,12 +124,24 @@ export class Runner extends EventEmitter {
       ],
       registry,
     );
-    this.pool = new WorkerPool<ExecutionScope>(this.config.workers, {
+    this.pool = new WorkerPool<ExecutionScope>(
+      {
+        workers: this.config.workers,
+        reserveWorkers: this.config.reserveWorkers,
+        maxInstances: this.config.instancesPerWorker,
+        instanceMemoryBytes: this.config.instanceMemoryMb * 1048576,
+        instantiateTimeoutMs: this.config.instantiateTimeoutMs,
+      },
+      {
       hostCall: (scope, call) => this.dispatcher.call(scope, call.iface, call.fn, call.args),
       stdio: (scope, stream, text, truncated) => void scope.debugEvent(stream === 'stderr' ? 'warn' : 'info', stream, text, truncated),
       workerEvent: (event) => event === 'replaced' && this.workerReplacements.inc(),
-    });
+      },
+    );
+    registerPoolMetrics(registry, () => this.pool.stats());
     this.admission = new Admission(this.config.concurrency, () => this.pool.size);
+    this.prepared = new PreparedList(join(this.config.dataDir, 'prepared.json'), this.config.preparedToRemember);
+    void this.prepareRemembered();
   }
 
   get workers(): number {
@@ -185,7 +200,9 @@ export class Runner extends EventEmitter {
       };
       const outcome = await this.pool.run(
         {
-          instanceKey: `${policy}|${context.tenant_id}|${context.install_id}|${code.key}`,
+          // `request` policy instances are reset after every request, so any tenant may use any of them.
+          instanceKey: policy === 'request' ? `request|${code.key}` : `tenant|${context.tenant_id}|${context.install_id}|${code.key}`,
+          tenant: context.tenant_id,
           policy,
           recycleAfterRequests: this.config.recycleAfterRequests,
           recycleAfterMs: this.config.recycleAfterMs,
@@ -209,9 +226,35 @@ export class Runner extends EventEmitter {
       );
       if (outcome.kind !== 'ok') abort(); // stops the host calls still running for it
       if (outcome.kind === 'queue-timeout') return this.reject(request, requestId, started, new AlgaError('E_RUNNER_QUEUE_TIMEOUT', `Request ${requestId}: ${outcome.message}`), 1);
+      if (outcome.kind === 'start-timeout') return this.reject(request, requestId, started, new AlgaError('E_RUNNER_START_TIMEOUT', `Request ${requestId}: ${outcome.message}`), 1);
       return this.finish(request, requestId, started, scope, outcome, limits.maxResponseBytes);
     } finally {
       release();
+    }
+  }
+
+  /**
+   * Makes a version ready before its first request: verified, transpiled, compiled with the
+   * memory cap its installs use, the glue loaded in every worker and a clean instance ready in
+   * one. Remembered, so a restarted runner prepares it again. Throws an AlgaError.
+   */
+  async prepare(contentHash: string, memoryMb?: number, remember = true): Promise<{ content_hash: string; memory_mb: number; duration_ms: number }> {
+    const started = performance.now();
+    if (memoryMb !== undefined && !(Number.isInteger(memoryMb) && memoryMb > 0)) throw new AlgaError('E_RUNNER_BAD_REQUEST', 'memory_mb must be a positive whole number.');
+    if (this.closed) throw new AlgaError('E_RUNNER_SHUTTING_DOWN');
+    const extension = await this.extensions.load(contentHash);
+    const { memoryBytes } = effectiveLimits(this.config.limits, extension.manifest, { memory_mb: memoryMb });
+    const code = await this.extensions.compile(extension, memoryBytes);
+    this.pool.prepare(code, true);
+    if (remember) this.prepared.remember({ content_hash: contentHash, ...(memoryMb === undefined ? {} : { memory_mb: memoryMb }) });
+    return { content_hash: contentHash, memory_mb: memoryBytes / 1048576, duration_ms: Math.round((performance.now() - started) * 1000) / 1000 };
+  }
+
+  /** Prepares, one after the other, what this runner's data folder says was prepared before it started. */
+  private async prepareRemembered(): Promise<void> {
+    for (const entry of [...this.prepared.all].reverse()) {
+      if (this.closed) return;
+      await this.prepare(entry.content_hash, entry.memory_mb, false).catch(() => {}); // unavailable now: the first request will say why
     }
   }
 
@@ -300,7 +343,7 @@ export class Runner extends EventEmitter {
     });
   }
 
-  private finish(request: ExecuteRequest, requestId: string, started: number, scope: ExecutionScope, outcome: Exclude<PoolOutcome, { kind: 'queue-timeout' }>, maxResponseBytes: number): ExecuteResult {
+  private finish(request: ExecuteRequest, requestId: string, started: number, scope: ExecutionScope, outcome: Exclude<PoolOutcome, { kind: 'queue-timeout' | 'start-timeout' }>, maxResponseBytes: number): ExecuteResult {
     const base = this.recordBase(request, requestId, started);
     const { usage: used } = scope;
     const usage = { memory_bytes: outcome.memoryBytes, egress_bytes: used.egressBytes, host_calls: used.hostCalls, log_events: used.logEvents, denials: used.denials, denials_dropped: used.denialsDropped, debug_events_dropped: used.debugEventsDropped };
