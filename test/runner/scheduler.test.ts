@@ -52,3 +52,74 @@ describe('runner scheduler: a job taken back from one worker runs once, and host
     }
   });
 });
+
+describe('runner scheduler: fair share between tenants (#9.4)', () => {
+  let fixture: RunnerFixture;
+  let misbehave: string;
+
+  beforeAll(async () => {
+    fixture = await startFixture({ workers: 2 });
+    misbehave = fixture.publish(guestDir('misbehave'));
+  });
+  afterAll(() => fixture?.close());
+
+  it('tenant B is served while tenant A keeps every worker busy with handlers that loop to their deadline', async () => {
+    expect((await run(fixture, { hash: misbehave, path: '/hello', tenant: 'tenant-b' })).status).toBe(200);
+    const events: string[] = [];
+    // A: 8 at once, each looping until its deadline: four rounds of two workers stopped and replaced.
+    const loops = Array.from({ length: 8 }, (_, index) =>
+      run(fixture, { hash: misbehave, path: '/loop', tenant: 'tenant-a', requestId: `loop-${index}`, limits: { timeout_ms: 1000 } }).then((result) => {
+        events.push('a');
+        return result;
+      }),
+    );
+    let aDone = false;
+    void Promise.all(loops).then(() => (aDone = true));
+    // B, one request after the other (with a deadline as short as A's) until A's last loop ended.
+    const answers: Array<{ status: number; code?: string }> = [];
+    while (!aDone || answers.length < 3) {
+      const { status, code } = await run(fixture, { hash: misbehave, path: '/hello', tenant: 'tenant-b', limits: { timeout_ms: 1000 } });
+      answers.push({ status, code });
+      events.push('b');
+    }
+    // A's own overload costs A alone: its loops end at their deadline (or, queued too long behind each other, 503).
+    expect((await Promise.all(loops)).filter((result) => result.code !== 'E_RUNNER_DEADLINE' && result.code !== 'E_RUNNER_QUEUE_TIMEOUT')).toEqual([]);
+    expect(answers.filter((answer) => answer.status !== 200), 'every B request answered 200, also while A\'s workers were replaced').toEqual([]);
+    // B did not wait for A: its first answers came before any of A's loops ended.
+    expect(events.slice(0, 3)).toEqual(['b', 'b', 'b']);
+  });
+});
+
+describe('runner scheduler: more tenants than instances (#11)', () => {
+  let fixture: RunnerFixture;
+  let misbehave: string;
+
+  beforeAll(async () => {
+    fixture = await startFixture({ workers: 1, reserveWorkers: 0, instancesPerWorker: 2 });
+    misbehave = fixture.publish(guestDir('misbehave'));
+  });
+  afterAll(() => fixture?.close());
+
+  it('hands instances from tenant to tenant reset to their start state: no tenant sees another\'s module state', async () => {
+    const tenants = ['t-0', 't-1', 't-2', 't-3', 't-4'];
+    const calls = new Map<string, number>();
+    const seen: Array<[string, number, number]> = [];
+    // A pattern with runs of the same tenant, so some instances keep their state for a while and others are handed over.
+    for (const tenant of [...tenants, 't-0', 't-0', 't-1', 't-3', 't-3', 't-3', 't-4', 't-2', 't-0', ...tenants]) {
+      const { status, body } = await run(fixture, { hash: misbehave, path: '/counter', tenant });
+      expect(status).toBe(200);
+      calls.set(tenant, (calls.get(tenant) ?? 0) + 1);
+      seen.push([tenant, body.counter, calls.get(tenant)!]);
+    }
+    // Module state counts only the tenant's own calls (never more), and starts at 1 on a tenant's first call.
+    expect(seen.filter(([, counter, own]) => counter > own || counter < 1)).toEqual([]);
+    expect(seen.slice(0, 5).map(([, counter]) => counter)).toEqual([1, 1, 1, 1, 1]);
+    // Back to back, a tenant keeps its instance: t-3's three calls in a row count up.
+    expect(seen.slice(8, 11).map(([tenant, counter]) => [tenant, counter])).toEqual([['t-3', seen[8][1]], ['t-3', seen[8][1] + 1], ['t-3', seen[8][1] + 2]]);
+    const stats = (await (await fetch(`${fixture.url}/metrics`)).text()).split('\n');
+    const metric = (name: string) => Number(stats.find((line) => line.startsWith(`${name} `))?.split(' ')[1]);
+    expect(metric('runner_guest_instances')).toBeLessThanOrEqual(2);
+    expect(metric('runner_guest_tenant_switches_total')).toBeGreaterThan(0);
+    expect(metric('runner_guest_instance_memory_bytes')).toBeGreaterThan(0);
+  });
+});
