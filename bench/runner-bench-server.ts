@@ -38,6 +38,7 @@ if (mode === 'plain') {
     trustBundle: trust,
     workers: Number(workersArg),
     concurrency: { perTenant: 1000, perExtension: 1000, queueMax: 1000 },
+    ...(process.env.BENCH_RUNNER_CONFIG ? JSON.parse(process.env.BENCH_RUNNER_CONFIG) : {}),
   });
   process.stdout.write(`${JSON.stringify({ url: server.url, token, hashes, dataDir })}\n`);
 }

@@ -26,7 +26,7 @@ export interface RunnerConfig {
   reserveWorkers?: number;
   /** `tenant` policy instances one worker keeps before it resets one for another tenant (64). */
   instancesPerWorker?: number;
-  /** Linear memory (and snapshots) of one worker's instances, in MB (512). */
+  /** Linear memory (and snapshots) of one worker's instances, in MB (256). */
   instanceMemoryMb?: number;
   /** Budget for making a job's instance ready (instantiation or tenant switch), apart from its deadline (5000). */
   instantiateTimeoutMs?: number;
@@ -80,7 +80,7 @@ export function resolveConfig(config: RunnerConfig): ResolvedRunnerConfig {
     workers: Math.max(1, config.workers ?? Math.max(2, availableParallelism())),
     reserveWorkers: Math.max(0, config.reserveWorkers ?? 1),
     instancesPerWorker: Math.max(1, config.instancesPerWorker ?? 64),
-    instanceMemoryMb: Math.max(1, config.instanceMemoryMb ?? 512),
+    instanceMemoryMb: Math.max(1, config.instanceMemoryMb ?? 256),
     instantiateTimeoutMs: Math.max(1, config.instantiateTimeoutMs ?? 5_000),
     preparedToRemember: Math.max(0, config.preparedToRemember ?? 64),
     host: config.host ?? '127.0.0.1',

@@ -83,6 +83,10 @@ interface QueuedJob<Owner> {
   owner: Owner;
   /** Arrival order, for first come first served within a tenant and between equal tenants. */
   seq: number;
+  /** Times a younger job went first because the free worker already held its instance or was its home. */
+  passedOver: number;
+  /** Hash of its instance key: which worker is its home (see choose). */
+  home: number;
   resolve(outcome: PoolOutcome): void;
   /** Ends the wait in the queue (maxQueueWaitMs). */
   queueTimer?: NodeJS.Timeout;
@@ -90,8 +94,17 @@ interface QueuedJob<Owner> {
 
 /** A job posted behind another is copied, not moved (it may have to run elsewhere): only small bodies. */
 const maxBodyBehind = 64 * 1024;
-/** Of the oldest queued jobs of the tenants next in line, how many are looked at for one already holding its instance on the free worker. */
-const affinityWindow = 4;
+/** Of the oldest queued jobs of the tenants next in line, how many a free worker looks at for one whose instance it holds or whose home it is. */
+const affinityWindow = 16;
+/** A job passed over this many times for younger ones is served first, wherever its instance is. */
+const maxPassedOver = 8;
+
+/** FNV-1a: spreads instance keys over the workers. */
+function hashOf(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < text.length; index++) hash = Math.imul(hash ^ text.charCodeAt(index), 0x01000193);
+  return hash >>> 0;
+}
 
 /**
  * The guest workers and the order in which they serve tenants.
@@ -156,7 +169,7 @@ export class WorkerPool<Owner> {
   /** Runs a job for `owner` (passed back to the hooks). */
   run(job: PoolJob, owner: Owner): Promise<PoolOutcome> {
     return new Promise((resolve) => {
-      const queued: QueuedJob<Owner> = { job, owner, resolve, seq: this.nextSeq++ };
+      const queued: QueuedJob<Owner> = { job, owner, resolve, seq: this.nextSeq++, passedOver: 0, home: hashOf(job.instanceKey) };
       this.enqueue(queued);
       this.drain();
       if (job.maxQueueWaitMs !== undefined && this.isQueued(queued)) {
@@ -463,42 +476,57 @@ export class WorkerPool<Owner> {
     return used === 0 || idle > this.options.reserveWorkers;
   }
 
-  private affinity(slot: Slot<Owner>, job: PoolJob): number {
-    if (slot.holdings.has(job.instanceKey)) return 2;
-    return slot.holdings.has(`code|${job.code.key}`) ? 1 : 0;
+  /** 3: the worker holds the job's instance; 2: it is the instance's home; 1: it holds the code; 0: none of these. */
+  private affinity(slot: Slot<Owner>, queued: QueuedJob<Owner>): number {
+    if (slot.holdings.has(queued.job.instanceKey)) return 3;
+    if (this.slots[queued.home % this.slots.length] === slot) return 2;
+    return slot.holdings.has(`code|${queued.job.code.key}`) ? 1 : 0;
   }
 
   /**
    * The next job for one of the idle workers, and the worker: the tenants using the fewest
-   * workers first (oldest job first among them), among those the job and worker that already
-   * share an instance (or at least the code), else the worker holding the fewest instances.
+   * workers (or one more) first, oldest job first among them; among those, a job and worker that already
+   * share the instance, or whose home (a hash of the instance key) the worker is, so every
+   * worker keeps serving the same tenants and holds only their instances. A job passed over
+   * `maxPassedOver` times goes first wherever its instance is.
    */
   private choose(idle: Slot<Owner>[], used: Map<string, number>): { slot: Slot<Owner>; queued: QueuedJob<Owner> } | undefined {
     let fewest = Infinity;
+    for (const tenant of this.queues.keys()) {
+      const count = used.get(tenant) ?? 0;
+      if (this.mayTake(count, idle.length)) fewest = Math.min(fewest, count);
+    }
+    if (fewest === Infinity) return undefined;
+    // One running job more or less does not decide: between those, the worker's instances do.
     const candidates: QueuedJob<Owner>[] = [];
+    let oldest: QueuedJob<Owner> | undefined;
     for (const [tenant, queue] of this.queues) {
       const count = used.get(tenant) ?? 0;
-      if (!this.mayTake(count, idle.length) || count > fewest) continue;
-      if (count < fewest) {
-        fewest = count;
-        candidates.length = 0;
-      }
+      if (count > fewest + 1 || !this.mayTake(count, idle.length)) continue;
       candidates.push(queue[0]);
+      if (count === fewest && (!oldest || queue[0].seq < oldest.seq)) oldest = queue[0];
     }
-    if (candidates.length === 0) return undefined;
     candidates.sort((a, b) => a.seq - b.seq);
+    const window = oldest!.passedOver >= maxPassedOver ? [oldest!] : candidates.slice(0, affinityWindow);
     let best: { slot: Slot<Owner>; queued: QueuedJob<Owner>; score: number } | undefined;
-    for (const queued of candidates.slice(0, affinityWindow)) {
+    for (const queued of window) {
       for (const slot of idle) {
-        const score = this.affinity(slot, queued.job);
+        const score = this.affinity(slot, queued);
         if (!best || score > best.score) best = { slot, queued, score };
       }
-      if (best?.score === 2) break;
+      if (best?.score === 3) break;
     }
-    if (best!.score > 0) return best;
-    const queued = candidates[0];
-    const slot = idle.reduce((least, slot) => (Atomics.load(slot.cells, SlotCell.instances) < Atomics.load(least.cells, SlotCell.instances) ? slot : least));
-    return { slot, queued };
+    if (best!.score >= 2) {
+      for (const older of window) {
+        if (older === best!.queued) break;
+        older.passedOver++;
+      }
+      return best;
+    }
+    // The oldest, on a worker holding its code (a tenant switch is cheaper than an instantiation), else the emptiest.
+    const withCode = idle.find((slot) => this.affinity(slot, oldest!) === 1);
+    const slot = withCode ?? idle.reduce((least, slot) => (Atomics.load(slot.cells, SlotCell.instances) < Atomics.load(least.cells, SlotCell.instances) ? slot : least));
+    return { slot, queued: oldest! };
   }
 
   /**
