@@ -2,6 +2,7 @@ import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from '
 import { pathToFileURL } from 'node:url';
 import { guestWasiImports, withDirectWasiFunctions } from './guest-environment.ts';
 import { globalExportPrefix } from '../loading/global-exports.ts';
+import { restoreSnapshot as restoreMemory, takeSnapshot as snapshotOf, type Snapshot } from './memory-snapshot.ts';
 import {
   claimToken, sharedClockMs, SlotCell, slotViews,
   type ExecuteMessage, type ForgetMessage, type GuestCode, type GuestResponse, type HoldingChanges, type HostCallMessage, type HostCallReply, type PrepareMessage, type WorkerMessage,
@@ -21,11 +22,6 @@ import {
 
 interface GuestExports {
   handler: { handle(context: unknown, request: unknown): GuestResponse };
-}
-
-interface Snapshot {
-  memory: Uint8Array;
-  globalValues: unknown[];
 }
 
 interface GuestInstance {
@@ -185,7 +181,11 @@ async function instantiateCode(code: Pick<GuestCode, 'key' | 'modulePath'>): Pro
 }
 
 function takeSnapshot({ memory, globals }: Instantiated): Snapshot {
-  return { memory: new Uint8Array(memory.buffer).slice(), globalValues: globals.map((global) => global.value) };
+  return snapshotOf(memory, globals);
+}
+
+function restoreSnapshot(instance: GuestInstance): void {
+  restoreMemory(instance.snapshot!, instance.memory, instance.globals);
 }
 
 function sameState(made: Instantiated, snapshot: Snapshot): boolean {
@@ -235,14 +235,6 @@ function adopt(made: Instantiated, codeKey: string, snapshot: Snapshot | undefin
   perCode.set(codeKey, count);
   if (count === 1) changes.set(`code|${codeKey}`, true);
   return { ...made, codeKey, snapshot, requests: 0, createdAt: Date.now() };
-}
-
-function restoreSnapshot(instance: GuestInstance): void {
-  const memory = new Uint8Array(instance.memory.buffer);
-  const { memory: saved, globalValues } = instance.snapshot!;
-  memory.set(saved);
-  if (memory.length > saved.length) memory.fill(0, saved.length);
-  instance.globals.forEach((global, index) => (global.value = globalValues[index]));
 }
 
 function own(instance: GuestInstance, key: string): void {
