@@ -73,6 +73,8 @@ export class Runner extends EventEmitter {
   private readonly denials: Counter;
   private readonly workerReplacements: Counter;
   private readonly prepared: PreparedList;
+  /** Tells one runner process (or library instance) from the next: a caller that sees it change prepares its versions again. */
+  readonly bootId = randomUUID();
   private closed = false;
 
   constructor(config: RunnerConfig) {
@@ -242,12 +244,19 @@ export class Runner extends EventEmitter {
     const started = performance.now();
     if (memoryMb !== undefined && !(Number.isInteger(memoryMb) && memoryMb > 0)) throw new AlgaError('E_RUNNER_BAD_REQUEST', 'memory_mb must be a positive whole number.');
     if (this.closed) throw new AlgaError('E_RUNNER_SHUTTING_DOWN');
-    const extension = await this.extensions.load(contentHash);
-    const { memoryBytes } = effectiveLimits(this.config.limits, extension.manifest, { memory_mb: memoryMb });
-    const code = await this.extensions.compile(extension, memoryBytes);
-    this.pool.prepare(code, true);
+    let code;
+    try {
+      const extension = await this.extensions.load(contentHash);
+      const { memoryBytes } = effectiveLimits(this.config.limits, extension.manifest, { memory_mb: memoryMb });
+      code = await this.extensions.compile(extension, memoryBytes);
+    } catch (error) {
+      throw asAlgaError(error);
+    }
+    await this.pool.prepare(code, true);
     if (remember) this.prepared.remember({ content_hash: contentHash, ...(memoryMb === undefined ? {} : { memory_mb: memoryMb }) });
-    return { content_hash: contentHash, memory_mb: memoryBytes / 1048576, duration_ms: Math.round((performance.now() - started) * 1000) / 1000 };
+    const prepared = { content_hash: contentHash, memory_mb: code.memoryLimitBytes / 1048576, duration_ms: Math.round((performance.now() - started) * 1000) / 1000 };
+    this.emit('prepared', prepared);
+    return prepared;
   }
 
   /** Prepares, one after the other, what this runner's data folder says was prepared before it started. */

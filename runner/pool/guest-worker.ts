@@ -237,6 +237,24 @@ function adopt(made: Instantiated, codeKey: string, snapshot: Snapshot | undefin
   return { ...made, codeKey, snapshot, requests: 0, createdAt: Date.now() };
 }
 
+/** Clean instances of a code; `clean|<codeKey>` is held while there is at least one. */
+function addClean(instance: GuestInstance): void {
+  const spare = clean.get(instance.codeKey) ?? [];
+  spare.push(instance);
+  clean.set(instance.codeKey, spare);
+  if (spare.length === 1) changes.set(`clean|${instance.codeKey}`, true);
+}
+
+function takeClean(codeKey: string): GuestInstance | undefined {
+  const spare = clean.get(codeKey);
+  const instance = spare?.shift();
+  if (instance && spare!.length === 0) {
+    clean.delete(codeKey);
+    changes.set(`clean|${codeKey}`, false);
+  }
+  return instance;
+}
+
 function own(instance: GuestInstance, key: string): void {
   instance.owner = key;
   owned.set(key, instance);
@@ -255,7 +273,13 @@ function drop(instance: GuestInstance): void {
   disown(instance);
   const spare = clean.get(instance.codeKey);
   const index = spare?.indexOf(instance) ?? -1;
-  if (index >= 0) spare!.splice(index, 1);
+  if (index >= 0) {
+    spare!.splice(index, 1);
+    if (spare!.length === 0) {
+      clean.delete(instance.codeKey);
+      changes.set(`clean|${instance.codeKey}`, false);
+    }
+  }
   const count = (perCode.get(instance.codeKey) ?? 1) - 1;
   if (count > 0) perCode.set(instance.codeKey, count);
   else {
@@ -338,7 +362,7 @@ async function acquire(job: ExecuteMessage): Promise<{ instance: GuestInstance; 
     own(instance, job.instanceKey);
     return { instance, fresh: true };
   }
-  const spare = clean.get(job.code.key)?.shift();
+  const spare = takeClean(job.code.key);
   if (spare) {
     own(spare, job.instanceKey);
     return { instance: spare, fresh: true };
@@ -424,7 +448,6 @@ async function execute(job: ExecuteMessage): Promise<boolean> {
 function forget(codeKey: string): void {
   compiledByKey.delete(codeKey);
   for (const instance of [...allInstances()]) if (instance.codeKey === codeKey) drop(instance);
-  clean.delete(codeKey);
   startSnapshots.delete(codeKey);
   report();
   const taken = takeChanges();
@@ -435,22 +458,24 @@ function keep(code: GuestCode): void {
   if (code.modules) compiledByKey.set(code.key, code.modules);
 }
 
-/** Loads the glue ahead of requests; with `instantiate`, also readies a clean instance (when none is held yet). */
+/**
+ * Loads the glue ahead of requests; with `instantiate`, also readies a clean instance (when the
+ * worker holds none of the code yet). The main thread counts on that instance from the moment
+ * it asks, so when there is none after all it is told.
+ */
 async function prepare(message: PrepareMessage): Promise<void> {
-  keep(message.code);
+  const { code } = message;
+  keep(code);
   try {
-    await loadGlue(message.code.modulePath);
-    if (!message.instantiate || perCode.has(message.code.key) || !hasRoomAfterReport(message.code.key)) return;
-    const instance = await instantiateForTenants(message.code);
-    const spare = clean.get(message.code.key) ?? [];
-    spare.push(instance);
-    clean.set(message.code.key, spare);
+    await loadGlue(code.modulePath);
+    if (message.instantiate && !perCode.has(code.key) && hasRoomAfterReport(code.key)) addClean(await instantiateForTenants(code));
   } catch {
-    return; // a failure shows on the first execute
+    // A failure shows on the first execute.
   }
   report();
-  const taken = takeChanges();
-  if (taken) post({ type: 'holding', changes: taken });
+  if (!message.instantiate) return;
+  if (!clean.has(code.key)) changes.set(`clean|${code.key}`, false);
+  post({ type: 'prepared', codeKey: code.key, changes: takeChanges() });
 }
 
 /**

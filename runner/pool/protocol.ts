@@ -76,8 +76,9 @@ export type FailureKind = 'trap' | 'memory' | 'invalid-response' | 'load';
 
 /**
  * Changes to what the worker holds since its last message, applied in order by the main thread:
- * `[key, present]` where key is an instance key (an instance owned by it) or `code|<codeKey>`
- * (at least one instance of that code, owned or clean).
+ * `[key, present]` where key is an instance key (an instance owned by it), `code|<codeKey>`
+ * (at least one instance of that code, owned or clean) or `clean|<codeKey>` (a clean instance
+ * of that code, ready for any tenant).
  */
 export type HoldingChanges = Array<[string, boolean]>;
 
@@ -90,8 +91,10 @@ export type WorkerMessage =
   | { type: 'stdio'; jobId: number; stream: 'stdout' | 'stderr'; text: string; truncated: boolean }
   /** The worker finished `jobId` (and, under `request` policy, restored the snapshot after it). */
   | { type: 'idle'; jobId: number; changes?: HoldingChanges }
-  /** What it holds changed outside a job (a prepared instance). */
-  | { type: 'holding'; changes: HoldingChanges };
+  /** What it holds changed outside a job (code forgotten). */
+  | { type: 'holding'; changes: HoldingChanges }
+  /** A `prepare` with `instantiate` is done (whether or not an instance could be made). */
+  | { type: 'prepared'; codeKey: string; changes?: HoldingChanges };
 
 /** A guest→host call, posted on the host port while the worker blocks on `Atomics.wait`. */
 export interface HostCallMessage {

@@ -65,6 +65,8 @@ interface Slot<Owner> {
   holdings: Set<string>;
   /** Compiled code the worker already holds (modules are posted once per worker). */
   codeKeys: Set<string>;
+  /** Preparations with an instance that the worker has not reported done, by code key. */
+  preparing: Map<string, Array<() => void>>;
   alive: boolean;
 }
 
@@ -197,18 +199,22 @@ export class WorkerPool<Owner> {
 
   /**
    * Hands new compiled code to every worker ahead of time, so no request waits for its glue to
-   * load; with `instantiate`, the least loaded worker also readies a clean instance of it.
+   * load; with `instantiate`, the least loaded worker also readies a clean instance of it (unless
+   * a worker holds one of the code already), and the promise resolves once it has.
    */
-  prepare(code: GuestCode, instantiate = false): void {
+  prepare(code: GuestCode, instantiate = false): Promise<void> {
     const target = instantiate ? this.leastHolding(code.key) : undefined;
+    const done = target ? new Promise<void>((resolve) => target.preparing.set(code.key, [...(target.preparing.get(code.key) ?? []), resolve])) : Promise.resolve();
     for (const slot of this.slots) {
       if (!slot.alive) continue;
       const known = slot.codeKeys.has(code.key);
       if (known && slot !== target) continue;
       slot.codeKeys.add(code.key);
+      if (slot === target) slot.holdings.add(`clean|${code.key}`); // counted on at once: the worker makes it before any job sent after
       const sent = known ? { key: code.key, modulePath: code.modulePath, memoryLimitBytes: code.memoryLimitBytes } : code;
       slot.worker.postMessage({ type: 'prepare', code: sent, instantiate: slot === target } satisfies PrepareMessage);
     }
+    return done;
   }
 
   /** Drops compiled code from every worker (called when the compiled-module cache evicts it). */
@@ -222,7 +228,7 @@ export class WorkerPool<Owner> {
   /** The live worker to ready an instance of `codeKey` in, unless one already holds one. */
   private leastHolding(codeKey: string): Slot<Owner> | undefined {
     const live = this.slots.filter((slot) => slot.alive);
-    if (live.some((slot) => slot.holdings.has(`code|${codeKey}`))) return undefined;
+    if (live.some((slot) => slot.holdings.has(`code|${codeKey}`) || slot.holdings.has(`clean|${codeKey}`))) return undefined;
     return live.sort((a, b) => Atomics.load(a.cells, SlotCell.instances) - Atomics.load(b.cells, SlotCell.instances))[0];
   }
 
@@ -237,7 +243,7 @@ export class WorkerPool<Owner> {
       stdout: false,
       stderr: false,
     });
-    const slot: Slot<Owner> = { worker, hostPort: channel.port1, ...slotViews(signal), ready: false, bootingFor, holdings: new Set(), codeKeys: new Set(), alive: true };
+    const slot: Slot<Owner> = { worker, hostPort: channel.port1, ...slotViews(signal), ready: false, bootingFor, holdings: new Set(), codeKeys: new Set(), preparing: new Map(), alive: true };
     worker.on('message', (message: WorkerMessage) => this.onWorkerMessage(slot, message));
     worker.on('error', (error) => this.onWorkerDeath(slot, `The worker failed: ${error.message}`));
     worker.on('exit', () => this.onWorkerDeath(slot, 'The worker exited.'));
@@ -311,6 +317,14 @@ export class WorkerPool<Owner> {
       case 'holding':
         this.applyChanges(slot, message.changes);
         return;
+      case 'prepared': {
+        this.applyChanges(slot, message.changes);
+        const waiting = slot.preparing.get(message.codeKey);
+        slot.preparing.delete(message.codeKey);
+        for (const resolve of waiting ?? []) resolve();
+        this.drain();
+        return;
+      }
       case 'ready':
         slot.ready = true;
         slot.bootingFor = undefined;
@@ -357,6 +371,8 @@ export class WorkerPool<Owner> {
   }
 
   private async stopSlot(slot: Slot<Owner>): Promise<void> {
+    for (const waiting of slot.preparing.values()) for (const resolve of waiting) resolve();
+    slot.preparing.clear();
     // Its counts move to the pool's own (once), and what it held no longer counts.
     this.retired.instantiations += Atomics.exchange(slot.cells, SlotCell.instantiations, 0);
     this.retired.tenantSwitches += Atomics.exchange(slot.cells, SlotCell.tenantSwitches, 0);
@@ -476,9 +492,13 @@ export class WorkerPool<Owner> {
     return used === 0 || idle > this.options.reserveWorkers;
   }
 
-  /** 3: the worker holds the job's instance; 2: it is the instance's home; 1: it holds the code; 0: none of these. */
+  /**
+   * 4: the worker holds the job's instance; 3: a clean instance of its code (prepared ahead); 2: it
+   * is the instance's home; 1: it holds the code (a tenant switch is cheaper than instantiating); 0.
+   */
   private affinity(slot: Slot<Owner>, queued: QueuedJob<Owner>): number {
-    if (slot.holdings.has(queued.job.instanceKey)) return 3;
+    if (slot.holdings.has(queued.job.instanceKey)) return 4;
+    if (queued.job.policy === 'tenant' && slot.holdings.has(`clean|${queued.job.code.key}`)) return 3;
     if (this.slots[queued.home % this.slots.length] === slot) return 2;
     return slot.holdings.has(`code|${queued.job.code.key}`) ? 1 : 0;
   }
@@ -514,7 +534,7 @@ export class WorkerPool<Owner> {
         const score = this.affinity(slot, queued);
         if (!best || score > best.score) best = { slot, queued, score };
       }
-      if (best?.score === 3) break;
+      if (best?.score === 4) break;
     }
     if (best!.score >= 2) {
       for (const older of window) {

@@ -67,6 +67,7 @@ describe('gateway ↔ runner contract', () => {
   beforeAll(async () => {
     runner = createServer((request, response) => {
       if (request.url === '/healthz') return response.end('{"status":"ok"}');
+      if (request.url === '/v1/prepare') return response.end('{}'); // the host asks a runner to prepare versions; not part of this contract
       const chunks: Buffer[] = [];
       request.on('data', (chunk) => chunks.push(chunk));
       request.on('end', () => {
