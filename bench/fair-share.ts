@@ -24,12 +24,22 @@ async function hammer(url: string, token: string, body: string, connections: num
   return { requests: result.requests.total, p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max, failed: result.errors + result.timeouts + result.non2xx };
 }
 
+/** Waits until the runner has nothing running or queued (A's last loops end after its load generator stops). */
+async function drained(url: string): Promise<void> {
+  for (;;) {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    if (/^runner_executions_in_flight 0$/m.test(text)) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 async function measure(label: string, root?: string): Promise<void> {
   const runner = await startChild(['runner', '2'], [], root);
   const { url, token, hashes } = runner.info as { url: string; token: string; hashes: Record<string, string> };
   const bodyB = executeBody(hashes.misbehave, '/hello', { tenant: 'tenant-b', limits: { timeout_ms: 2000 } });
   const bodyA = executeBody(hashes.misbehave, '/loop', { tenant: 'tenant-a', limits: { timeout_ms: 2000 } });
-  await hammer(url, token, bodyB, 2, 2); // B's instance, V8 tier-up
+  await hammer(url, token, bodyB, 2, 3); // B's instances, V8 tier-up
+  await drained(url);
   const idle: Figures[] = [];
   const loaded: Figures[] = [];
   for (let round = 1; round <= rounds; round++) {
@@ -38,6 +48,7 @@ async function measure(label: string, root?: string): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 2000)); // A's loops fill the workers first
     loaded.push(await hammer(url, token, bodyB, 2, seconds));
     const aFigures = await a;
+    await drained(url);
     const [i, l] = [idle.at(-1)!, loaded.at(-1)!];
     console.log(
       `${label} round ${round}: B alone p50 ${fmt(i.p50)} ms p99 ${fmt(i.p99)} ms (${i.requests} req, ${i.failed} failed) | ` +
