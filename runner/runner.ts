@@ -245,14 +245,15 @@ export class Runner extends EventEmitter {
     if (memoryMb !== undefined && !(Number.isInteger(memoryMb) && memoryMb > 0)) throw new AlgaError('E_RUNNER_BAD_REQUEST', 'memory_mb must be a positive whole number.');
     if (this.closed) throw new AlgaError('E_RUNNER_SHUTTING_DOWN');
     let code;
+    let extension: LoadedExtension;
     try {
-      const extension = await this.extensions.load(contentHash);
+      extension = await this.extensions.load(contentHash);
       const { memoryBytes } = effectiveLimits(this.config.limits, extension.manifest, { memory_mb: memoryMb });
       code = await this.extensions.compile(extension, memoryBytes);
     } catch (error) {
       throw asAlgaError(error);
     }
-    await this.pool.prepare(code, true);
+    await this.pool.prepare(code, true, warmUpPathsOf(extension.manifest));
     if (remember) this.prepared.remember({ content_hash: contentHash, ...(memoryMb === undefined ? {} : { memory_mb: memoryMb }) });
     const prepared = { content_hash: contentHash, memory_mb: code.memoryLimitBytes / 1048576, duration_ms: Math.round((performance.now() - started) * 1000) / 1000 };
     this.emit('prepared', prepared);

@@ -4,7 +4,7 @@ import { guestWasiImports, withDirectWasiFunctions } from './guest-environment.t
 import { globalExportPrefix } from '../loading/global-exports.ts';
 import { restoreSnapshot as restoreMemory, takeSnapshot as snapshotOf, type Snapshot } from './memory-snapshot.ts';
 import {
-  claimToken, sharedClockMs, SlotCell, slotViews,
+  claimToken, preparingPhase, sharedClockMs, SlotCell, slotViews,
   type ExecuteMessage, type ForgetMessage, type GuestCode, type GuestResponse, type HoldingChanges, type HostCallMessage, type HostCallReply, type PrepareMessage, type WorkerMessage,
 } from './protocol.ts';
 
@@ -212,20 +212,26 @@ async function instantiateForTenants(code: Pick<GuestCode, 'key' | 'modulePath'>
 
 const warmUpContext = { tenantId: '', extensionId: '', installId: '', requestId: 'warm-up', version: '', contentHash: '', config: [] };
 
+/** Calls each warm-up path once, host calls refused and output dropped; false when the guest failed. */
+function warmUp(made: Instantiated, paths: string[]): boolean {
+  warmingUp = true;
+  try {
+    for (const path of paths) made.exports.handler.handle(warmUpContext, { method: 'GET', path, query: '', headers: [], body: new Uint8Array() });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    warmingUp = false;
+  }
+}
+
 /**
  * A `request` policy instance whose snapshot is taken after a call to each warm-up path (host
  * calls refused, so nothing leaves the guest), so lazily compiled code is already in it.
  */
 async function instantiateWarm(job: ExecuteMessage): Promise<GuestInstance> {
   let made = await instantiateCode(job.code);
-  warmingUp = true;
-  try {
-    for (const path of job.warmUpPaths) made.exports.handler.handle(warmUpContext, { method: 'GET', path, query: '', headers: [], body: new Uint8Array() });
-  } catch {
-    made = await instantiateCode(job.code); // a guest that fails on an unknown path gets a snapshot from before any call
-  } finally {
-    warmingUp = false;
-  }
+  if (!warmUp(made, job.warmUpPaths)) made = await instantiateCode(job.code); // a guest that fails on an unknown path gets a snapshot from before any call
   return adopt(made, job.code.key, takeSnapshot(made));
 }
 
@@ -339,10 +345,16 @@ function hasRoomAfterReport(codeKey: string): boolean {
   return hasRoom(codeKey);
 }
 
-/** The least recently used `tenant` policy instance of this code that can be reset, to hand to another tenant. */
-function oldestOwnedOf(codeKey: string): GuestInstance | undefined {
-  for (const instance of owned.values()) if (instance.codeKey === codeKey && instance.snapshot && instance.owner?.startsWith('tenant|')) return instance;
-  return undefined;
+/**
+ * The instance of this code to reset for another tenant: one at random among those that can be
+ * reset. Least recently used would be the worst choice when tenants take turns (each tenant's
+ * instance would be gone just before its next call); at random, about as many calls find their
+ * instance as the worker has room for, out of the tenants it serves, whatever their order.
+ */
+function victimOf(codeKey: string): GuestInstance | undefined {
+  const candidates: GuestInstance[] = [];
+  for (const instance of owned.values()) if (instance.codeKey === codeKey && instance.snapshot && instance.owner?.startsWith('tenant|')) candidates.push(instance);
+  return candidates[Math.floor(Math.random() * candidates.length)];
 }
 
 /** The instance that serves `job`, made ready: its own, a clean one, a new one, or another tenant's reset. */
@@ -368,7 +380,7 @@ async function acquire(job: ExecuteMessage): Promise<{ instance: GuestInstance; 
     return { instance: spare, fresh: true };
   }
   if (!hasRoomAfterReport(job.code.key)) {
-    const other = oldestOwnedOf(job.code.key);
+    const other = victimOf(job.code.key);
     if (other) {
       disown(other);
       restoreSnapshot(other); // its age and request count stay: recycling bounds what the glue accumulates
@@ -459,6 +471,23 @@ function keep(code: GuestCode): void {
 }
 
 /**
+ * A clean instance of `code` that has answered the warm-up paths once — so V8 has compiled
+ * (lazily, function by function) what a first request runs — and was then reset to the state it
+ * started in, which becomes the code's start snapshot.
+ */
+async function preparedInstance(code: GuestCode, warmUpPaths: string[]): Promise<GuestInstance | undefined> {
+  const made = await instantiateCode(code);
+  const snapshot = startSnapshots.get(code.key) ?? takeSnapshot(made);
+  if (!sameState(made, snapshot)) return adopt(made, code.key, undefined);
+  startSnapshots.set(code.key, snapshot);
+  const warmed = warmUp(made, warmUpPaths);
+  restoreMemory(snapshot, made.memory, made.globals);
+  if (warmed) return adopt(made, code.key, snapshot);
+  if (!perCode.has(code.key)) startSnapshots.delete(code.key); // a guest failing its warm-up may be unusable: no instance
+  return undefined;
+}
+
+/**
  * Loads the glue ahead of requests; with `instantiate`, also readies a clean instance (when the
  * worker holds none of the code yet). The main thread counts on that instance from the moment
  * it asks, so when there is none after all it is told.
@@ -468,9 +497,15 @@ async function prepare(message: PrepareMessage): Promise<void> {
   keep(code);
   try {
     await loadGlue(code.modulePath);
-    if (message.instantiate && !perCode.has(code.key) && hasRoomAfterReport(code.key)) addClean(await instantiateForTenants(code));
+    if (message.instantiate && !perCode.has(code.key) && hasRoomAfterReport(code.key)) {
+      setPhase(preparingPhase); // the main thread replaces a worker stuck here
+      const instance = await preparedInstance(code, message.warmUpPaths ?? []);
+      if (instance) addClean(instance);
+    }
   } catch {
     // A failure shows on the first execute.
+  } finally {
+    setPhase(0);
   }
   report();
   if (!message.instantiate) return;

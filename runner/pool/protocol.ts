@@ -64,6 +64,8 @@ export interface PrepareMessage {
   type: 'prepare';
   code: GuestCode;
   instantiate?: boolean;
+  /** GET paths the new instance is called on once (host calls refused) and then reset, so V8 compiles the code a request runs first. */
+  warmUpPaths?: string[];
 }
 
 /** The main thread dropped compiled code: the worker forgets it and the instances built from it. */
@@ -127,7 +129,7 @@ export const SlotCell = {
   hostReply: 0,
   /** See claimToken. */
   claim: 1,
-  /** `token` while the guest call of that job runs, `-token` while its instance is being made ready, 0 otherwise. */
+  /** `token` while the guest call of that job runs, `-token` while its instance is being made ready, `preparingPhase` while a prepared instance is made, 0 otherwise. */
   phase: 2,
   /** Instances the worker holds, and their linear memory (plus snapshots) in KiB. */
   instances: 3,
@@ -137,6 +139,8 @@ export const SlotCell = {
   tenantSwitches: 6,
 } as const;
 export const slotCellCount = 8;
+/** The phase of a worker making a prepared instance (job tokens are at most 0x40000000). */
+export const preparingPhase = 0x7fffffff;
 export const slotSignalBytes = slotCellCount * 4 + 8;
 
 export function slotViews(signal: SharedArrayBuffer): { cells: Int32Array; phaseSince: BigInt64Array } {

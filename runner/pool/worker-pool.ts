@@ -2,7 +2,7 @@ import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { guestWorkerSource } from './guest-worker-source.ts';
 import type { WorkerLimits } from './guest-worker.ts';
 import {
-  claimToken, sharedClockMs, SlotCell, slotSignalBytes, slotViews,
+  claimToken, preparingPhase, sharedClockMs, SlotCell, slotSignalBytes, slotViews,
   type ExecuteMessage, type FailureKind, type ForgetMessage, type GuestCode, type GuestResponse, type HoldingChanges, type HostCallMessage, type HostCallReply, type PrepareMessage, type WorkerMessage,
 } from './protocol.ts';
 
@@ -202,9 +202,10 @@ export class WorkerPool<Owner> {
    * load; with `instantiate`, the least loaded worker also readies a clean instance of it (unless
    * a worker holds one of the code already), and the promise resolves once it has.
    */
-  prepare(code: GuestCode, instantiate = false): Promise<void> {
+  prepare(code: GuestCode, instantiate = false, warmUpPaths: string[] = []): Promise<void> {
     const target = instantiate ? this.leastHolding(code.key) : undefined;
     const done = target ? new Promise<void>((resolve) => target.preparing.set(code.key, [...(target.preparing.get(code.key) ?? []), resolve])) : Promise.resolve();
+    if (target) this.watchPreparation(target);
     for (const slot of this.slots) {
       if (!slot.alive) continue;
       const known = slot.codeKeys.has(code.key);
@@ -212,7 +213,7 @@ export class WorkerPool<Owner> {
       slot.codeKeys.add(code.key);
       if (slot === target) slot.holdings.add(`clean|${code.key}`); // counted on at once: the worker makes it before any job sent after
       const sent = known ? { key: code.key, modulePath: code.modulePath, memoryLimitBytes: code.memoryLimitBytes } : code;
-      slot.worker.postMessage({ type: 'prepare', code: sent, instantiate: slot === target } satisfies PrepareMessage);
+      slot.worker.postMessage({ type: 'prepare', code: sent, ...(slot === target ? { instantiate: true, warmUpPaths } : {}) } satisfies PrepareMessage);
     }
     return done;
   }
@@ -223,6 +224,29 @@ export class WorkerPool<Owner> {
       if (!slot.codeKeys.delete(codeKey)) continue;
       slot.worker.postMessage({ type: 'forget', codeKey } satisfies ForgetMessage);
     }
+  }
+
+  /**
+   * A worker making a prepared instance runs the guest's warm-up with no deadline of its own:
+   * stuck there past the instantiation budget (a guest looping in its warm-up), it is replaced.
+   */
+  private watchPreparation(slot: Slot<Owner>): void {
+    const budget = this.options.instantiateTimeoutMs;
+    const timer = setInterval(() => {
+      if (!slot.alive || slot.preparing.size === 0) return clearInterval(timer);
+      const { phase, since } = this.phaseOf(slot);
+      if (phase !== preparingPhase || sharedClockMs() - since < budget) return;
+      clearInterval(timer);
+      // A job handed to it waits behind the preparation, so it has not started: it runs elsewhere.
+      const waiting = slot.busy;
+      if (waiting && !waiting.settled) {
+        clearTimeout(waiting.timer);
+        slot.busy = undefined;
+        this.enqueue(waiting.queued, true);
+      }
+      this.replace(slot);
+    }, budget);
+    timer.unref();
   }
 
   /** The live worker to ready an instance of `codeKey` in, unless one already holds one. */
@@ -354,6 +378,7 @@ export class WorkerPool<Owner> {
   /** Stops a worker and starts another in its place; its boot counts as `tenant`'s use until it is ready. */
   private replace(slot: Slot<Owner>, tenant?: string): void {
     slot.alive = false;
+    if (slot.busy && !slot.busy.settled) this.settle(slot.busy, { kind: 'trap', message: 'The worker running it was stopped.', memoryBytes: 0 });
     const waiting = slot.next;
     if (waiting && !waiting.settled) {
       // Run it elsewhere, unless the worker has already started it.
