@@ -25,6 +25,7 @@ async function withRunner<T>(dataDir: string, config: object, run: (info: { url:
 const call = async (url: string, token: string, hash: string, tenant: string) => {
   const answer = await post(`${url}/v1/execute`, token, executeBody(hash, '/hello', { tenant }));
   if (answer.status !== 200) throw new Error(`execute answered ${answer.status}: ${JSON.stringify(answer.json)}`);
+  if (process.env.BENCH_VERBOSE) console.log(`  ${tenant}: ${fmt(answer.ms, 0)} ms at the caller, ${fmt(answer.json.execution.duration_ms, 0)} ms in the runner`);
   return answer.ms;
 };
 

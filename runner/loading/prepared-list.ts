@@ -37,6 +37,7 @@ export class PreparedList {
   }
 
   private read(): PreparedEntry[] {
+    if (this.max === 0) return [];
     try {
       const parsed = JSON.parse(readFileSync(this.path, 'utf8')) as unknown;
       if (!Array.isArray(parsed)) return [];

@@ -204,7 +204,9 @@ export class WorkerPool<Owner> {
    */
   prepare(code: GuestCode, instantiate = false, warmUpPaths: string[] = []): Promise<void> {
     const target = instantiate ? this.leastHolding(code.key) : undefined;
-    const done = target ? new Promise<void>((resolve) => target.preparing.set(code.key, [...(target.preparing.get(code.key) ?? []), resolve])) : Promise.resolve();
+    // The worker making it (this call's, or an earlier one's still under way) tells when it is done.
+    const maker = target ?? (instantiate ? this.slots.find((slot) => slot.alive && slot.preparing.has(code.key)) : undefined);
+    const done = maker ? new Promise<void>((resolve) => maker.preparing.set(code.key, [...(maker.preparing.get(code.key) ?? []), resolve])) : Promise.resolve();
     if (target) this.watchPreparation(target);
     for (const slot of this.slots) {
       if (!slot.alive) continue;
