@@ -292,6 +292,7 @@ export class Runner extends EventEmitter {
     if (this.closed) return;
     this.closed = true;
     await this.pool.close();
+    await this.extensions.close();
     await this.dispatcher.close();
     await this.events.close();
   }
