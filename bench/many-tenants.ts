@@ -51,7 +51,7 @@ async function metrics(): Promise<Record<string, number>> {
 
 // The runner's own warm-up (V8 tier-up of its main thread and of the guest code) before any round.
 await rotate(1, 4);
-await rotate(256, 4);
+await rotate(256, 10); // fills the workers with instances (each instantiation takes 30–300 ms)
 
 const byTenants = new Map<number, Array<{ rps: number; p50: number; p99: number; bad: number; cpu: number; ratio: number }>>();
 for (let round = 1; round <= rounds; round++) {
