@@ -55,6 +55,7 @@ export class ExtensionCache {
   constructor(private readonly config: ExtensionCacheConfig) {
     this.cacheEvents = new Counter({ name: 'runner_cache_events_total', help: 'Cache lookups by cache and result.', labelNames: ['cache', 'result'], registers: [config.registry] });
     this.compiledGauge = new Gauge({ name: 'runner_compiled_cache_bytes', help: 'Bytes of core wasm held compiled in memory.', registers: [config.registry] });
+    this.loader.start();
   }
 
   load(hash: string): Promise<LoadedExtension> {

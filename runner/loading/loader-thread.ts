@@ -7,7 +7,7 @@ type Answer = { id: number; value?: unknown; error?: { code?: ErrorCode; detail?
 type Request = LoaderRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
 /**
- * The runner's loader thread (loader-worker.ts), started on first use: transpiling a component
+ * The runner's loader thread (loader-worker.ts), started with the runner: transpiling a component
  * takes seconds of CPU and rewriting and compiling its 12 MB core module a few hundred
  * milliseconds, which on the main thread would hold up every tenant's calls meanwhile (a
  * publish makes the host ask for exactly that). A thread that dies fails what it had in hand;
@@ -24,6 +24,11 @@ export class LoaderThread {
 
   compile(folder: string, names: string[], memoryBytes: number): Promise<Record<string, WebAssembly.Module>> {
     return this.call({ op: 'compile', folder, names, memoryBytes }) as Promise<Record<string, WebAssembly.Module>>;
+  }
+
+  /** Starts the thread now (it takes a moment to load), so the first preparation does not wait for it. */
+  start(): void {
+    this.thread();
   }
 
   async close(): Promise<void> {

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { transpileBytes } from '@bytecodealliance/jco-transpile';
 import { AlgaError } from '../../lib/errors/index.ts';
 
 const jcoVersion: string = JSON.parse(
@@ -43,6 +42,8 @@ export async function transpileCached(component: Uint8Array, cacheDir: string): 
 
   let result;
   try {
+    // Loaded only when something must be transpiled: a runner whose cache is warm starts without it.
+    const { transpileBytes } = await import('@bytecodealliance/jco-transpile');
     result = await transpileBytes(component, { name: guestName, instantiation: { tag: 'async' }, noComponentErrorWrapping: true });
   } catch (error) {
     throw new AlgaError('E_RUNNER_TRANSPILE_FAILED', String((error as Error)?.message ?? error).split('\n')[0], { cause: error });
