@@ -40,6 +40,8 @@ interface GuestInstance {
   /** The instance key it serves; a clean instance (reset, any tenant may take it) has none. */
   owner?: string;
   requests: number;
+  /** Requests since it last changed hands, halved now and then (see victimOf). */
+  uses: number;
   createdAt: number;
 }
 
@@ -240,7 +242,7 @@ function adopt(made: Instantiated, codeKey: string, snapshot: Snapshot | undefin
   const count = (perCode.get(codeKey) ?? 0) + 1;
   perCode.set(codeKey, count);
   if (count === 1) changes.set(`code|${codeKey}`, true);
-  return { ...made, codeKey, snapshot, requests: 0, createdAt: Date.now() };
+  return { ...made, codeKey, snapshot, requests: 0, uses: 0, createdAt: Date.now() };
 }
 
 /** Clean instances of a code; `clean|<codeKey>` is held while there is at least one. */
@@ -345,16 +347,29 @@ function hasRoomAfterReport(codeKey: string): boolean {
   return hasRoom(codeKey);
 }
 
+/** Hand-overs since the uses were last halved, by code key. */
+const switchesSinceDecay = new Map<string, number>();
+
 /**
- * The instance of this code to reset for another tenant: one at random among those that can be
- * reset. Least recently used would be the worst choice when tenants take turns (each tenant's
- * instance would be gone just before its next call); at random, about as many calls find their
- * instance as the worker has room for, out of the tenants it serves, whatever their order.
+ * The instance of this code to reset for another tenant: the one used least since it changed
+ * hands (uses halved every `maxInstances` hand-overs, so past use fades), the most recently used
+ * among equals. Instances in steady use stay; a tenant that comes once takes the place of the
+ * last such tenant. Least recently used would be the worst choice when tenants take turns (every
+ * instance gone just before its tenant's next call); this keeps a stable share of them resident.
  */
 function victimOf(codeKey: string): GuestInstance | undefined {
-  const candidates: GuestInstance[] = [];
-  for (const instance of owned.values()) if (instance.codeKey === codeKey && instance.snapshot && instance.owner?.startsWith('tenant|')) candidates.push(instance);
-  return candidates[Math.floor(Math.random() * candidates.length)];
+  let victim: GuestInstance | undefined;
+  for (const instance of owned.values()) {
+    if (instance.codeKey !== codeKey || !instance.snapshot || !instance.owner?.startsWith('tenant|')) continue;
+    if (!victim || instance.uses <= victim.uses) victim = instance; // owned is least recently used first: ties go to the later
+  }
+  const count = (switchesSinceDecay.get(codeKey) ?? 0) + 1;
+  if (count < limits.maxInstances) switchesSinceDecay.set(codeKey, count);
+  else {
+    switchesSinceDecay.set(codeKey, 0);
+    for (const instance of owned.values()) if (instance.codeKey === codeKey) instance.uses >>= 1;
+  }
+  return victim;
 }
 
 /** The instance that serves `job`, made ready: its own, a clean one, a new one, or another tenant's reset. */
@@ -384,6 +399,7 @@ async function acquire(job: ExecuteMessage): Promise<{ instance: GuestInstance; 
     if (other) {
       disown(other);
       restoreSnapshot(other); // its age and request count stay: recycling bounds what the glue accumulates
+      other.uses = 0;
       Atomics.add(cells, SlotCell.tenantSwitches, 1);
       own(other, job.instanceKey);
       return { instance: other, fresh: true };
@@ -422,6 +438,7 @@ async function execute(job: ExecuteMessage): Promise<boolean> {
     const acquired = await acquire(job);
     instance = acquired.instance;
     instance.requests++;
+    instance.uses++;
     currentJob = job;
     setPhase(token);
     hostAnswersUntil = sharedClockMs() + job.deadlineMs + hostAnswerGraceMs;
