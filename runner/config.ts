@@ -1,13 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
-import { loadTrustBundle, type TrustBundle } from '../lib/signing/index.ts';
+import { TrustBundleSource, type TrustBundle } from '../lib/signing/index.ts';
 import { AlgaError } from '../lib/errors/index.ts';
+import { parseUiOriginTemplate } from '../lib/ext-ui/origins.ts';
 import { defaultLimits, type LimitsConfig } from './limits.ts';
 import type { AdmissionConfig } from './admission.ts';
 import type { DebugEventsConfig } from './debug/events.ts';
 import type { UiProxyConfig } from './capabilities/ui-proxy.ts';
 import type { IsolationPolicy } from './pool/protocol.ts';
+import type { StorageEngine } from './storage/engine.ts';
 
 export interface RunnerConfig {
   /** LMDB storage and the transpile cache live here. */
@@ -16,8 +18,10 @@ export interface RunnerConfig {
   bundleDir?: string;
   registryUrl?: string;
   serviceToken?: string;
-  /** base64 nacl box secret key that opens sealed install secrets. */
+  /** base64 nacl box secret key(s) that open sealed install secrets, one per line (the active one first). */
   secretKey?: string;
+  /** Where they were read from (RUNNER_SECRET_KEY_FILE): re-read when a key rotation brings a new one. */
+  secretKeyFile?: string;
   /** Parsed trust bundle, or a path / inline JSON (as SIGNING_TRUST_BUNDLE). */
   trustBundle?: TrustBundle | string;
   /** Worker threads any one tenant may keep busy (CPU count, at least 2). */
@@ -45,38 +49,48 @@ export interface RunnerConfig {
   concurrency?: Partial<AdmissionConfig>;
   debug?: Partial<DebugEventsConfig>;
   uiProxy?: Partial<UiProxyConfig>;
-  /** `frame-ancestors` of the ext-ui CSP (the host origins that may frame extension UIs). */
-  uiFrameAncestors?: string;
+  /** RUNNER_UI_ORIGIN: where each install's UI lives, `https://{ext}.ext.example.com` (docs/ui.md); on loopback a `*.localhost` default. */
+  uiOrigin?: string;
   /** fastify logger; false by default in the library, on in `alga-runner`. */
   logger?: boolean;
   /** Logger level (`info`). */
   logLevel?: LogLevel;
   /** Log every request and execution (except /healthz); by default only failed executions and errors are logged. */
   logRequests?: boolean;
+  /** Where `alga.storage` keeps its data (runner/storage/engine.ts); LMDB under `<dataDir>/storage` by default. The runner closes it. */
+  storageEngine?: StorageEngine;
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const logLevels: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-export type ResolvedRunnerConfig = Required<Pick<RunnerConfig, 'dataDir' | 'bundleDir' | 'workers' | 'reserveWorkers' | 'instancesPerWorker' | 'instanceMemoryMb' | 'instantiateTimeoutMs' | 'preparedToRemember' | 'host' | 'port' | 'egressAllowPrivate' | 'defaultIsolation' | 'recycleAfterRequests' | 'recycleAfterMs' | 'compiledCacheBytes' | 'uiFrameAncestors' | 'logger' | 'logLevel' | 'logRequests'>> &
-  Pick<RunnerConfig, 'registryUrl' | 'serviceToken' | 'secretKey' | 'publicBase'> & {
-    trust?: TrustBundle;
+export type ResolvedRunnerConfig = Required<Pick<RunnerConfig, 'dataDir' | 'bundleDir' | 'workers' | 'reserveWorkers' | 'instancesPerWorker' | 'instanceMemoryMb' | 'instantiateTimeoutMs' | 'preparedToRemember' | 'host' | 'port' | 'egressAllowPrivate' | 'defaultIsolation' | 'recycleAfterRequests' | 'recycleAfterMs' | 'compiledCacheBytes' | 'logger' | 'logLevel' | 'logRequests'>> &
+  Pick<RunnerConfig, 'registryUrl' | 'serviceToken' | 'secretKey' | 'secretKeyFile' | 'publicBase' | 'uiOrigin' | 'storageEngine'> & {
+    /** Follows its file (SIGNING_TRUST_BUNDLE as a path): a changed trust bundle applies within a second. */
+    trust: TrustBundleSource;
     limits: LimitsConfig;
     concurrency: AdmissionConfig;
     debug: DebugEventsConfig;
     uiProxy: UiProxyConfig;
   };
 
+/** How often, at most, the runner looks whether its trust bundle file changed (one stat). */
+const trustRecheckMs = 1000;
+
 export function resolveConfig(config: RunnerConfig): ResolvedRunnerConfig {
   const dataDir = resolve(config.dataDir);
+  const uiOrigin = config.uiOrigin ? parseUiOriginTemplate(config.uiOrigin) : undefined;
+  if (typeof uiOrigin === 'string') throw new AlgaError('E_RUNNER_CONFIG_INVALID', `RUNNER_UI_ORIGIN ${uiOrigin}`);
   return {
     dataDir,
     bundleDir: resolve(config.bundleDir ?? join(dataDir, 'bundles')),
     registryUrl: config.registryUrl,
     serviceToken: config.serviceToken,
     secretKey: config.secretKey,
+    secretKeyFile: config.secretKeyFile,
     publicBase: config.publicBase,
-    trust: typeof config.trustBundle === 'string' ? loadTrustBundle(config.trustBundle) : config.trustBundle,
+    storageEngine: config.storageEngine,
+    trust: new TrustBundleSource(config.trustBundle, trustRecheckMs),
     workers: Math.max(1, config.workers ?? Math.max(2, availableParallelism())),
     reserveWorkers: Math.max(0, config.reserveWorkers ?? 1),
     instancesPerWorker: Math.max(1, config.instancesPerWorker ?? 64),
@@ -90,7 +104,7 @@ export function resolveConfig(config: RunnerConfig): ResolvedRunnerConfig {
     recycleAfterRequests: config.recycleAfterRequests ?? 10_000,
     recycleAfterMs: config.recycleAfterMs ?? 10 * 60_000,
     compiledCacheBytes: config.compiledCacheBytes ?? 512 * 1048576,
-    uiFrameAncestors: config.uiFrameAncestors ?? '*',
+    uiOrigin: config.uiOrigin,
     logger: config.logger ?? false,
     logLevel: config.logLevel ?? 'info',
     logRequests: config.logRequests ?? false,
@@ -128,6 +142,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RunnerConfi
     registryUrl: env.RUNNER_REGISTRY_URL || undefined,
     serviceToken: env.RUNNER_SERVICE_TOKEN || undefined,
     secretKey: secretKey || undefined,
+    secretKeyFile: env.RUNNER_SECRET_KEY ? undefined : env.RUNNER_SECRET_KEY_FILE || undefined,
     trustBundle: env.SIGNING_TRUST_BUNDLE || undefined,
     workers: number(env.RUNNER_WORKERS, 'RUNNER_WORKERS'),
     reserveWorkers: number(env.RUNNER_RESERVE_WORKERS, 'RUNNER_RESERVE_WORKERS'),
@@ -139,7 +154,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RunnerConfi
     publicBase: env.RUNNER_PUBLIC_BASE || undefined,
     egressAllowPrivate: env.RUNNER_EGRESS_ALLOW_PRIVATE === 'true' || env.RUNNER_EGRESS_ALLOW_PRIVATE === '1',
     defaultIsolation: (isolation as IsolationPolicy | undefined) || undefined,
-    uiFrameAncestors: env.RUNNER_UI_FRAME_ANCESTORS || undefined,
+    uiOrigin: env.RUNNER_UI_ORIGIN || undefined,
     ...(env.RUNNER_MAX_QUEUE_WAIT_MS ? { concurrency: { maxQueueWaitMs: number(env.RUNNER_MAX_QUEUE_WAIT_MS, 'RUNNER_MAX_QUEUE_WAIT_MS') } } : {}),
     debug: {
       redisUrl: env.RUNNER_DEBUG_REDIS_URL || undefined,

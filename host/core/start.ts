@@ -4,9 +4,11 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { AlgaError } from '../../lib/errors/index.ts';
 import { resolveHostConfig, type HostConfig, type HostConfigInput } from './config.ts';
+import { lockDataFolder } from './data-lock.ts';
 import { ensureInfraSecrets, type InfraSecrets } from './infra-secrets.ts';
 import type { HostPlugin } from './plugin.ts';
-import { childRunner } from './runner/child.ts';
+import { childRunner, writeRunnerSecretKeys } from './runner/child.ts';
+import { watchInfraSecrets } from './secrets/live-reload.ts';
 import { externalRunner, type ManagedRunner } from './runner/external.ts';
 import { uiProxyAuthKey } from './runner/ui-proxy-key.ts';
 import { buildHostApp, type HostApp } from './server.ts';
@@ -61,19 +63,29 @@ function loopbackFor(host: string): string {
 export async function startHost(options: StartHostOptions = {}): Promise<RunningHost> {
   const config = resolveHostConfig(options);
   prepareDataDir(config.dataDir);
-  const secrets = ensureInfraSecrets(config.dataDir, { profile: config.profile });
-  const store = openStore(config.dataDir);
+  const lock = lockDataFolder(config.dataDir);
+  let secrets: InfraSecrets;
+  let store: HostStore;
+  try {
+    secrets = ensureInfraSecrets(config.dataDir, { profile: config.profile });
+    store = openStore(config.dataDir);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
   let runner: ManagedRunner | undefined;
   let host: HostApp | undefined;
+  let secretsWatch: ReturnType<typeof watchInfraSecrets> | undefined;
   try {
     let hostUrl: string | undefined;
     const bootLog = pino({ level: options.logLevel ?? config.env.ALGA_LOG_LEVEL ?? 'info' });
     runner = config.runnerBaseUrl
-      ? externalRunner({ baseUrl: config.runnerBaseUrl, publicBaseUrl: config.runnerPublicBase, serviceToken: secrets.runnerServiceToken, publicKey: secrets.runnerKeyPair.publicKey })
+      ? externalRunner({ baseUrl: config.runnerBaseUrl, publicBaseUrl: config.runnerPublicBase, serviceToken: secrets.runnerServiceToken, publicKey: () => secrets.runnerKeyPair.publicKey })
       : childRunner({
           dataDir: config.dataDir,
           serviceToken: secrets.runnerServiceToken,
           keyPair: secrets.runnerKeyPair,
+          secretKeys: () => secrets.runnerKeys.entries.map((entry) => entry.key.secretKey),
           bundleDir: bundleDirOf(config.dataDir),
           trustBundle: config.trustBundle,
           publicBaseUrl: config.runnerPublicBase,
@@ -90,6 +102,17 @@ export async function startHost(options: StartHostOptions = {}): Promise<Running
     });
     hostUrl = `http://${loopbackFor(config.host)}:${(host.app.server.address() as AddressInfo).port}`;
     await runner.start();
+    // `alga-host rotate-key` rewrites key files while the host runs: follow them (secrets/live-reload.ts).
+    const embedded = !config.runnerBaseUrl;
+    secretsWatch = watchInfraSecrets({
+      dataDir: config.dataDir,
+      profile: config.profile,
+      secrets,
+      log: host.app.log,
+      onReload: (live) => {
+        if (embedded) writeRunnerSecretKeys(config.dataDir, live.runnerKeys.entries.map((entry) => entry.key.secretKey));
+      },
+    });
     await host.listening(url);
     let closing: Promise<void> | undefined;
     const started = host;
@@ -103,17 +126,24 @@ export async function startHost(options: StartHostOptions = {}): Promise<Running
       host,
       close() {
         closing ??= (async () => {
-          await started.close();
-          await startedRunner.stop();
-          await store.close();
+          secretsWatch?.close();
+          try {
+            await started.close();
+            await startedRunner.stop();
+            await store.close();
+          } finally {
+            lock.release();
+          }
         })();
         return closing;
       },
     };
   } catch (error) {
+    secretsWatch?.close();
     await host?.close().catch(() => undefined);
     await runner?.stop().catch(() => undefined);
     await store.close().catch(() => undefined);
+    lock.release();
     throw error;
   }
 }

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, onRequestHookHandler } from 'fastify';
 import { AlgaError } from '../../lib/errors/index.ts';
 import type { Runner } from '../runner.ts';
 import { sendError } from './errors.ts';
@@ -9,7 +9,7 @@ import { sendError } from './errors.ts';
  * instance (Runner.prepare). The host calls it when a version is published or installed and
  * when it starts. Answers 200 `{content_hash, memory_mb, duration_ms}` once the version is ready.
  */
-export function registerPrepare(app: FastifyInstance, runner: Runner, requireToken: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>): void {
+export function registerPrepare(app: FastifyInstance, runner: Runner, requireToken: onRequestHookHandler): void {
   app.post('/v1/prepare', { onRequest: requireToken }, async (request, reply) => {
     const body = request.body as { content_hash?: unknown; limits?: { memory_mb?: unknown } | null } | undefined;
     if (typeof body?.content_hash !== 'string') return sendError(reply, new AlgaError('E_RUNNER_BAD_REQUEST', 'content_hash is required (sha256:<64 hex>).'));

@@ -1,12 +1,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { AlgaError } from '../../lib/errors/index.ts';
+import { installedVersion } from '../../lib/package-version.ts';
 
-const jcoVersion: string = JSON.parse(
-  readFileSync(fileURLToPath(new URL('../../node_modules/@bytecodealliance/jco-transpile/package.json', import.meta.url)), 'utf8'),
-).version;
+const jcoVersion = installedVersion('@bytecodealliance/jco-transpile') ?? 'unknown';
 const guestName = 'guest';
 
 /** A component transpiled by jco: the glue module on disk and its core wasm modules. */
@@ -54,7 +52,7 @@ export async function transpileCached(component: Uint8Array, cacheDir: string): 
   }
   const imports = result.imports.map((name) => name.replace(/@[^/@]+$/, ''));
   const scratch = `${folder}.${process.pid}.${Date.now()}.tmp`;
-  mkdirSync(scratch, { recursive: true });
+  mkdirSync(scratch, { recursive: true, mode: 0o700 });
   writeFileSync(join(scratch, `${guestName}.mjs`), result.files[`${guestName}.js`]);
   for (const [name, bytes] of coreModules) writeFileSync(join(scratch, name), bytes);
   writeFileSync(join(scratch, 'index.json'), JSON.stringify({ imports, coreModules: [...coreModules.keys()] } satisfies CacheIndex));

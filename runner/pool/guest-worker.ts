@@ -2,6 +2,7 @@ import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from '
 import { pathToFileURL } from 'node:url';
 import { guestWasiImports, withDirectWasiFunctions } from './guest-environment.ts';
 import { globalExportPrefix } from '../loading/global-exports.ts';
+import { WorkerStorageReads } from '../storage/worker-reads.ts';
 import { restoreSnapshot as restoreMemory, takeSnapshot as snapshotOf, type Snapshot } from './memory-snapshot.ts';
 import {
   claimToken, preparingPhase, sharedClockMs, SlotCell, slotViews,
@@ -105,12 +106,18 @@ function unavailable(val: string): { payload: { tag: string; val: string } } {
   return { payload: { tag: 'unavailable', val } };
 }
 
+/** Granted storage reads are answered here, without a round trip to the main thread. */
+const storageReads = new WorkerStorageReads();
+
 /**
- * A synchronous call to the main thread. It always answers (`unavailable` when the job is no
- * longer its to serve); should it not, the wait still ends a little after the call's deadline.
+ * A host call: a granted storage read is answered here; anything else is a synchronous call to
+ * the main thread. That always answers (`unavailable` when the job is no longer its to serve);
+ * should it not, the wait still ends a little after the call's deadline.
  */
 function hostCall(iface: string, fn: string, args: unknown[]): unknown {
   if (warmingUp || !currentJob) throw unavailable('Host calls are not available while the extension warms up.');
+  const servedHere = storageReads.serve(currentJob.storageReads, currentJob.context, iface, fn, args);
+  if (servedHere) return servedHere.value;
   const callId = nextCallId++;
   hostPort.postMessage({ jobId: currentJob.jobId, callId, iface, fn, args } satisfies HostCallMessage);
   for (;;) {
@@ -449,7 +456,7 @@ async function execute(job: ExecuteMessage): Promise<boolean> {
     if (!validResponse(response)) {
       drop(instance);
       report();
-      post({ type: 'failure', jobId: job.jobId, kind: 'invalid-response', message: 'The handler did not return a status, headers and a byte body.', memoryBytes, changes: takeChanges() });
+      post({ type: 'failure', jobId: job.jobId, kind: 'invalid-response', message: 'The handler did not return a status, headers and a byte body.', memoryBytes, changes: takeChanges(), servedInWorker: storageReads.take() });
       return false;
     }
     const body = response.body.byteOffset === 0 && response.body.byteLength === response.body.buffer.byteLength ? response.body : response.body.slice();
@@ -457,7 +464,7 @@ async function execute(job: ExecuteMessage): Promise<boolean> {
     if (!restoreAfter && memoryBytes > job.code.memoryLimitBytes * memoryHighWater) drop(instance);
     if (!restoreAfter) report();
     post(
-      { type: 'result', jobId: job.jobId, response: { status: response.status, headers: response.headers, body }, memoryBytes, freshInstance: acquired.fresh, idle: !restoreAfter, changes: takeChanges() },
+      { type: 'result', jobId: job.jobId, response: { status: response.status, headers: response.headers, body }, memoryBytes, freshInstance: acquired.fresh, idle: !restoreAfter, changes: takeChanges(), servedInWorker: storageReads.take() },
       [body.buffer as ArrayBuffer],
     );
     if (!restoreAfter) return true;
@@ -469,7 +476,7 @@ async function execute(job: ExecuteMessage): Promise<boolean> {
     const { kind, message } = classify(error, instance, job);
     if (instance) drop(instance);
     report();
-    post({ type: 'failure', jobId: job.jobId, kind, message, memoryBytes: instance?.memory.buffer.byteLength ?? 0, changes: takeChanges() });
+    post({ type: 'failure', jobId: job.jobId, kind, message, memoryBytes: instance?.memory.buffer.byteLength ?? 0, changes: takeChanges(), servedInWorker: storageReads.take() });
   }
   return false;
 }

@@ -1,4 +1,5 @@
 /** Messages between the runner's main thread and its guest workers. */
+import type { ServedInWorker, StorageReadGrant } from '../storage/worker-reads.ts';
 
 export type IsolationPolicy = 'tenant' | 'request';
 
@@ -54,6 +55,8 @@ export interface ExecuteMessage {
   code: GuestCode;
   context: GuestContext;
   request: GuestRequest;
+  /** Set when the worker may answer this job's storage reads itself (runner/storage/worker-reads.ts). */
+  storageReads?: StorageReadGrant;
 }
 
 /**
@@ -88,8 +91,8 @@ export type WorkerMessage =
   /** The worker has loaded and takes jobs. */
   | { type: 'ready' }
   /** `idle` is set when the worker is already idle again (nothing left to do after answering). */
-  | { type: 'result'; jobId: number; response: GuestResponse; memoryBytes: number; freshInstance: boolean; idle: boolean; changes?: HoldingChanges }
-  | { type: 'failure'; jobId: number; kind: FailureKind; message: string; memoryBytes: number; changes?: HoldingChanges }
+  | { type: 'result'; jobId: number; response: GuestResponse; memoryBytes: number; freshInstance: boolean; idle: boolean; changes?: HoldingChanges; servedInWorker?: ServedInWorker }
+  | { type: 'failure'; jobId: number; kind: FailureKind; message: string; memoryBytes: number; changes?: HoldingChanges; servedInWorker?: ServedInWorker }
   | { type: 'stdio'; jobId: number; stream: 'stdout' | 'stderr'; text: string; truncated: boolean }
   /** The worker finished `jobId` (and, under `request` policy, restored the snapshot after it). */
   | { type: 'idle'; jobId: number; changes?: HoldingChanges }

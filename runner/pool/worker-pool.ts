@@ -1,6 +1,7 @@
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { guestWorkerSource } from './guest-worker-source.ts';
 import type { WorkerLimits } from './guest-worker.ts';
+import type { ServedInWorker } from '../storage/worker-reads.ts';
 import {
   claimToken, preparingPhase, sharedClockMs, SlotCell, slotSignalBytes, slotViews,
   type ExecuteMessage, type FailureKind, type ForgetMessage, type GuestCode, type GuestResponse, type HoldingChanges, type HostCallMessage, type HostCallReply, type PrepareMessage, type WorkerMessage,
@@ -14,8 +15,8 @@ export type PoolJob = Omit<ExecuteMessage, 'type' | 'jobId' | 'claim'> & {
 };
 
 export type PoolOutcome =
-  | { kind: 'ok'; response: GuestResponse; memoryBytes: number; freshInstance: boolean }
-  | { kind: FailureKind; message: string; memoryBytes: number }
+  | { kind: 'ok'; response: GuestResponse; memoryBytes: number; freshInstance: boolean; servedInWorker?: ServedInWorker }
+  | { kind: FailureKind; message: string; memoryBytes: number; servedInWorker?: ServedInWorker }
   | { kind: 'deadline'; message: string; memoryBytes: number }
   | { kind: 'start-timeout'; message: string; memoryBytes: number }
   | { kind: 'queue-timeout'; message: string; memoryBytes: number };
@@ -329,12 +330,12 @@ export class WorkerPool<Owner> {
       case 'result':
         this.applyChanges(slot, message.changes);
         if (running?.jobId !== message.jobId) return;
-        this.settle(running, { kind: 'ok', response: message.response, memoryBytes: message.memoryBytes, freshInstance: message.freshInstance });
+        this.settle(running, { kind: 'ok', response: message.response, memoryBytes: message.memoryBytes, freshInstance: message.freshInstance, servedInWorker: message.servedInWorker });
         if (message.idle) this.finished(slot);
         return;
       case 'failure':
         this.applyChanges(slot, message.changes);
-        if (running?.jobId === message.jobId) this.settle(running, { kind: message.kind, message: message.message, memoryBytes: message.memoryBytes });
+        if (running?.jobId === message.jobId) this.settle(running, { kind: message.kind, message: message.message, memoryBytes: message.memoryBytes, servedInWorker: message.servedInWorker });
         return;
       case 'idle':
         this.applyChanges(slot, message.changes);

@@ -43,7 +43,7 @@ describe('a host started on port 0 gives its runner child the URL it actually li
       body: JSON.stringify({ bundle_b64: Buffer.from(misbehave.bytes).toString('base64'), signatures: sign(misbehave.bytes, fixture.key) }),
     });
     expect(published.status).toBe(201);
-    const installed = await fetch(`${url}/api/installs`, { method: 'POST', headers: { ...auth(tenantToken), 'content-type': 'application/json' }, body: JSON.stringify({ extensionId }) });
+    const installed = await fetch(`${url}/api/installs`, { method: 'POST', headers: { ...auth(tenantToken), 'content-type': 'application/json' }, body: JSON.stringify({ extensionId, grants: ['alga.ui_proxy'], egress: [] }) });
     expect(installed.status).toBe(201);
 
     const answer = await fetch(`${url}/api/ext/${extensionId}/ui-proxy?route=tenant/info`, { method: 'POST', headers: { ...auth(tenantToken), 'content-type': 'application/octet-stream' }, body: '{}' });

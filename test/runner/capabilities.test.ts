@@ -1,7 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sealSecrets } from '../../lib/sealed-secrets.ts';
+import type { StorageEngine } from '../../runner/storage/engine.ts';
+import { openLmdbStorageEngine } from '../../runner/storage/lmdb-engine.ts';
 import { guestDir } from '../support/projects.ts';
 import { executeBody, guestJson, startFixture, type CallOptions, type RunnerFixture } from './support.ts';
 
@@ -61,6 +64,115 @@ describe('runner: host capabilities', () => {
     });
   });
 
+  describe('storage: counters, versions, batches and purge (wit/storage.wit through a real component)', () => {
+    const batch = async (tenant: string, operations: unknown[]) => (await call({ path: '/storage/batch', method: 'POST', body: JSON.stringify(operations), tenant })).guest;
+
+    it('increments atomically from the decimal text a put stored, and refuses a value that is not an integer', async () => {
+      const tenant = 'tenant-counter';
+      expect((await call({ path: '/storage/increment', method: 'POST', query: 'key=n&by=5', tenant })).guest).toEqual({ ok: true, value: '5' });
+      // A negative s64 as a plain parameter traps inside componentize-js guests; in a batch step it crosses.
+      expect(await batch(tenant, [{ tag: 'increment', val: { key: 'n', by: '-7' } }])).toEqual({ ok: true, value: { tag: 'committed', val: [{ tag: 'increment', val: '-2' }] } });
+      expect((await call({ path: '/storage/increment', method: 'POST', query: 'key=n&by=1', tenant })).guest).toEqual({ ok: true, value: '-1' });
+      expect((await call({ path: '/storage/get', query: 'key=n', tenant })).guest).toEqual({ ok: true, value: '-1' });
+      await call({ path: '/storage/put', method: 'POST', query: 'key=word', body: 'hello', tenant });
+      const refused = (await call({ path: '/storage/increment', method: 'POST', query: 'key=word', tenant })).guest;
+      expect(refused).toMatchObject({ ok: false, error: 'invalid' });
+      expect(refused.message).toContain('not an integer');
+    });
+
+    it('commits a batch all or nothing: a conflict names the step and the current version, a quota refusal writes nothing', async () => {
+      const tenant = 'tenant-batch';
+      const created = await batch(tenant, [
+        { tag: 'put', val: { key: 'a', value: 'one', expect: { tag: 'absent' } } },
+        { tag: 'increment', val: { key: 'b', by: '2' } },
+        { tag: 'check', val: { key: 'a', expect: { tag: 'value', val: 'one' } } },
+      ]);
+      expect(created).toMatchObject({ ok: true, value: { tag: 'committed', val: [{ tag: 'put' }, { tag: 'increment', val: '2' }, { tag: 'check' }] } });
+      const version = created.value.val[0].val;
+      expect((await call({ path: '/storage/get-versioned', query: 'key=a', tenant })).guest).toEqual({ ok: true, value: { value: 'one', version } });
+
+      const stale = await batch(tenant, [
+        { tag: 'increment', val: { key: 'b', by: '1' } },
+        { tag: 'delete', val: { key: 'a', expect: { tag: 'version', val: String(BigInt(version) + 1n) } } },
+      ]);
+      expect(stale).toEqual({ ok: true, value: { tag: 'conflict', val: { index: 1, key: 'a', currentVersion: version } } });
+      expect((await call({ path: '/storage/get', query: 'key=b', tenant })).guest).toEqual({ ok: true, value: '2' });
+
+      // The fixture allows 5 keys: 2 stored + 4 new is over, so none of the 4 lands.
+      const tooMany = await batch(tenant, ['c', 'd', 'e', 'f'].map((key) => ({ tag: 'put', val: { key, value: key } })));
+      expect(tooMany).toMatchObject({ ok: false, error: 'limit' });
+      expect((await call({ path: '/storage/list', query: 'prefix=', tenant })).guest.value.keys).toEqual(['a', 'b']);
+      expect(await batch(tenant, [{ tag: 'delete', val: { key: 'a', expect: { tag: 'version', val: version } } }])).toEqual({ ok: true, value: { tag: 'committed', val: [{ tag: 'delete', val: true }] } });
+    });
+
+    it('answers granted reads in the guest worker: they see the latest writes, also the same request\'s, and count as host calls', async () => {
+      const tenant = 'tenant-worker-reads';
+      const metric = async () => Number(/runner_storage_operations_total\{operation="get",result="ok"\} (\d+)/.exec(await (await fetch(`${fixture.url}/metrics`)).text())?.[1] ?? 0);
+      const before = await metric();
+      for (const value of ['first', 'second']) {
+        const { guest, execution } = await call({ path: '/storage/put-then-get', method: 'POST', query: 'key=doc', body: value, tenant });
+        expect(guest).toEqual({ ok: true, value });
+        expect(execution.host_calls).toBe(2);
+      }
+      const mix = await call({ path: '/storage/mix', query: 'reads=3&writes=0', tenant });
+      expect(mix.execution.host_calls).toBe(3);
+      expect(await metric()).toBe(before + 5);
+    });
+
+    it('runs on an engine given in the config, and withholds an answer whose writes cannot be made durable', async () => {
+      const lmdb = openLmdbStorageEngine({ path: join(fixture.dataDir, 'engine-under-test') });
+      let failFlush = false;
+      // The LMDB engine without its worker path (so every call goes through the main thread) and with a flush that can fail.
+      const engine: StorageEngine = {
+        read: (namespace, key) => lmdb.read(namespace, key),
+        list: (namespace, prefix, after, limit) => lmdb.list(namespace, prefix, after, limit),
+        update: (namespace, keys, decide) => lmdb.update(namespace, keys, decide),
+        purge: (namespace) => lmdb.purge(namespace),
+        durable: async () => {
+          await lmdb.durable!();
+          if (failFlush) throw new Error('EIO: i/o error, fsync');
+        },
+        close: () => lmdb.close(),
+      };
+      const custom = await startFixture({ storageEngine: engine });
+      try {
+        const customHash = custom.publish(guestDir('misbehave'));
+        const run = (path: string, query: string, method = 'GET', body?: string) => custom.execute(executeBody({ hash: customHash, path, method, query, body, providers: ['alga.storage'] }));
+        expect((await run('/storage/put', 'key=k', 'POST', 'kept')).status).toBe(200);
+        expect(guestJson((await run('/storage/get', 'key=k')).json)).toEqual({ ok: true, value: 'kept' });
+        failFlush = true;
+        const withheld = await run('/storage/put', 'key=k', 'POST', 'maybe');
+        expect(withheld.status).toBe(503);
+        expect(withheld.json.error.code).toBe('E_RUNNER_STORAGE_NOT_DURABLE');
+        expect((await run('/storage/get', 'key=k')).status).toBe(200); // a request that wrote nothing does not wait
+      } finally {
+        await custom.close();
+      }
+    });
+
+    it('refuses the new functions without the grant, like the old ones', async () => {
+      const { guest, execution } = await call({ path: '/storage/increment', method: 'POST', query: 'key=n', providers: ['alga.log'], tenant: 'tenant-no-grant' });
+      expect(guest).toMatchObject({ ok: false, error: 'denied' });
+      expect(execution.denials).toEqual([{ capability: 'alga.storage', reason: 'The install was not granted alga.storage.' }]);
+    });
+
+    it('purges one tenant\'s storage of one extension through DELETE /v1/storage/{tenant}/{extension}, only with the service token', async () => {
+      for (const tenant of ['tenant-gone', 'tenant-stays']) await call({ path: '/storage/put', method: 'POST', query: 'key=k', body: 'v', tenant });
+      const purge = (token: string, path = '/v1/storage/tenant-gone/ext-test') => fetch(`${fixture.url}${path}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
+      const refused = await purge('wrong-token');
+      expect(refused.status).toBe(401);
+      expect((await refused.json()).error.code).toBe('E_RUNNER_UNAUTHORIZED');
+      expect((await call({ path: '/storage/get', query: 'key=k', tenant: 'tenant-gone' })).guest).toEqual({ ok: true, value: 'v' });
+      const purged = await purge(fixture.token);
+      expect(await purged.json()).toEqual({ purged: true, keys: 1 });
+      expect((await call({ path: '/storage/get', query: 'key=k', tenant: 'tenant-gone' })).guest).toEqual({ ok: true, value: null });
+      expect((await call({ path: '/storage/get', query: 'key=k', tenant: 'tenant-stays' })).guest).toEqual({ ok: true, value: 'v' });
+      const invalid = await purge(fixture.token, `/v1/storage/${encodeURIComponent('a\u0000b')}/ext-test`);
+      expect(invalid.status).toBe(400);
+      expect((await invalid.json()).error.code).toBe('E_RUNNER_STORAGE_NAMESPACE_INVALID');
+    });
+  });
+
   describe('secrets', () => {
     it('opens the sealed envelope only when alga.secrets is granted', async () => {
       const envelope = sealSecrets({ api_key: 'sk-live-123' }, fixture.runnerKeys.publicKey);
@@ -72,6 +184,17 @@ describe('runner: host capabilities', () => {
       expect(denied.guest).toMatchObject({ ok: false, error: 'denied' });
       const events = JSON.stringify(fixture.runner.events.recent());
       expect(events).not.toContain('sk-live-123');
+    });
+
+    it('opens secrets sealed one by one (the host seals each install secret on its own); a later envelope wins', async () => {
+      const older = sealSecrets({ api_key: 'sk-old', region: 'eu' }, fixture.runnerKeys.publicKey);
+      const each = [sealSecrets({ api_key: 'sk-new' }, fixture.runnerKeys.publicKey), sealSecrets({ webhook: 'wh-1' }, fixture.runnerKeys.publicKey)];
+      const read = async (name: string) => (await call({ path: '/secret', query: `name=${name}`, secretEnvelope: older, secretEnvelopes: each })).guest;
+      expect(await read('api_key')).toEqual({ ok: true, value: 'sk-new' });
+      expect(await read('region')).toEqual({ ok: true, value: 'eu' });
+      expect(await read('webhook')).toEqual({ ok: true, value: 'wh-1' });
+      const refused = await fixture.execute(executeBody({ hash, providers: allGrants, path: '/secret', secretEnvelopes: { not: 'a list' } as unknown as unknown[] }));
+      expect(refused).toMatchObject({ status: 400, json: { error: { code: 'E_RUNNER_BAD_REQUEST' } } });
     });
 
     it('reports unavailable for an envelope sealed to another key', async () => {
@@ -98,11 +221,19 @@ describe('runner: host capabilities', () => {
           const result = await call({ path: '/fetch', query: `url=${encodeURIComponent(`http://${host}:${target.port}/internal`)}`, egress: ['127.0.0.1', 'localhost'] });
           expect(result.guest).toMatchObject({ ok: false, error: 'denied' });
           expect(result.guest.message).toMatch(/loopback, link-local or private/);
+          expect(result.guest.message).toMatch(new RegExp(`^${host} resolves to (127\\.0\\.0\\.1 \\(127\\.0\\.0\\.0/8, loopback\\)|::1 \\(::1, loopback\\))`));
+          expect(result.guest.message).toContain('RUNNER_EGRESS_ALLOW_PRIVATE=1');
         }
         expect(target.hits).toEqual([]);
       } finally {
         target.server.close();
       }
+    });
+
+    it('says why a name does not resolve', async () => {
+      const result = await call({ path: '/fetch', query: `url=${encodeURIComponent('http://example.invalid/')}`, egress: ['example.invalid'] });
+      expect(result.guest).toMatchObject({ ok: false, error: 'unavailable' });
+      expect(result.guest.message).toMatch(/^example\.invalid could not be resolved: (DNS has no such name \(ENOTFOUND\)|the DNS resolver did not answer)/);
     });
 
     it('fetches from an allowlisted local server when the operator allows private egress, counting bytes and capping size', async () => {
@@ -123,6 +254,30 @@ describe('runner: host capabilities', () => {
         const big = await fetchPath('/big');
         expect(guestJson(big)).toMatchObject({ ok: false, error: 'limit' });
         expect(target.hits).toEqual(['GET /ping', 'GET /big']);
+
+        // Entries with a port reach that port only; [IPv6] entries match the address however it is written.
+        const other = await listen((_request, response) => response.end('other port'));
+        const v6 = createServer((_request, response) => response.end('pong over IPv6'));
+        await new Promise<void>((resolve) => v6.listen(0, '::1', resolve));
+        const v6Port = (v6.address() as AddressInfo).port;
+        try {
+          const fetchUrl = async (url: string, egress: string[]) => {
+            const { json } = await permissive.execute(executeBody({ hash: localHash, path: '/fetch', query: `url=${encodeURIComponent(url)}`, providers: ['alga.http'], egress }));
+            return guestJson(json);
+          };
+          const portEntry = [`127.0.0.1:${target.port}`];
+          expect(await fetchUrl(`http://127.0.0.1:${target.port}/ping`, portEntry)).toEqual({ ok: true, value: { status: 200, body: 'pong from local' } });
+          const elsewhere = await fetchUrl(`http://127.0.0.1:${other.port}/ping`, portEntry);
+          expect(elsewhere).toMatchObject({ ok: false, error: 'denied' });
+          expect(elsewhere.message).toContain(`127.0.0.1:${other.port} is not in the install's egress list`);
+          expect(other.hits).toEqual([]);
+          expect(await fetchUrl(`http://[::1]:${v6Port}/`, [`[0:0::1]:${v6Port}`])).toEqual({ ok: true, value: { status: 200, body: 'pong over IPv6' } });
+          expect(await fetchUrl(`http://[::1]:${v6Port}/`, ['[::1]'])).toEqual({ ok: true, value: { status: 200, body: 'pong over IPv6' } });
+          expect(await fetchUrl(`http://[::1]:${v6Port}/`, [`[::1]:${v6Port + 1}`])).toMatchObject({ ok: false, error: 'denied' });
+        } finally {
+          other.server.close();
+          v6.close();
+        }
       } finally {
         target.server.close();
         await permissive.close();

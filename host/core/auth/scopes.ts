@@ -22,7 +22,8 @@ export const defaultTokenScopes: Record<TokenKind, readonly string[]> = {
 
 export const roleScopes: Record<Role, readonly string[]> = {
   admin: [Scope.admin],
-  'tenant-admin': [Scope.extCall, Scope.installsRead, Scope.installsWrite, Scope.registryRead],
+  // A tenant admin installs and configures extensions, so it may watch their debug streams (its own tenant's only).
+  'tenant-admin': [Scope.extCall, Scope.installsRead, Scope.installsWrite, Scope.registryRead, Scope.extDebug],
   member: [Scope.extCall, Scope.installsRead, Scope.registryRead],
 };
 
@@ -45,6 +46,11 @@ export interface Principal {
   role?: Role;
   tokenKind?: TokenKind;
   scopes: readonly string[];
+}
+
+/** `admin`, or a `<area>:admin` scope (`license:admin`): what reset-claim revokes. */
+export function isAdminLevelScope(scope: string): boolean {
+  return scope === Scope.admin || scope.endsWith(':admin');
 }
 
 export function hasScope(principal: Principal | undefined, scope: string): boolean {

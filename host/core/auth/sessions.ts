@@ -11,6 +11,14 @@ export interface SessionRecord {
 }
 
 export const SESSION_COOKIE = 'alga_session';
+/**
+ * The session cookie's name where the host is served over HTTPS. Browsers accept a `__Host-`
+ * cookie only with `Secure`, `Path=/` and no `Domain`, and no other host name can set one, so a
+ * page on a sibling host name (an extension UI origin under the same registrable domain) cannot
+ * plant or shadow it. Plain http (loopback development) keeps the bare name: Safari drops
+ * `Secure` cookies on http://localhost. There the UI origins' host names keep them apart (docs/ui.md).
+ */
+export const SECURE_SESSION_COOKIE = '__Host-alga_session';
 export const DEFAULT_SESSION_TTL_MS = 12 * 60 * 60 * 1000;
 export const DEFAULT_SWEEP_BATCH_SIZE = 500;
 
@@ -49,6 +57,13 @@ export class Sessions {
   /** Ends every session of a user (password change, user removal). */
   endAllFor(userId: string): void {
     for (const { key, value } of this.db.getRange({})) if (value.userId === userId) this.db.removeSync(key);
+  }
+
+  /** Ends every session (reset-claim); returns how many there were. Synchronous: compose it in a transaction. */
+  endEvery(): number {
+    let ended = 0;
+    for (const key of [...this.db.getKeys({})]) ended += this.db.removeSync(key) ? 1 : 0;
+    return ended;
   }
 
   /**

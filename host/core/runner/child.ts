@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyBaseLogger } from 'fastify';
@@ -10,8 +10,10 @@ import { RunnerHealth } from './health.ts';
 export interface ChildRunnerOptions {
   dataDir: string;
   serviceToken: string;
-  /** base64 nacl box key pair of the runner. */
+  /** base64 nacl box key pair of the runner (the active one; read at each use, a key rotation changes it). */
   keyPair: { publicKey: string; secretKey: string };
+  /** Every secret key the runner may need (the active one first): more than one during a key rotation. */
+  secretKeys?: () => string[];
   /** Folder of verified bundles (content-addressed), shared with the host's registry blob store. */
   bundleDir: string;
   trustBundle?: string;
@@ -41,10 +43,24 @@ const unhealthyChecksBeforeKill = 10;
  * Runs `node bin/alga-runner.js` as a child on a free loopback port, watches its health, and
  * restarts it with exponential backoff whenever it exits. Its pid is kept in `<data>/run/runner.pid`.
  */
+/** The file the local runner reads its secret keys from (RUNNER_SECRET_KEY_FILE), one per line. */
+export function runnerSecretKeyFile(dataDir: string): string {
+  return join(dataDir, 'run', 'runner-secret-key');
+}
+
+/** (Re)writes the local runner's key file; the runner re-reads it when an envelope needs a key it lacks. */
+export function writeRunnerSecretKeys(dataDir: string, secretKeys: readonly string[]): void {
+  mkdirSync(join(dataDir, 'run'), { recursive: true, mode: 0o700 });
+  const file = runnerSecretKeyFile(dataDir);
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, `${secretKeys.join('\n')}\n`, { mode: 0o600 });
+  renameSync(temporary, file);
+}
+
 export function childRunner(options: ChildRunnerOptions): ManagedRunner {
   const runDir = join(options.dataDir, 'run');
   const pidFile = join(runDir, 'runner.pid');
-  const secretKeyFile = join(runDir, 'runner-secret-key');
+  const secretKeyFile = runnerSecretKeyFile(options.dataDir);
   const entry = options.entry ?? fileURLToPath(new URL('../../../bin/alga-runner.js', import.meta.url));
   let port = 0;
   let child: ChildProcess | undefined;
@@ -77,7 +93,6 @@ export function childRunner(options: ChildRunnerOptions): ManagedRunner {
     if (hostUrl) {
       env.RUNNER_REGISTRY_URL ??= hostUrl;
       env.UI_PROXY_BASE_URL ??= hostUrl;
-      env.RUNNER_UI_FRAME_ANCESTORS ??= hostUrl;
     }
     return env;
   }
@@ -103,7 +118,7 @@ export function childRunner(options: ChildRunnerOptions): ManagedRunner {
     // The IPC channel is how the runner knows the host is gone, however it went (runner/main.ts).
     const spawned = spawn(process.execPath, [entry], { env: environment(), stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     child = spawned;
-    writeFileSync(pidFile, `${spawned.pid ?? ''}\n`);
+    writeFileSync(pidFile, `${spawned.pid ?? ''}\n`, { mode: 0o600 });
     options.log.info({ pid: spawned.pid, port }, 'runner started');
     spawned.on('error', (error) => options.log.error({ err: error }, 'runner could not be spawned'));
     spawned.on('exit', (code, signal) => {
@@ -136,7 +151,9 @@ export function childRunner(options: ChildRunnerOptions): ManagedRunner {
 
   return {
     serviceToken: options.serviceToken,
-    publicKey: options.keyPair.publicKey,
+    get publicKey() {
+      return options.keyPair.publicKey;
+    },
     baseUrl: () => (child ? url() : undefined),
     publicBaseUrl: () => options.publicBaseUrl ?? (port ? url() : undefined),
     isReady: () => health.ready,
@@ -146,8 +163,7 @@ export function childRunner(options: ChildRunnerOptions): ManagedRunner {
       void check();
     },
     async start() {
-      mkdirSync(runDir, { recursive: true, mode: 0o700 });
-      writeFileSync(secretKeyFile, `${options.keyPair.secretKey}\n`, { mode: 0o600 });
+      writeRunnerSecretKeys(options.dataDir, options.secretKeys?.() ?? [options.keyPair.secretKey]);
       port = await freePort();
       spawnChild();
       if (!(await pollUntilReady(60_000))) options.log.warn('runner is not answering /healthz yet; the gateway answers 502 until it does');

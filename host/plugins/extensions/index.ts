@@ -7,7 +7,9 @@ import type { ExtensionsApi, ExtensionsSubModule } from './api.ts';
 import { EndpointTable } from './gateway/endpoints.ts';
 import { ExecutionLog } from './gateway/execution-log.ts';
 import { QuotaTracker } from './gateway/quotas.ts';
+import { createRunnerClient } from './gateway/runner-client.ts';
 import { gatewayRoutes } from './gateway/routes.ts';
+import { installActions } from './installs/install-actions.ts';
 import { InstallStore } from './installs/install-store.ts';
 import { InstallService } from './installs/installs.ts';
 import { installRoutes } from './installs/routes.ts';
@@ -23,7 +25,7 @@ import { uiProxyRouteBase, uiProxyRoutes } from './ui-proxy/routes.ts';
 export type { ExtensionsApi, ExtensionsSubModule };
 
 /** Optional sub-modules owned by the UI engineer; registered when present. */
-const subModules = ['./ui/index.ts', './debug/index.ts'];
+const subModules = ['./ui/index.ts', './debug/index.ts', './console/index.ts'];
 
 /**
  * The extensions plugin: registry v2 (/api/registry), per-tenant installs (/api/installs),
@@ -41,23 +43,32 @@ export default definePlugin({
     const registry = new RegistryStore(host.store);
     const installs = new InstallStore(host.store);
     const executions = new ExecutionLog(host.store);
-    const installService = new InstallService({ installs, registry, blobDir, trust, ceilings: host.config.ceilings, runnerPublicKey: host.runner.publicKey });
-    const api: ExtensionsApi = { registry, installs, installService, executions, blobDir, tenantOf: (request) => tenantOf(request, host.auth) };
+    const installService = new InstallService({
+      installs, registry, blobDir, trust, ceilings: host.config.ceilings,
+      // Read when secrets are sealed: `alga-host rotate-key runner-envelope` changes it while the host runs.
+      get runnerPublicKey() {
+        return host.runner.publicKey;
+      },
+    });
+    const actions = installActions({ service: installService, installs, audit: host.audit, events: host.events, runner: host.runner });
+    const api: ExtensionsApi = { registry, installs, installService, installActions: actions, executions, blobDir, trust, tenantOf: (request) => tenantOf(request, host.auth) };
     host.plugins.expose(api);
     prepareVersionsOnRunner({ runner: host.runner, installs, events: host.events, lifecycle: host.lifecycle, log: host.log });
 
     const pruneTimer = setInterval(() => executions.prune(), 60 * 60 * 1000);
     pruneTimer.unref();
+    const runnerClient = createRunnerClient();
     host.lifecycle.onClose(() => {
       clearInterval(pruneTimer);
+      runnerClient.close();
       executions.close();
     });
 
     await host.routes.register(registryRoutes, { prefix: '/api/registry', registry, blobDir, trust, auth: host.auth, audit: host.audit, maxBundleBytes: host.config.registryMaxBundleBytes, events: host.events });
-    await host.routes.register(installRoutes, { prefix: '/api/installs', installs, service: installService, executions, auth: host.auth, audit: host.audit, events: host.events });
+    await host.routes.register(installRoutes, { prefix: '/api/installs', installs, service: installService, actions, executions, auth: host.auth });
     await host.routes.register(gatewayRoutes, {
       prefix: '/api/ext',
-      auth: host.auth, installs, registry, endpoints: new EndpointTable(), quotas: new QuotaTracker(), executions, runner: host.runner, config: host.config, metrics: host.metrics, uiProxyRouteBase,
+      auth: host.auth, installs, registry, endpoints: new EndpointTable(), quotas: new QuotaTracker(), executions, runner: host.runner, runnerClient, config: host.config, metrics: host.metrics, uiProxyRouteBase,
     });
     await host.routes.register(uiProxyRoutes, {
       prefix: uiProxyRouteBase,

@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { AlgaError } from '../../../../lib/errors/index.ts';
 import { readStoredBundle, readStoredSignatureFile } from '../../../../lib/bundle/index.ts';
-import { sealSecrets } from '../../../../lib/sealed-secrets.ts';
 import { verifyBundle, type TrustBundle } from '../../../../lib/signing/index.ts';
 import type { LimitCeilings } from '../../../core/config.ts';
 import type { RegistryStore, VersionRecord } from '../registry/registry-store.ts';
+import { consentPlan, requireConsent, type ConsentPlan } from './consent.ts';
 import type { InstallRecord, InstallStore } from './install-store.ts';
-import { validateConfig, validateEgress, validateGrants, validateLimits, validateSecrets } from './validate.ts';
+import { sealedSecretsAfter } from './secrets.ts';
+import { validateConfig, validateEgress, validateGrants, validateLimits } from './validate.ts';
 
 export interface InstallInput {
   version?: string;
@@ -16,6 +17,8 @@ export interface InstallInput {
   limits?: unknown;
   /** Replaces every secret when given; kept as they are when omitted. */
   secrets?: unknown;
+  /** Sets (a string) or removes (null) single secrets; the others are kept. */
+  secretUpdates?: unknown;
   enabled?: boolean;
 }
 
@@ -46,24 +49,47 @@ export class InstallService {
     return record;
   }
 
+  /** The version an install would move to (`version`, else the latest), and what that means for its permissions. */
+  consentFor(tenantId: string, extensionId: string, version?: string): { version: VersionRecord; current?: InstallRecord; plan: ConsentPlan } {
+    const { registry, installs } = this.options;
+    const extension = registry.getExtension(extensionId);
+    if (!extension) throw new AlgaError('E_REGISTRY_NOT_FOUND', `Extension "${extensionId}".`);
+    const target = registry.getVersion(extensionId, version ?? extension.latestVersion);
+    if (!target) throw new AlgaError('E_REGISTRY_NOT_FOUND', `${extensionId}@${version}.`);
+    const current = installs.get(tenantId, extensionId);
+    return { version: target, current, plan: this.planFor(target, current) };
+  }
+
+  private planFor(target: VersionRecord, current: InstallRecord | undefined): ConsentPlan {
+    if (!current) return consentPlan(target.manifest);
+    const installed = this.options.registry.getVersion(current.extensionId, current.version);
+    if (!installed) throw new AlgaError('E_REGISTRY_NOT_FOUND', `${current.extensionId}@${current.version}.`);
+    return consentPlan(target.manifest, { manifest: installed.manifest, grants: current.grants, egress: current.egress });
+  }
+
   private build(tenantId: string, extensionId: string, input: InstallInput, current: InstallRecord | undefined): InstallRecord {
     if (input.version !== undefined && typeof input.version !== 'string') throw new AlgaError('E_REQUEST_INVALID', 'version must be a string.');
     const versionChanged = !current || (input.version !== undefined && input.version !== current.version);
     const version = versionChanged ? this.resolveVersion(extensionId, input.version ?? current?.version) : this.options.registry.getVersion(extensionId, current.version);
     if (!version) throw new AlgaError('E_REGISTRY_NOT_FOUND', `${extensionId}@${current?.version}.`);
     const { manifest, contentHash } = version;
-    // On a version change, everything is re-checked against the new manifest.
-    const config = validateConfig(input.config ?? current?.config, manifest, contentHash);
-    const grants = validateGrants(input.grants ?? current?.grants, manifest);
-    const egress = validateEgress(input.egress ?? current?.egress, manifest);
-    const limits = validateLimits(input.limits ?? current?.limits, manifest, this.options.ceilings);
-    let secretEnvelope = current?.secretEnvelope;
-    let secretNames = current?.secretNames ?? [];
-    if (input.secrets !== undefined) {
-      const secrets = validateSecrets(input.secrets);
-      secretNames = Object.keys(secrets).sort();
-      secretEnvelope = secretNames.length > 0 ? sealSecrets(secrets, this.options.runnerPublicKey) : undefined;
+    let grants: string[];
+    let egress: string[];
+    if (versionChanged) {
+      // Nothing the version asks for is granted unless the request says so (see consent.ts);
+      // what was granted before and is still asked for is kept, what is no longer asked for is dropped.
+      const plan = this.planFor(version, current);
+      requireConsent(plan, input, `${extensionId}@${version.version}`);
+      grants = input.grants !== undefined ? validateGrants(input.grants, manifest) : plan.kept.capabilities;
+      egress = input.egress !== undefined ? validateEgress(input.egress, manifest) : plan.kept.egress;
+    } else {
+      grants = validateGrants(input.grants ?? current?.grants, manifest);
+      egress = validateEgress(input.egress ?? current?.egress, manifest);
     }
+    // On a version change, everything else is re-checked against the new manifest too.
+    const config = validateConfig(input.config ?? current?.config, manifest, contentHash);
+    const limits = validateLimits(input.limits ?? current?.limits, manifest, this.options.ceilings);
+    const secrets = sealedSecretsAfter(current, { secrets: input.secrets, secretUpdates: input.secretUpdates }, this.options.runnerPublicKey);
     if (input.enabled !== undefined && typeof input.enabled !== 'boolean') throw new AlgaError('E_REQUEST_INVALID', 'enabled must be true or false.');
     const now = new Date().toISOString();
     return {
@@ -77,8 +103,7 @@ export class InstallService {
       grants,
       egress,
       limits,
-      ...(secretEnvelope ? { secretEnvelope } : {}),
-      secretNames,
+      ...secrets,
       createdAt: current?.createdAt ?? now,
       updatedAt: now,
     };
