@@ -1,7 +1,7 @@
 // Child process for the runner benchmarks: serves either a plain fastify route or a runner
 // with examples/hello and test/guests/misbehave published (signed), then prints one JSON line.
 // Usage: node --import tsx bench/runner-bench-server.ts plain|runner [workers] [dataDir]
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +20,11 @@ if (mode === 'plain') {
   process.stdout.write(`${JSON.stringify({ url })}\n`);
 } else {
   const dataDir = dataDirArg ?? mkdtempSync(join(tmpdir(), 'alga-bench-runner-'));
-  const keys: Record<string, ReturnType<typeof generateSigningKey>> = { example: generateSigningKey(), test: generateSigningKey() };
+  // The same keys again when the folder is reused (a runner restart keeps its bundles and caches).
+  const keysFile = join(dataDir, 'bench-keys.json');
+  mkdirSync(dataDir, { recursive: true });
+  const keys: Record<string, ReturnType<typeof generateSigningKey>> = existsSync(keysFile) ? JSON.parse(readFileSync(keysFile, 'utf8')) : { example: generateSigningKey(), test: generateSigningKey() };
+  writeFileSync(keysFile, JSON.stringify(keys), { mode: 0o600 });
   const trust: TrustBundle = { version: 1, keys: Object.entries(keys).map(([publisher, key]) => ({ keyId: key.keyId, publisher, publicKey: key.publicKey })) };
   const bundleDir = join(dataDir, 'bundles');
   const hashes: Record<string, string> = {};
@@ -31,6 +35,7 @@ if (mode === 'plain') {
     hashes[name] = packed.hash;
   }
   const token = 'bench-token';
+  const runnerStarted = performance.now();
   const server = await startRunnerServer({
     dataDir,
     bundleDir,
@@ -38,8 +43,9 @@ if (mode === 'plain') {
     trustBundle: trust,
     workers: Number(workersArg),
     concurrency: { perTenant: 1000, perExtension: 1000, queueMax: 1000 },
+    ...(process.env.BENCH_RUNNER_CONFIG ? JSON.parse(process.env.BENCH_RUNNER_CONFIG) : {}),
   });
-  process.stdout.write(`${JSON.stringify({ url: server.url, token, hashes, dataDir })}\n`);
+  process.stdout.write(`${JSON.stringify({ url: server.url, token, hashes, dataDir, listeningAfterMs: Math.round(performance.now() - runnerStarted) })}\n`);
 }
 
 process.once('SIGTERM', () => process.exit(0));

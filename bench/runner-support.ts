@@ -14,8 +14,9 @@ export interface ChildServer {
   stop(): Promise<void>;
 }
 
-export async function startChild(args: string[], nodeArgs: string[] = []): Promise<ChildServer> {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'bench/runner-bench-server.ts', ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+/** Starts bench/runner-bench-server.ts in a child process (of another checkout when `root` is given, for a before/after). */
+export async function startChild(args: string[], nodeArgs: string[] = [], root = repoRoot): Promise<ChildServer> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'bench/runner-bench-server.ts', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     lines.once('line', resolve);

@@ -26,7 +26,18 @@ export interface RunnerConfig {
   secretKeyFile?: string;
   /** Parsed trust bundle, or a path / inline JSON (as SIGNING_TRUST_BUNDLE). */
   trustBundle?: TrustBundle | string;
+  /** Worker threads any one tenant may keep busy (CPU count, at least 2). */
   workers?: number;
+  /** Worker threads beyond those, kept for tenants with nothing running (1). */
+  reserveWorkers?: number;
+  /** `tenant` policy instances one worker keeps before it resets one for another tenant (64). */
+  instancesPerWorker?: number;
+  /** Linear memory (and snapshots) of one worker's instances, in MB (256). */
+  instanceMemoryMb?: number;
+  /** Budget for making a job's instance ready (instantiation or tenant switch), apart from its deadline (5000). */
+  instantiateTimeoutMs?: number;
+  /** Content hashes prepared ahead (`POST /v1/prepare`) that the runner prepares again when it starts (64). */
+  preparedToRemember?: number;
   host?: string;
   port?: number;
   publicBase?: string;
@@ -55,7 +66,7 @@ export interface RunnerConfig {
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const logLevels: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-export type ResolvedRunnerConfig = Required<Pick<RunnerConfig, 'dataDir' | 'bundleDir' | 'workers' | 'host' | 'port' | 'egressAllowPrivate' | 'defaultIsolation' | 'recycleAfterRequests' | 'recycleAfterMs' | 'compiledCacheBytes' | 'logger' | 'logLevel' | 'logRequests'>> &
+export type ResolvedRunnerConfig = Required<Pick<RunnerConfig, 'dataDir' | 'bundleDir' | 'workers' | 'reserveWorkers' | 'instancesPerWorker' | 'instanceMemoryMb' | 'instantiateTimeoutMs' | 'preparedToRemember' | 'host' | 'port' | 'egressAllowPrivate' | 'defaultIsolation' | 'recycleAfterRequests' | 'recycleAfterMs' | 'compiledCacheBytes' | 'logger' | 'logLevel' | 'logRequests'>> &
   Pick<RunnerConfig, 'registryUrl' | 'serviceToken' | 'secretKey' | 'secretKeyFile' | 'publicBase' | 'uiOrigin' | 'storageEngine' | 'databaseUrl'> & {
     /** Follows its file (SIGNING_TRUST_BUNDLE as a path): a changed trust bundle applies within a second. */
     trust: TrustBundleSource;
@@ -84,6 +95,11 @@ export function resolveConfig(config: RunnerConfig): ResolvedRunnerConfig {
     storageEngine: config.storageEngine,
     trust: new TrustBundleSource(config.trustBundle, trustRecheckMs),
     workers: Math.max(1, config.workers ?? Math.max(2, availableParallelism())),
+    reserveWorkers: Math.max(0, config.reserveWorkers ?? 1),
+    instancesPerWorker: Math.max(1, config.instancesPerWorker ?? 64),
+    instanceMemoryMb: Math.max(1, config.instanceMemoryMb ?? 256),
+    instantiateTimeoutMs: Math.max(1, config.instantiateTimeoutMs ?? 5_000),
+    preparedToRemember: Math.max(0, config.preparedToRemember ?? 64),
     host: config.host ?? '127.0.0.1',
     port: config.port ?? 0,
     egressAllowPrivate: config.egressAllowPrivate ?? false,
@@ -133,6 +149,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RunnerConfi
     secretKeyFile: env.RUNNER_SECRET_KEY ? undefined : env.RUNNER_SECRET_KEY_FILE || undefined,
     trustBundle: env.SIGNING_TRUST_BUNDLE || undefined,
     workers: number(env.RUNNER_WORKERS, 'RUNNER_WORKERS'),
+    reserveWorkers: number(env.RUNNER_RESERVE_WORKERS, 'RUNNER_RESERVE_WORKERS'),
+    instancesPerWorker: number(env.RUNNER_INSTANCES_PER_WORKER, 'RUNNER_INSTANCES_PER_WORKER'),
+    instanceMemoryMb: number(env.RUNNER_INSTANCE_MEMORY_MB, 'RUNNER_INSTANCE_MEMORY_MB'),
+    instantiateTimeoutMs: number(env.RUNNER_INSTANTIATE_TIMEOUT_MS, 'RUNNER_INSTANTIATE_TIMEOUT_MS'),
     host: env.RUNNER_HOST || undefined,
     port: number(env.RUNNER_PORT, 'RUNNER_PORT'),
     publicBase: env.RUNNER_PUBLIC_BASE || undefined,

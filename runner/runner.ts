@@ -20,13 +20,15 @@ import { Execution } from './execution-scope.ts';
 import { StackMapper } from './debug/stack-map.ts';
 import { takeGuestFailure } from './guest-failure.ts';
 import { parseExecuteCall, type ExecuteCall } from './execute-request.ts';
-import type { EffectiveLimits } from './limits.ts';
+import { effectiveLimits, type EffectiveLimits } from './limits.ts';
 import { PreparedInstalls, type PreparedInstall } from './prepared-installs.ts';
 import { guestStatus, responseHeaders } from './response-headers.ts';
 import { openRunnerDatabase, type RunnerDatabase } from './fleet/database.ts';
 import { BundleSource } from './loading/bundle-source.ts';
+import { PreparedList } from './loading/prepared-list.ts';
 import { ExtensionCache, type LoadedExtension } from './loading/extension-cache.ts';
 import type { GuestRequest } from './pool/protocol.ts';
+import { registerPoolMetrics } from './pool/pool-metrics.ts';
 import { WorkerPool, type PoolOutcome } from './pool/worker-pool.ts';
 import { KeyValueStore } from './storage/key-value-store.ts';
 import { openLmdbStorageEngine } from './storage/lmdb-engine.ts';
@@ -84,6 +86,10 @@ export class Runner extends EventEmitter {
   private readonly errors: Counter;
   private readonly denials: Counter;
   private readonly workerReplacements: Counter;
+  /** Versions prepared ahead (POST /v1/prepare), prepared again when the runner starts. */
+  private readonly prepared: PreparedList;
+  /** Tells one runner process (or library instance) from the next: a caller that sees it change prepares its versions again. */
+  readonly bootId = randomUUID();
   private closed = false;
   /** A fleet's PostgreSQL (shared bundles and storage), when configured. */
   readonly database?: RunnerDatabase;
@@ -141,11 +147,21 @@ export class Runner extends EventEmitter {
       ],
       registry,
     );
-    this.pool = new WorkerPool<Execution>(this.config.workers, {
-      hostCall: (scope, call) => this.dispatcher.call(scope, call.iface, call.fn, call.args),
-      stdio: (scope, stream, text, truncated) => void scope.debugEvent(stream === 'stderr' ? 'warn' : 'info', stream, this.stacks.mapFrames(scope.contentHash, text), truncated),
-      workerEvent: (event) => event === 'replaced' && this.workerReplacements.inc(),
-    });
+    this.pool = new WorkerPool<Execution>(
+      {
+        workers: this.config.workers,
+        reserveWorkers: this.config.reserveWorkers,
+        maxInstances: this.config.instancesPerWorker,
+        instanceMemoryBytes: this.config.instanceMemoryMb * 1048576,
+        instantiateTimeoutMs: this.config.instantiateTimeoutMs,
+      },
+      {
+        hostCall: (scope, call) => this.dispatcher.call(scope, call.iface, call.fn, call.args),
+        stdio: (scope, stream, text, truncated) => void scope.debugEvent(stream === 'stderr' ? 'warn' : 'info', stream, this.stacks.mapFrames(scope.contentHash, text), truncated),
+        workerEvent: (event) => event === 'replaced' && this.workerReplacements.inc(),
+      },
+    );
+    registerPoolMetrics(registry, () => this.pool.stats());
     this.admission = new Admission(this.config.concurrency, () => this.pool.size);
     this.preparedInstalls = new PreparedInstalls(this.config.limits, preparedInstallsKept);
     const prepared = this.preparedInstalls;
@@ -157,6 +173,8 @@ export class Runner extends EventEmitter {
         this.set(prepared.size);
       },
     });
+    this.prepared = new PreparedList(join(this.config.dataDir, 'prepared.json'), this.config.preparedToRemember);
+    void this.prepareRemembered();
   }
 
   get workers(): number {
@@ -218,7 +236,9 @@ export class Runner extends EventEmitter {
       };
       const outcome = await this.pool.run(
         {
-          instanceKey: `${policy}|${context.tenant_id}|${context.install_id}|${code.key}`,
+          // `request` policy instances are reset after every request, so any tenant may use any of them.
+          instanceKey: policy === 'request' ? `request|${code.key}` : `tenant|${context.tenant_id}|${context.install_id}|${code.key}`,
+          tenant: context.tenant_id,
           policy,
           recycleAfterRequests: this.config.recycleAfterRequests,
           recycleAfterMs: this.config.recycleAfterMs,
@@ -242,12 +262,46 @@ export class Runner extends EventEmitter {
         scope,
       );
       if (outcome.kind !== 'ok') scope.abort(); // stops the host calls still running for it
-      if (outcome.kind !== 'deadline' && outcome.kind !== 'queue-timeout') this.dispatcher.countServedInWorker(scope, outcome.servedInWorker);
+      if (outcome.kind !== 'deadline' && outcome.kind !== 'queue-timeout' && outcome.kind !== 'start-timeout') this.dispatcher.countServedInWorker(scope, outcome.servedInWorker);
       if (outcome.kind === 'queue-timeout') return this.reject(request, requestId, started, new AlgaError('E_RUNNER_QUEUE_TIMEOUT', `Request ${requestId}: ${outcome.message}`), 1);
+      if (outcome.kind === 'start-timeout') return this.reject(request, requestId, started, new AlgaError('E_RUNNER_START_TIMEOUT', `Request ${requestId}: ${outcome.message}`), 1);
       const withheld = outcome.kind === 'ok' ? await this.dispatcher.settle(scope).then(() => undefined, (error: unknown) => (isAlgaError(error) ? error : new AlgaError('E_RUNNER_INTERNAL', undefined, { cause: error }))) : undefined;
       return this.finish(request, requestId, started, scope, outcome, limits.maxResponseBytes, withheld);
     } finally {
       release();
+    }
+  }
+
+  /**
+   * Makes a version ready before its first request: verified, transpiled, compiled with the
+   * memory cap its installs use, the glue loaded in every worker and a warmed-up clean instance
+   * ready in one. Remembered, so a restarted runner prepares it again. Throws an AlgaError.
+   */
+  async prepare(contentHash: string, memoryMb?: number, remember = true): Promise<{ content_hash: string; memory_mb: number; duration_ms: number }> {
+    const started = performance.now();
+    if (memoryMb !== undefined && !(Number.isInteger(memoryMb) && memoryMb > 0)) throw new AlgaError('E_RUNNER_BAD_REQUEST', 'memory_mb must be a positive whole number.');
+    if (this.closed) throw new AlgaError('E_RUNNER_SHUTTING_DOWN');
+    let code;
+    let extension: LoadedExtension;
+    try {
+      extension = await this.extensions.load(contentHash);
+      const { memoryBytes } = effectiveLimits(this.config.limits, extension.manifest, { memory_mb: memoryMb });
+      code = await this.extensions.compile(extension, memoryBytes);
+    } catch (error) {
+      throw asAlgaError(error);
+    }
+    await this.pool.prepare(code, true, warmUpPathsOf(extension.manifest));
+    if (remember) this.prepared.remember({ content_hash: contentHash, ...(memoryMb === undefined ? {} : { memory_mb: memoryMb }) });
+    const prepared = { content_hash: contentHash, memory_mb: code.memoryLimitBytes / 1048576, duration_ms: Math.round((performance.now() - started) * 1000) / 1000 };
+    this.emit('prepared', prepared);
+    return prepared;
+  }
+
+  /** Prepares, one after the other, what this runner's data folder says was prepared before it started. */
+  private async prepareRemembered(): Promise<void> {
+    for (const entry of [...this.prepared.all].reverse()) {
+      if (this.closed) return;
+      await this.prepare(entry.content_hash, entry.memory_mb, false).catch(() => {}); // unavailable now: the first request will say why
     }
   }
 
@@ -275,6 +329,7 @@ export class Runner extends EventEmitter {
     if (this.closed) return;
     this.closed = true;
     await this.pool.close();
+    await this.extensions.close();
     await this.dispatcher.close();
     await this.storage.close();
     await this.events.close();
@@ -282,7 +337,7 @@ export class Runner extends EventEmitter {
   }
 
   /** `withheld`: a factor could not settle the execution (CapabilityFactor.settle), so its answer is this error instead. */
-  private finish(request: ExecuteCall, requestId: string, started: number, scope: Execution, outcome: Exclude<PoolOutcome, { kind: 'queue-timeout' }>, maxResponseBytes: number, withheld?: AlgaError): ExecuteResult {
+  private finish(request: ExecuteCall, requestId: string, started: number, scope: Execution, outcome: Exclude<PoolOutcome, { kind: 'queue-timeout' | 'start-timeout' }>, maxResponseBytes: number, withheld?: AlgaError): ExecuteResult {
     const base = this.recordBase(request, requestId, started);
     const { usage: used } = scope;
     const usage = { memory_bytes: outcome.memoryBytes, egress_bytes: used.egressBytes, host_calls: used.hostCalls, log_events: used.logEvents, denials: used.denials, denials_dropped: used.denialsDropped, debug_events_dropped: used.debugEventsDropped };

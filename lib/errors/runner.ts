@@ -18,6 +18,7 @@ export const runnerErrors = {
   E_RUNNER_GUEST_INVALID_RESPONSE: { status: 500, message: 'The extension returned an invalid response.' },
   E_RUNNER_BUSY: { status: 429, message: 'Too many executions are running for this tenant or extension; retry shortly.' },
   E_RUNNER_QUEUE_TIMEOUT: { status: 503, message: 'No worker was free to start the execution in time; retry shortly.' },
+  E_RUNNER_START_TIMEOUT: { status: 503, message: 'The extension could not be made ready to run in time; retry shortly.' },
   E_RUNNER_QUEUE_FULL: { status: 429, message: 'The runner queue is full; retry shortly.' },
   E_RUNNER_REQUEST_TOO_LARGE: { status: 413, message: 'The request body is larger than the install allows.' },
   E_RUNNER_RESPONSE_TOO_LARGE: { status: 502, message: 'The extension response is larger than the install allows.' },

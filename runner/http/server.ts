@@ -4,6 +4,7 @@ import { AlgaError, isAlgaError } from '../../lib/errors/index.ts';
 import type { ExecutionRecord, Runner } from '../runner.ts';
 import { sendError } from './errors.ts';
 import { registerExtUi } from './ext-ui.ts';
+import { registerPrepare } from './prepare.ts';
 import { registerStorageAdmin } from './storage-admin.ts';
 import { decodeExecuteFrame, encodeExecuteFrame, executeFrameType } from '../../lib/execute-frame.ts';
 import { executeAnswerJson, executionFigures, parseExecuteJson } from './execute-json.ts';
@@ -75,6 +76,8 @@ export function buildRunnerApp(runner: Runner): FastifyInstance {
     return reply.type('application/json; charset=utf-8').send(executeAnswerJson(result));
   });
 
+  registerPrepare(app, runner, requireToken);
+
   app.get('/v1/debug/events', { onRequest: requireToken }, async (request, reply) => {
     const query = request.query as { tenant?: string; extension?: string; after?: string };
     const filter = { tenant: query.tenant || undefined, extension: query.extension || undefined, after: query.after ? Number(query.after) : undefined };
@@ -101,7 +104,7 @@ export function buildRunnerApp(runner: Runner): FastifyInstance {
   app.addHook('preClose', () => channels.close());
 
   app.get('/metrics', async (_request, reply) => reply.header('content-type', runner.registry.contentType).send(await runner.registry.metrics()));
-  app.get('/healthz', async () => ({ status: 'ok', workers: runner.workers }));
+  app.get('/healthz', async () => ({ status: 'ok', workers: runner.workers, boot_id: runner.bootId }));
   registerExtUi(app, runner);
   registerStorageAdmin(app, runner, requireToken);
 

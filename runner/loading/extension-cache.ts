@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { join, dirname } from 'node:path';
+import { dirname } from 'node:path';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { isContentHash, readSourceMap, type Manifest } from '../../lib/bundle/index.ts';
 import { verifyBundle, type BundleSigner, type TrustBundleSource } from '../../lib/signing/index.ts';
@@ -7,9 +6,7 @@ import { AlgaError, isAlgaError } from '../../lib/errors/index.ts';
 import { unsupportedImports } from '../pool/guest-environment.ts';
 import type { GuestCode } from '../pool/protocol.ts';
 import { BundleSource } from './bundle-source.ts';
-import { exportMutableGlobals } from './global-exports.ts';
-import { capModuleMemory } from './memory-cap.ts';
-import { transpileCached } from './transpile-cache.ts';
+import { LoaderThread } from './loader-thread.ts';
 
 /** A verified, transpiled extension version, ready to compile. */
 export interface LoadedExtension {
@@ -19,6 +16,7 @@ export interface LoadedExtension {
   signer: BundleSigner | { keyId: 'local'; publisher: string };
   modulePath: string;
   coreModuleNames: string[];
+  coreModuleBytes: number;
   /** The build's source map (from the component's custom section), for stack traces; not parsed here. */
   sourceMap?: string;
 }
@@ -56,10 +54,13 @@ export class ExtensionCache {
   private compiledBytes = 0;
   private readonly cacheEvents: Counter;
   private readonly compiledGauge: Gauge;
+  /** Transpiling and compiling happen there, off the main thread. */
+  private readonly loader = new LoaderThread();
 
   constructor(private readonly config: ExtensionCacheConfig) {
     this.cacheEvents = new Counter({ name: 'runner_cache_events_total', help: 'Cache lookups by cache and result.', labelNames: ['cache', 'result'], registers: [config.registry] });
     this.compiledGauge = new Gauge({ name: 'runner_compiled_cache_bytes', help: 'Bytes of core wasm held compiled in memory.', registers: [config.registry] });
+    this.loader.start();
   }
 
   load(hash: string): Promise<LoadedExtension> {
@@ -104,6 +105,11 @@ export class ExtensionCache {
     return loading;
   }
 
+  /** Stops the loader thread. */
+  close(): Promise<void> {
+    return this.loader.close();
+  }
+
   isLoaded(hash: string): boolean {
     return this.loaded.has(hash);
   }
@@ -127,11 +133,11 @@ export class ExtensionCache {
   }
 
   private async prepare(hash: string, manifest: Manifest, component: Uint8Array, ui: Map<string, Uint8Array>, signer: LoadedExtension['signer']): Promise<LoadedExtension> {
-    const transpiled = await transpileCached(component, this.config.transpileDir);
+    const transpiled = await this.loader.transpile(component, this.config.transpileDir);
     this.cacheEvents.inc({ cache: 'transpile', result: transpiled.cached ? 'hit' : 'miss' });
     const unsupported = unsupportedImports(transpiled.imports);
     if (unsupported.length > 0) throw new AlgaError('E_RUNNER_UNSUPPORTED_IMPORT', `It imports ${unsupported.join(', ')}.`);
-    return { hash, manifest, ui, signer, modulePath: transpiled.modulePath, coreModuleNames: [...transpiled.coreModules.keys()], sourceMap: readSourceMap(component) };
+    return { hash, manifest, ui, signer, modulePath: transpiled.modulePath, coreModuleNames: transpiled.coreModuleNames, coreModuleBytes: transpiled.coreModuleBytes, sourceMap: readSourceMap(component) };
   }
 
   /** The compiled core modules of a loaded extension, with its memory capped at `memoryBytes`. */
@@ -146,11 +152,9 @@ export class ExtensionCache {
     }
     this.cacheEvents.inc({ cache: 'compiled', result: 'miss' });
     const folder = dirname(extension.modulePath);
-    const sources = extension.coreModuleNames.map((name) => [name, new Uint8Array(readFileSync(join(folder, name)))] as const);
-    const bytes = sources.reduce((sum, [, source]) => sum + source.length, 0);
+    const bytes = extension.coreModuleBytes;
     const code = (async (): Promise<GuestCode> => {
-      const modules: Record<string, WebAssembly.Module> = {};
-      for (const [name, source] of sources) modules[name] = await WebAssembly.compile(capModuleMemory(exportMutableGlobals(source).bytes, memoryBytes).bytes as Uint8Array<ArrayBuffer>);
+      const modules = await this.loader.compile(folder, extension.coreModuleNames, memoryBytes);
       const compiled = { key, modulePath: extension.modulePath, modules, memoryLimitBytes: memoryBytes };
       this.config.onCompiled?.(compiled);
       return compiled;

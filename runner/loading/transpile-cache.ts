@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { transpileBytes } from '@bytecodealliance/jco-transpile';
 import { AlgaError } from '../../lib/errors/index.ts';
 import { installedVersion } from '../../lib/package-version.ts';
 
@@ -41,6 +40,8 @@ export async function transpileCached(component: Uint8Array, cacheDir: string): 
 
   let result;
   try {
+    // Loaded only when something must be transpiled: a runner whose cache is warm starts without it.
+    const { transpileBytes } = await import('@bytecodealliance/jco-transpile');
     result = await transpileBytes(component, { name: guestName, instantiation: { tag: 'async' }, noComponentErrorWrapping: true });
   } catch (error) {
     throw new AlgaError('E_RUNNER_TRANSPILE_FAILED', String((error as Error)?.message ?? error).split('\n')[0], { cause: error });

@@ -41,11 +41,15 @@ export interface GuestCode {
 export interface ExecuteMessage {
   type: 'execute';
   jobId: number;
+  /** Posted behind a running job: the worker runs it only if it wins the claim cell (see claimToken). */
+  claim: boolean;
   instanceKey: string;
   policy: IsolationPolicy;
   recycleAfterRequests: number;
   recycleAfterMs: number;
   maxStdioBytes: number;
+  /** The guest call's deadline; the worker gives up waiting for a host answer a little after it. */
+  deadlineMs: number;
   /** `request` policy: GET paths called once (host calls refused) before the memory snapshot. */
   warmUpPaths: string[];
   code: GuestCode;
@@ -55,10 +59,16 @@ export interface ExecuteMessage {
   storageReads?: StorageReadGrant;
 }
 
-/** New compiled code: the worker keeps the modules and loads the glue before any request needs them. */
+/**
+ * New compiled code: the worker keeps the modules and loads the glue before any request needs
+ * them; with `instantiate`, it also makes a clean instance ready for the first tenant.
+ */
 export interface PrepareMessage {
   type: 'prepare';
   code: GuestCode;
+  instantiate?: boolean;
+  /** GET paths the new instance is called on once (host calls refused) and then reset, so V8 compiles the code a request runs first. */
+  warmUpPaths?: string[];
 }
 
 /** The main thread dropped compiled code: the worker forgets it and the instances built from it. */
@@ -69,29 +79,78 @@ export interface ForgetMessage {
 
 export type FailureKind = 'trap' | 'memory' | 'invalid-response' | 'load';
 
+/**
+ * Changes to what the worker holds since its last message, applied in order by the main thread:
+ * `[key, present]` where key is an instance key (an instance owned by it), `code|<codeKey>`
+ * (at least one instance of that code, owned or clean) or `clean|<codeKey>` (a clean instance
+ * of that code, ready for any tenant).
+ */
+export type HoldingChanges = Array<[string, boolean]>;
+
 export type WorkerMessage =
-  /** `instanceKeys` is set when the worker is already idle again (nothing left to do after answering). */
-  | { type: 'result'; jobId: number; response: GuestResponse; memoryBytes: number; freshInstance: boolean; instanceKeys?: string[]; servedInWorker?: ServedInWorker }
-  | { type: 'failure'; jobId: number; kind: FailureKind; message: string; memoryBytes: number; servedInWorker?: ServedInWorker }
+  /** The worker has loaded and takes jobs. */
+  | { type: 'ready' }
+  /** `idle` is set when the worker is already idle again (nothing left to do after answering). */
+  | { type: 'result'; jobId: number; response: GuestResponse; memoryBytes: number; freshInstance: boolean; idle: boolean; changes?: HoldingChanges; servedInWorker?: ServedInWorker }
+  | { type: 'failure'; jobId: number; kind: FailureKind; message: string; memoryBytes: number; changes?: HoldingChanges; servedInWorker?: ServedInWorker }
   | { type: 'stdio'; jobId: number; stream: 'stdout' | 'stderr'; text: string; truncated: boolean }
   /** The worker finished `jobId` (and, under `request` policy, restored the snapshot after it). */
-  | { type: 'idle'; jobId: number; instanceKeys: string[] };
+  | { type: 'idle'; jobId: number; changes?: HoldingChanges }
+  /** What it holds changed outside a job (code forgotten). */
+  | { type: 'holding'; changes: HoldingChanges }
+  /** A `prepare` with `instantiate` is done (whether or not an instance could be made). */
+  | { type: 'prepared'; codeKey: string; changes?: HoldingChanges };
 
 /** A guest→host call, posted on the host port while the worker blocks on `Atomics.wait`. */
 export interface HostCallMessage {
   jobId: number;
+  /** Numbered per worker; the answer carries it, so a late answer is never taken for the next call's. */
+  callId: number;
   iface: string;
   fn: string;
   args: unknown[];
 }
 
-export type HostCallReply = { value: unknown } | { error: { tag: string; val: string } };
+export type HostCallReply = { callId: number } & ({ value: unknown } | { error: { tag: string; val: string } });
 
 /**
  * The value in the shared claim cell for a job queued behind a running one: the main thread
- * stores it before posting, the worker swaps it for 0 when it starts the job, and the main
- * thread swaps it for its negative to revoke the job (Int32, so job ids are folded).
+ * stores it before posting, the worker swaps it for 0 when it starts the job (and runs the job
+ * only if the cell held exactly this token), and the main thread swaps it for its negative to
+ * revoke the job (Int32, so job ids are folded). The cell holds at most one job's token.
  */
 export function claimToken(jobId: number): number {
   return (jobId % 0x3fffffff) + 1;
+}
+
+/**
+ * Each worker shares one small buffer with the main thread: Int32 cells, then the time (µs, as
+ * `performance.timeOrigin + performance.now()`) at which the current phase began.
+ */
+export const SlotCell = {
+  /** Bumped by the main thread after each host-call answer it posts (the worker waits on it). */
+  hostReply: 0,
+  /** See claimToken. */
+  claim: 1,
+  /** `token` while the guest call of that job runs, `-token` while its instance is being made ready, `preparingPhase` while a prepared instance is made, 0 otherwise. */
+  phase: 2,
+  /** Instances the worker holds, and their linear memory (plus snapshots) in KiB. */
+  instances: 3,
+  instanceKiB: 4,
+  /** Counts since the worker started: instances created, and instances reset for another tenant. */
+  instantiations: 5,
+  tenantSwitches: 6,
+} as const;
+export const slotCellCount = 8;
+/** The phase of a worker making a prepared instance (job tokens are at most 0x40000000). */
+export const preparingPhase = 0x7fffffff;
+export const slotSignalBytes = slotCellCount * 4 + 8;
+
+export function slotViews(signal: SharedArrayBuffer): { cells: Int32Array; phaseSince: BigInt64Array } {
+  return { cells: new Int32Array(signal, 0, slotCellCount), phaseSince: new BigInt64Array(signal, slotCellCount * 4, 1) };
+}
+
+/** Milliseconds on a clock both threads share. */
+export function sharedClockMs(): number {
+  return performance.timeOrigin + performance.now();
 }

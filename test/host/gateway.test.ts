@@ -69,6 +69,7 @@ describe('gateway ↔ runner contract', () => {
   beforeAll(async () => {
     runner = createServer((request, response) => {
       if (request.url === '/healthz') return response.end('{"status":"ok"}');
+      if (request.url === '/v1/prepare') return response.end('{}'); // the host asks a runner to prepare versions; not part of this contract
       // A runner without the execute channel (an older one): the gateway calls it over HTTP.
       if (request.url === '/v1/channel') return response.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"Route GET:/v1/channel not found"}');
       const chunks: Buffer[] = [];

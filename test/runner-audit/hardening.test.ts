@@ -271,7 +271,8 @@ describe('runner audit: shutdown', () => {
 
 describe('runner audit: queue wait', () => {
   it('answers 503 E_RUNNER_QUEUE_TIMEOUT with Retry-After to a job that waited too long for a worker, instead of running it late', async () => {
-    const fixture = await startFixture({ workers: 1, concurrency: { maxQueueWaitMs: 300 } });
+    // No reserve worker: with one, the other tenant's job would start there at once (test/runner/scheduler.test.ts).
+    const fixture = await startFixture({ workers: 1, reserveWorkers: 0, concurrency: { maxQueueWaitMs: 300 } });
     try {
       const hash = fixture.publish(guestDir('misbehave'));
       expect((await fixture.execute(executeBody({ hash, path: '/hello', tenant: 'tenant-warm' }))).status).toBe(200);

@@ -6,7 +6,7 @@ import { capModuleMemory } from '../../runner/loading/memory-cap.ts';
 import { isPrivateAddress } from '../../runner/capabilities/egress-address.ts';
 import { safeUiPath } from '../../runner/http/ext-ui.ts';
 import { Admission } from '../../runner/admission.ts';
-import { configFromEnv } from '../../runner/config.ts';
+import { configFromEnv, resolveConfig } from '../../runner/config.ts';
 
 describe('memory cap', () => {
   // (module (memory (export "memory") 1))
@@ -84,5 +84,12 @@ describe('runner configuration from the environment', () => {
     expect(configFromEnv({ UI_PROXY_MAX_RESPONSE_BYTES: '65536' }).uiProxy).toMatchObject({ maxResponseBytes: 65536 });
     expect(configFromEnv({}).uiProxy?.maxResponseBytes).toBeUndefined();
     expect(() => configFromEnv({ UI_PROXY_MAX_RESPONSE_BYTES: 'lots' })).toThrow(expect.objectContaining({ code: 'E_RUNNER_CONFIG_INVALID', message: expect.stringContaining('UI_PROXY_MAX_RESPONSE_BYTES') }));
+  });
+
+  it('reads the scheduler settings, with a reserve worker, an instance budget and an instantiation budget by default', () => {
+    const env = { RUNNER_WORKERS: '3', RUNNER_RESERVE_WORKERS: '0', RUNNER_INSTANCES_PER_WORKER: '8', RUNNER_INSTANCE_MEMORY_MB: '96', RUNNER_INSTANTIATE_TIMEOUT_MS: '2500' };
+    expect(resolveConfig(configFromEnv(env))).toMatchObject({ workers: 3, reserveWorkers: 0, instancesPerWorker: 8, instanceMemoryMb: 96, instantiateTimeoutMs: 2500 });
+    expect(resolveConfig({ dataDir: '/tmp/x' })).toMatchObject({ reserveWorkers: 1, instancesPerWorker: 64, instanceMemoryMb: 256, instantiateTimeoutMs: 5000, preparedToRemember: 64 });
+    expect(() => configFromEnv({ RUNNER_RESERVE_WORKERS: 'one' })).toThrow(expect.objectContaining({ code: 'E_RUNNER_CONFIG_INVALID', message: expect.stringContaining('RUNNER_RESERVE_WORKERS') }));
   });
 });

@@ -1,7 +1,6 @@
-import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { AlgaError } from '../../../lib/errors/index.ts';
 import type { DatabaseSettings } from '../../../lib/postgres/connection.ts';
-import { startTsWorker } from '../../../lib/ts-worker.ts';
 import { health, healthSlot, responseSlot, type SqlFailure, type SqlQuery, type SqlResponse, type SyncWorkerData } from './sync-protocol.ts';
 
 /** A refused statement or lost connection, as the worker reported it. */
@@ -90,7 +89,9 @@ export class SyncSql {
       healthIntervalMs: this.healthIntervalMs,
       port: port2,
     };
-    const worker = startTsWorker(new URL('./sync-worker.ts', import.meta.url), { workerData: data, transferList: [port2] });
+    // tsx inside the thread loads the TypeScript worker module (resolved here, not in the thread).
+    const bootstrap = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('./sync-worker.ts', import.meta.url).href)}); });`;
+    const worker = new Worker(bootstrap, { eval: true, workerData: data, transferList: [port2] });
     // The host must not stay up for the worker's sake, nor crash when it fails.
     worker.unref();
     worker.on('error', () => {

@@ -19,6 +19,7 @@ import { installRoutes } from './installs/routes.ts';
 import { extensionsMigrations } from './migrations.ts';
 import { RegistryStore } from './registry/registry-store.ts';
 import { registryRoutes } from './registry/routes.ts';
+import { prepareVersionsOnRunner } from './runner-prepare.ts';
 import { tenantOf } from './tenant-of.ts';
 import { trustBundleSource } from './trust.ts';
 import { hostRoutes } from './ui-proxy/host-routes.ts';
@@ -57,6 +58,7 @@ export default definePlugin({
     const actions = installActions({ service: installService, installs, audit: host.audit, events: host.events, runner: host.runner });
     const api: ExtensionsApi = { registry, installs, installService, installActions: actions, executions, blobDir, blobs, trust, tenantOf: (request) => tenantOf(request, host.auth) };
     host.plugins.expose(api);
+    prepareVersionsOnRunner({ runner: host.runner, installs, events: host.events, lifecycle: host.lifecycle, log: host.log });
 
     const pruneTimer = setInterval(() => executions.prune(), 60 * 60 * 1000);
     pruneTimer.unref();
@@ -67,7 +69,7 @@ export default definePlugin({
       executions.close();
     });
 
-    await host.routes.register(registryRoutes, { prefix: '/api/registry', registry, blobs, trust, auth: host.auth, audit: host.audit, maxBundleBytes: host.config.registryMaxBundleBytes });
+    await host.routes.register(registryRoutes, { prefix: '/api/registry', registry, blobs, trust, auth: host.auth, audit: host.audit, maxBundleBytes: host.config.registryMaxBundleBytes, events: host.events });
     await host.routes.register(installRoutes, { prefix: '/api/installs', installs, service: installService, actions, executions, auth: host.auth });
     await host.routes.register(gatewayRoutes, {
       prefix: '/api/ext',

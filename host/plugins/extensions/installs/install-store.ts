@@ -59,6 +59,11 @@ export class InstallStore {
     return [...this.db.getRange({ start: [tenantId], end: [tenantId, '\uffff'] })].map(({ value }) => value);
   }
 
+  /** Every tenant's installs (the host asks its runner to prepare their versions). */
+  listAll(): InstallRecord[] {
+    return [...this.db.getRange({})].map(({ value }) => value);
+  }
+
   /** Writes the install; `check` runs inside the transaction against the current record. */
   save(record: InstallRecord, check: (current: InstallRecord | undefined) => void): InstallRecord {
     return this.store.transaction(() => {

@@ -5,6 +5,7 @@ import { isContentHash, type BundleBlobs } from '../../../../lib/bundle/index.ts
 import type { TrustBundle } from '../../../../lib/signing/index.ts';
 import { actorOf, Scope, type HostAuth } from '../../../core/auth/index.ts';
 import type { AuditLog } from '../../../core/audit.ts';
+import type { HostEvents } from '../../../core/events.ts';
 import { publishBundle } from './publish.ts';
 import type { RegistryStore } from './registry-store.ts';
 import { parseUpload } from './upload.ts';
@@ -16,6 +17,8 @@ export interface RegistryRouteOptions {
   auth: HostAuth;
   audit: AuditLog;
   maxBundleBytes: number;
+  /** Told `registry.published {extensionId, version, contentHash}` after each publish. */
+  events?: HostEvents;
 }
 
 /** Registry v2 under /api/registry: publish, list, detail, and blob + signatures for runners. */
@@ -32,6 +35,7 @@ export async function registryRoutes(app: FastifyInstance, options: RegistryRout
       const { bytes, signatureFile } = parseUpload(request.body, request.headers);
       const { created, version } = publishBundle({ registry, blobs, trust: options.trust(), bytes, signatureFile, principal });
       audit.record({ action: 'registry.published', actor: actorOf(principal), target: `${version.extensionId}@${version.version}`, detail: { contentHash: version.contentHash, created, signer: version.signer.keyId } });
+      options.events?.emit('registry.published', { extensionId: version.extensionId, version: version.version, contentHash: version.contentHash });
       return reply.status(created ? 201 : 200).send({ created, extensionId: version.extensionId, version: version.version, contentHash: version.contentHash, size: version.size, signer: version.signer });
     } catch (error) {
       audit.record({ action: 'registry.publish', outcome: 'denied', actor: actorOf(principal), detail: { code: isAlgaError(error) ? error.code : 'E_INTERNAL' } });

@@ -44,6 +44,13 @@ const routes = {
   'GET /loop': () => {
     for (;;) counter++;
   },
+  // Busy for `ms` milliseconds, then (with `log=1`) one host call; answers the instance's counter.
+  'GET /spin': (_context, request) => {
+    const until = Date.now() + Number(param(request.query, 'ms') || 0);
+    while (Date.now() < until) counter += 0;
+    const logged = param(request.query, 'log') === '1' ? attempt(() => logging.log('info', `spin ${param(request.query, 'tag')}`, [])) : undefined;
+    return json(200, { counter: ++counter, logged });
+  },
   'GET /bomb': () => {
     for (;;) hoard.push(new Array(1 << 20).fill(counter++));
   },
