@@ -7,7 +7,9 @@ import { createAuth, type HostAuth } from './auth/index.ts';
 import { startSessionSweep, type SessionSweep } from './auth/session-sweep.ts';
 import type { HostConfig } from './config.ts';
 import { createHostEvents, type HostEvents } from './events.ts';
-import { badUrlError, installErrorHandler, rateLimitError } from './http-errors.ts';
+import { AlgaError } from '../../lib/errors/index.ts';
+import { installBodyGuard } from './body-guard.ts';
+import { badUrlError, clientErrorAnswer, installErrorHandler, rateLimitError } from './http-errors.ts';
 import type { InfraSecrets } from './infra-secrets.ts';
 import { createHostMetrics, type HostMetrics } from './metrics.ts';
 import type { HostContext, HostPlugin } from './plugin.ts';
@@ -40,7 +42,11 @@ export interface HostApp {
   sessionSweep: SessionSweep;
   /** Call after listen: runs the plugins' onListening listeners. */
   listening(url: string): Promise<void>;
-  /** Stops the session sweep, runs the plugins' onClose listeners, then closes fastify. */
+  /**
+   * Refuses new requests (503 E_HOST_SHUTTING_DOWN), lets those in flight finish for up to
+   * `config.http.shutdownDrainMs` and then closes their connections, closes fastify, stops the
+   * session sweep and runs the plugins' onClose listeners (which write what they hold).
+   */
   close(): Promise<void>;
 }
 
@@ -64,7 +70,14 @@ export async function buildHostApp(options: HostAppOptions): Promise<HostApp> {
     bodyLimit: 1024 * 1024,
     trustProxy: config.env.ALGA_TRUST_PROXY === '1',
     frameworkErrors: badUrlError,
+    // A whole request (headers and body) must arrive within this; Node checks every second.
+    requestTimeout: config.http.requestTimeoutMs,
+    http: { connectionsCheckingInterval: 1000 },
+    clientErrorHandler: clientErrorAnswer,
+    // Requests that arrive while the host stops get the catalog's 503 (below), not fastify's own body.
+    return503OnClosing: false,
   });
+  let closing = false;
   store.migrate('core', coreMigrations);
   const audit = createAuditLog(store);
   const auth = createAuth({ store, audit, secureCookies: config.secureCookies, runnerServiceToken: secrets.runnerServiceToken });
@@ -76,7 +89,13 @@ export async function buildHostApp(options: HostAppOptions): Promise<HostApp> {
   const exposed = new Map<string, unknown>();
   let pluginsReady = false;
 
-  installErrorHandler(app);
+  installErrorHandler(app, { dataDir: config.dataDir });
+  app.addHook('onRequest', async (_request, reply) => {
+    if (!closing) return;
+    reply.header('connection', 'close').header('retry-after', '5');
+    throw new AlgaError('E_HOST_SHUTTING_DOWN');
+  });
+  installBodyGuard(app, { minBytesPerSecond: config.http.bodyMinBytesPerSecond, graceMs: config.http.bodyGraceMs });
   await app.register(cookie, { secret: secrets.sessionKey.toString('base64') });
   // Routes opt in with `config.rateLimit`; a used-up limit answers 429 E_RATE_LIMITED with Retry-After.
   await app.register(rateLimit, { global: false, errorResponseBuilder: rateLimitError });
@@ -134,6 +153,16 @@ export async function buildHostApp(options: HostAppOptions): Promise<HostApp> {
       for (const listener of listeningListeners) await listener({ url });
     },
     async close() {
+      closing = true;
+      const drain = setTimeout(() => {
+        app.log.warn({ drainMs: config.http.shutdownDrainMs }, 'requests still in flight when the drain ended; closing their connections');
+        app.server.closeAllConnections();
+      }, config.http.shutdownDrainMs);
+      try {
+        await app.close();
+      } finally {
+        clearTimeout(drain);
+      }
       await sessionSweep.stop();
       for (const listener of closeListeners.reverse()) {
         try {
@@ -142,7 +171,6 @@ export async function buildHostApp(options: HostAppOptions): Promise<HostApp> {
           app.log.error({ err: error }, 'plugin close listener failed');
         }
       }
-      await app.close();
     },
   };
 }

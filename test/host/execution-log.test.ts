@@ -14,7 +14,7 @@ describe('execution log', () => {
     const store = openStore(dir.path);
     const log = new ExecutionLog(store);
     cleanups.push(dir.remove, () => store.close(), () => log.close());
-    const at = '2026-11-23T10:00:00.000Z';
+    const at = new Date().toISOString();
     const ids = Array.from({ length: 20 }, (_, index) => `${String.fromCharCode(122 - index)}-request`);
     for (const requestId of ids) {
       log.record({ requestId, at, tenantId: 't', extensionId: 'com.example.hello', method: 'GET', path: '/hello', status: 200, durationMs: 1 });

@@ -39,17 +39,12 @@ export default definePlugin({
     const trust = trustBundleSource(host.config.trustBundle);
     const registry = new RegistryStore(host.store);
     const installs = new InstallStore(host.store);
-    const executions = new ExecutionLog(host.store);
+    const executions = new ExecutionLog(host.store, { limits: host.config.executionLog, metrics: host.metrics, log: host.log.child({ area: 'execution-log' }) });
     const installService = new InstallService({ installs, registry, blobDir, trust, ceilings: host.config.ceilings, runnerPublicKey: host.runner.publicKey });
     const api: ExtensionsApi = { registry, installs, installService, executions, blobDir, tenantOf: (request) => tenantOf(request, host.auth) };
     host.plugins.expose(api);
 
-    const pruneTimer = setInterval(() => executions.prune(), 60 * 60 * 1000);
-    pruneTimer.unref();
-    host.lifecycle.onClose(() => {
-      clearInterval(pruneTimer);
-      executions.close();
-    });
+    host.lifecycle.onClose(() => executions.close());
 
     await host.routes.register(registryRoutes, { prefix: '/api/registry', registry, blobDir, trust, auth: host.auth, audit: host.audit, maxBundleBytes: host.config.registryMaxBundleBytes });
     await host.routes.register(installRoutes, { prefix: '/api/installs', installs, service: installService, executions, auth: host.auth, audit: host.audit, events: host.events });

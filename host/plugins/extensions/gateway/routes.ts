@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { capabilityByInterface } from '../../../../lib/bundle/capabilities.ts';
 import { AlgaError, errorCatalog, type ErrorCode } from '../../../../lib/errors/index.ts';
-import { Scope, hasScope, type HostAuth } from '../../../core/auth/index.ts';
+import { Scope, hasScope, type HostAuth, type Principal } from '../../../core/auth/index.ts';
 import type { HostConfig } from '../../../core/config.ts';
 import { errorBody } from '../../../core/http-errors.ts';
 import type { RunnerHandle } from '../../../core/runner/handle.ts';
@@ -50,6 +50,20 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: config.gatewayMaxBodyBytes }, (_request, body, done) => done(null, body));
 
+  // 1. Who is calling: session or API token only, settled on the headers before any body is read
+  // (and before any install data). Refusals are counted like every other gateway answer.
+  const callers = new WeakMap<FastifyRequest, Principal & { tenantId: string }>();
+  app.addHook('onRequest', async (request, reply) => {
+    const principal = auth.principalOf(request);
+    const refusal = !principal ? 'E_AUTH_REQUIRED' : !hasScope(principal, Scope.extCall) || principal.tenantId === undefined ? 'E_AUTH_FORBIDDEN' : undefined;
+    if (refusal) {
+      const error = new AlgaError(refusal);
+      calls.inc({ extension: 'unknown', status: String(error.status), code: refusal });
+      return reply.status(error.status).send(errorBody(error, request.id));
+    }
+    callers.set(request, principal as Principal & { tenantId: string });
+  });
+
   async function handle(request: FastifyRequest<{ Params: { extensionId: string } }>, reply: FastifyReply) {
     const started = performance.now();
     const { extensionId } = request.params;
@@ -71,10 +85,9 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
       return reply.status(error.status).headers(headers).send(errorBody(error, request.id));
     };
 
-    // 1. Who is calling: session or API token only. Access is settled before any install data is read.
-    const principal = auth.principalOf(request);
+    // 1. The caller, checked in the onRequest hook above.
+    const principal = callers.get(request);
     if (!principal) return fail('E_AUTH_REQUIRED');
-    if (!hasScope(principal, Scope.extCall) || principal.tenantId === undefined) return fail('E_AUTH_FORBIDDEN');
     tenantId = principal.tenantId;
 
     // 2. The tenant's install of this extension, and the endpoint its manifest declares.
