@@ -40,6 +40,8 @@ export interface HostApp {
   metrics: HostMetrics;
   /** Deletes expired sessions at start and hourly; stopped by `close`. */
   sessionSweep: SessionSweep;
+  /** What a plugin exposed with `host.plugins.expose` (as other plugins see it). */
+  plugin<T>(name: string): T | undefined;
   /** Call after listen: runs the plugins' onListening listeners. */
   listening(url: string): Promise<void>;
   /**
@@ -149,6 +151,7 @@ export async function buildHostApp(options: HostAppOptions): Promise<HostApp> {
     events,
     metrics,
     sessionSweep,
+    plugin: <T>(name: string) => exposed.get(name) as T | undefined,
     async listening(url) {
       for (const listener of listeningListeners) await listener({ url });
     },
