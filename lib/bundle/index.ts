@@ -19,6 +19,7 @@ export {
   storedBundlePath,
   storedSignaturePath,
   storeBundle,
+  storeHashedBundle,
   storeSignatureFile,
   readStoredBundle,
   readStoredSignatureFile,

@@ -16,6 +16,7 @@ import { RegistryStore } from './registry/registry-store.ts';
 import { registryRoutes } from './registry/routes.ts';
 import { tenantOf } from './tenant-of.ts';
 import { trustBundleSource } from './trust.ts';
+import { BundleVerifier } from './verify/bundle-verifier.ts';
 import { hostRoutes } from './ui-proxy/host-routes.ts';
 import { uiProxyRouteBase, uiProxyRoutes } from './ui-proxy/routes.ts';
 
@@ -40,13 +41,17 @@ export default definePlugin({
     const registry = new RegistryStore(host.store);
     const installs = new InstallStore(host.store);
     const executions = new ExecutionLog(host.store, { limits: host.config.executionLog, metrics: host.metrics, log: host.log.child({ area: 'execution-log' }) });
-    const installService = new InstallService({ installs, registry, blobDir, trust, ceilings: host.config.ceilings, runnerPublicKey: host.runner.publicKey });
+    const verifier = new BundleVerifier();
+    const installService = new InstallService({ installs, registry, blobDir, trust, ceilings: host.config.ceilings, runnerPublicKey: host.runner.publicKey, verifier });
     const api: ExtensionsApi = { registry, installs, installService, executions, blobDir, tenantOf: (request) => tenantOf(request, host.auth) };
     host.plugins.expose(api);
 
-    host.lifecycle.onClose(() => executions.close());
+    host.lifecycle.onClose(async () => {
+      executions.close();
+      await verifier.close();
+    });
 
-    await host.routes.register(registryRoutes, { prefix: '/api/registry', registry, blobDir, trust, auth: host.auth, audit: host.audit, maxBundleBytes: host.config.registryMaxBundleBytes });
+    await host.routes.register(registryRoutes, { prefix: '/api/registry', registry, blobDir, trust, auth: host.auth, audit: host.audit, maxBundleBytes: host.config.registryMaxBundleBytes, verifier });
     await host.routes.register(installRoutes, { prefix: '/api/installs', installs, service: installService, executions, auth: host.auth, audit: host.audit, events: host.events });
     await host.routes.register(gatewayRoutes, {
       prefix: '/api/ext',

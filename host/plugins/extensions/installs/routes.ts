@@ -52,7 +52,7 @@ export async function installRoutes(app: FastifyInstance, options: InstallRouteO
   app.post<{ Body: InstallInput & { extensionId: string } }>('/', { onRequest: write, schema: { body: { ...installBody, required: ['extensionId'] } } }, async (request, reply) => {
     const tenantId = tenantOf(request, auth);
     const { extensionId, ...input } = request.body;
-    const install = service.create(tenantId, extensionId, input);
+    const install = await service.create(tenantId, extensionId, input);
     audit.record({ action: 'install.created', actor: actorOf(auth.principalOf(request)), tenantId, target: `${extensionId}@${install.version}`, detail: { grants: install.grants, egress: install.egress, secretNames: install.secretNames } });
     events.emit('install.saved', { tenantId, extensionId, version: install.version });
     return reply.status(201).send({ install: publicInstall(install) });
@@ -63,7 +63,7 @@ export async function installRoutes(app: FastifyInstance, options: InstallRouteO
     const { extensionId } = request.params;
     const { extensionId: _ignored, ...input } = request.body as InstallInput & { extensionId?: string };
     const before = installs.get(tenantId, extensionId);
-    const install = service.update(tenantId, extensionId, input);
+    const install = await service.update(tenantId, extensionId, input);
     audit.record({
       action: 'install.updated', actor: actorOf(auth.principalOf(request)), tenantId, target: `${extensionId}@${install.version}`,
       detail: { fromVersion: before?.version, grants: install.grants, egress: install.egress, secretsReplaced: input.secrets !== undefined, secretNames: install.secretNames },
