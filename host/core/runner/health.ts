@@ -64,6 +64,14 @@ export class RunnerHealth {
     this.refused = true;
   }
 
+  /** The runner said it listens (its own IPC message): ready now, without waiting for the next probe. */
+  reportListening(): void {
+    this.ready = true;
+    this.answered = true;
+    this.refused = false;
+    this.failedChecks = 0;
+  }
+
   /** A new process: nothing known yet. */
   reset(): void {
     this.ready = false;
