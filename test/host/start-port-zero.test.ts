@@ -22,7 +22,7 @@ describe('a host started on port 0 gives its runner child the URL it actually li
   beforeAll(async () => {
     const env: Record<string, string | undefined> = { ...process.env, SIGNING_TRUST_BUNDLE: fixture.trustBundleJson, EXT_GATEWAY_TIMEOUT_MS: '15000' };
     for (const name of Object.keys(env)) if (name.startsWith('RUNNER_') || name.startsWith('UI_PROXY_')) delete env[name];
-    running = await startHost({ dataDir: join(dir.path, 'data'), port: '0', profile: 'appliance', plugins: [extensionsPlugin], env, logLevel: 'silent', announce: () => {} });
+    running = await startHost({ dataDir: join(dir.path, 'data'), port: '0', profile: 'appliance', plugins: [extensionsPlugin], env, logLevel: process.env.DEBUG_LOG ?? 'silent', announce: () => {} });
   });
 
   afterAll(async () => {

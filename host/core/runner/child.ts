@@ -38,8 +38,11 @@ const maxBackoffMs = 10_000;
 const stableAfterMs = 30_000;
 /** A runner that stops answering /healthz for this many checks in a row (1 s apart) is killed and restarted. */
 const unhealthyChecksBeforeKill = 10;
-/** A new spare is started this long after the last one was put to work, so it does not compete with the first calls. */
-const spareDelayMs = 2_000;
+/**
+ * A spare is started this long after the runner came up (or after the last spare took over):
+ * starting one costs a second or two of CPU, which should not compete with a fresh runner's first calls.
+ */
+const spareDelayMs = 15_000;
 
 type RunnerMessage = { type?: string };
 
@@ -47,10 +50,10 @@ type RunnerMessage = { type?: string };
  * Runs `node bin/alga-runner.js` as a child on a free loopback port, watches its health, and
  * replaces it whenever it exits. Its pid is kept in `<data>/run/runner.pid`.
  *
- * A warm spare (on unless RUNNER_WARM_SPARE=0) is a second runner process started ahead, with
- * its code loaded and workers up, that waits (RUNNER_STANDBY) without binding the port. When the
- * runner exits, the spare is told to take over the port at once and says when it listens; a new
- * spare follows. Without a spare, the first replacement starts at once and repeated exits back
+ * A warm spare (on unless RUNNER_WARM_SPARE=0) is a second runner process started 15 s after the
+ * runner, with its code loaded and workers up, that waits (RUNNER_STANDBY) without binding the
+ * port. When the runner exits, the spare is told to take over the port at once and says when it
+ * listens; a new spare follows 15 s later. Without a spare, the first replacement starts at once and repeated exits back
  * off (200 ms doubling to 10 s; the count starts again after 30 s of running).
  */
 export function childRunner(options: ChildRunnerOptions): ManagedRunner {
@@ -258,7 +261,7 @@ export function childRunner(options: ChildRunnerOptions): ManagedRunner {
       if (!(await pollUntilReady(60_000))) options.log.warn('runner is not answering /healthz yet; the gateway answers 502 until it does');
       healthTimer = setInterval(() => void watch(), 1000);
       healthTimer.unref();
-      scheduleSpare(0);
+      scheduleSpare(spareDelayMs);
     },
     async stop() {
       stopping = true;
