@@ -36,8 +36,12 @@ const passThroughNames = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'NODE_ENV', 'NODE_OP
 const minBackoffMs = 200;
 const maxBackoffMs = 10_000;
 const stableAfterMs = 30_000;
-/** A runner that stops answering /healthz for this many checks in a row (1 s apart) is killed and restarted. */
-const unhealthyChecksBeforeKill = 10;
+/**
+ * A runner that has not answered /healthz for this long is killed and restarted. Long enough that
+ * a cold compile on a loaded machine (which can hold the runner's event loop for seconds) is not
+ * mistaken for a hang.
+ */
+const unresponsiveKillMs = 20_000;
 /**
  * A spare is started this long after the runner came up (or after the last spare took over):
  * starting one costs a second or two of CPU, which should not compete with a fresh runner's first calls.
@@ -103,17 +107,21 @@ export function childRunner(options: ChildRunnerOptions): ManagedRunner {
     return env;
   }
 
-  async function check(): Promise<void> {
-    if (child) await health.check(url());
+  let checking: Promise<void> | undefined;
+  /** One probe at a time: a slow runner is not sent a second probe while the first waits. */
+  function check(): Promise<void> {
+    if (!child) return Promise.resolve();
+    checking ??= health.check(url()).finally(() => (checking = undefined));
+    return checking;
   }
 
   /** The periodic check: also ends a runner that is up but has stopped answering (the exit handler replaces it). */
   async function watch(): Promise<void> {
     const watched = child;
     await check();
-    if (watched && watched === child && health.answered && health.failedChecks >= unhealthyChecksBeforeKill && watched.exitCode === null) {
-      options.log.warn({ pid: watched.pid, failedChecks: health.failedChecks }, 'runner stopped answering /healthz; killing it so it restarts');
-      health.failedChecks = 0;
+    const silentMs = performance.now() - health.lastAnsweredAt;
+    if (watched && watched === child && health.answered && !health.ready && silentMs >= unresponsiveKillMs && watched.exitCode === null) {
+      options.log.warn({ pid: watched.pid, silentMs: Math.round(silentMs) }, 'runner stopped answering /healthz; killing it so it restarts');
       watched.kill('SIGKILL');
     }
   }
