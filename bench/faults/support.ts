@@ -69,11 +69,15 @@ export interface HostProcess {
   stop(signal?: NodeJS.Signals): Promise<number | string | null>;
 }
 
-/** `alga-host start` on the fixture's folder; resolves once /readyz answers 200. */
-export async function startHost(fixture: Fixture, env: Record<string, string> = {}, port?: number): Promise<HostProcess> {
-  const hostPort = port ?? (await freePort());
-  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'alga-host.js'), 'start', '--data', fixture.dataDir, '--port', String(hostPort), '--profile', 'appliance'], {
-    cwd: repoRoot,
+/**
+ * `alga-host start` on the fixture's folder; resolves once /readyz answers 200. `root` runs the
+ * host of another checkout (a baseline measured in the same run), this one by default.
+ */
+export async function startHost(fixture: Fixture, env: Record<string, string> = {}, options: { port?: number; root?: string; nodeArgs?: string[] } = {}): Promise<HostProcess> {
+  const hostPort = options.port ?? (await freePort());
+  const root = options.root ?? repoRoot;
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), join(root, 'bin', 'alga-host.js'), 'start', '--data', fixture.dataDir, '--port', String(hostPort), '--profile', 'appliance'], {
+    cwd: root,
     env: { ...process.env, SIGNING_TRUST_BUNDLE: fixture.trustPath, ALGA_LOG_LEVEL: 'warn', EXT_RATE_LIMIT_PER_MINUTE: '100000000', EXT_MAX_CONCURRENCY: '1024', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -9,6 +9,7 @@ import type { BundleVerifier } from '../verify/bundle-verifier.ts';
 import { publishVerifiedBundle } from './publish.ts';
 import type { RegistryStore } from './registry-store.ts';
 import { SIGNATURE_HEADER } from './upload.ts';
+import { uploadBodyParser } from './upload-body.ts';
 
 export interface RegistryRouteOptions {
   registry: RegistryStore;
@@ -31,9 +32,9 @@ export async function registryRoutes(app: FastifyInstance, options: RegistryRout
   const octetLimit = options.maxBundleBytes;
   const jsonLimit = jsonUploadLimit(options.maxBundleBytes);
   // Both forms arrive as bytes and are parsed on the verification thread, not here.
-  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: octetLimit }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser('application/octet-stream', uploadBodyParser(octetLimit));
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: jsonLimit }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser('application/json', uploadBodyParser(jsonLimit));
 
   const tooLarge = (detail: string) => new AlgaError('E_REGISTRY_BUNDLE_TOO_LARGE', detail);
 
@@ -46,10 +47,7 @@ export async function registryRoutes(app: FastifyInstance, options: RegistryRout
       if (Number.isFinite(declared) && declared > limit) throw tooLarge(`The body declares ${declared} bytes; the limit is ${limit}.`);
       return payload;
     },
-    // … and one without a length, or with a false one, once more than the limit has arrived.
-    errorHandler: (error, _request, _reply) => {
-      throw (error as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? tooLarge('More bytes arrived than the limit allows.') : error;
-    },
+    // … and one without a length, or with a false one, once more than the limit has arrived (uploadBodyParser).
   }, async (request, reply) => {
     const principal = auth.principalOf(request)!;
     try {
