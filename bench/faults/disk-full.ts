@@ -41,7 +41,9 @@ export const diskFull: Scenario = {
         await sleep(1500);
       })();
       await callUntil(`${host.url}/api/ext/com.example.hello/hello`, tenant, faults, log);
-      const pending = /^alga_execution_log_pending_rows (\d+)$/m.exec(await (await fetch(`${host.url}/metrics`)).text())?.[1];
+      // The log writes once a second: the rows it held (and the last calls') reach the store within a few.
+      let pending: string | undefined;
+      for (let i = 0; i < 20 && pending !== '0'; i++, await sleep(250)) pending = /^alga_execution_log_pending_rows (\d+)$/m.exec(await (await fetch(`${host.url}/metrics`)).text())?.[1];
       const after = await fetch(`${host.url}/api/admin/tenants`, { method: 'POST', headers: admin, body: JSON.stringify({ id: 'after', name: 'After' }) });
       report(`calls: ${describeStatuses(log)}; writes while full: ${writes.join(' ')} (${[...writeCodes].join(', ')})`);
       return [

@@ -22,18 +22,20 @@ export interface CallLog {
   /** Non-200 answers whose body was not the one error shape with a catalog code and the request id. */
   badShapes: string[];
   slowestMs: number;
+  /** When the first call that started at or after `since` answered 200 (performance.now()). */
   firstOkAfter(since: number): number | undefined;
-  okAt: number[];
+  /** [started, finished] of every 200. */
+  ok: [number, number][];
 }
 
 export function newCallLog(): CallLog {
-  const okAt: number[] = [];
+  const ok: [number, number][] = [];
   return {
     statuses: new Map(),
     badShapes: [],
     slowestMs: 0,
-    okAt,
-    firstOkAfter: (since) => okAt.find((at) => at >= since),
+    ok,
+    firstOkAfter: (since) => ok.find(([started]) => started >= since)?.[1],
   };
 }
 
@@ -64,7 +66,7 @@ export async function callUntil(url: string, headers: Record<string, string>, un
       const finished = performance.now();
       log.slowestMs = Math.max(log.slowestMs, finished - started);
       log.statuses.set(status, (log.statuses.get(status) ?? 0) + 1);
-      if (status === 200) log.okAt.push(finished);
+      if (status === 200) log.ok.push([started, finished]);
       if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }));
