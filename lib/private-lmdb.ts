@@ -7,13 +7,25 @@ const ownerOnlyFolder = 0o700;
 const lmdbFiles = ['data.mdb', 'lock.mdb'];
 
 /**
+ * The address space each environment maps up front (64 GiB; only virtual, the file grows as data
+ * does). lmdb-js otherwise starts at 128 KB and remaps whenever the data outgrows the map — also
+ * in a process that only reads, when another process has grown the file, and while its other
+ * transactions are open. The host store and the runner's storage are written by several
+ * processes at once (operator commands, the warm spare runner), and that remapping is where a
+ * worker crashed natively with no message (issues stops, session 3). With room mapped from the
+ * start, no process remaps until a store passes 64 GiB.
+ */
+export const defaultMapSize = 64 * 1024 ** 3;
+
+/**
  * Opens an LMDB environment (a folder holding data.mdb and lock.mdb) readable by its owner only:
  * a new folder is 0700 and new files 0600 (lmdb-js's `permissionsMode`, missing from its types),
- * and files an earlier version created group- or world-readable are narrowed to 0600.
+ * and files an earlier version created group- or world-readable are narrowed to 0600. The map is
+ * `defaultMapSize` unless `options.mapSize` says otherwise.
  */
 export function openPrivateLmdb<V = any, K extends Key = Key>(options: RootDatabaseOptions & { path: string }): RootDatabase<V, K> {
   mkdirSync(options.path, { recursive: true, mode: ownerOnlyFolder });
-  const withMode: RootDatabaseOptions & { path: string; permissionsMode: number } = { ...options, permissionsMode: ownerOnlyFile };
+  const withMode: RootDatabaseOptions & { path: string; permissionsMode: number } = { mapSize: defaultMapSize, ...options, permissionsMode: ownerOnlyFile };
   const root = open<V, K>(withMode);
   for (const file of lmdbFiles) narrowToOwner(join(options.path, file));
   return root;
