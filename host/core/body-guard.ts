@@ -32,6 +32,9 @@ class GuardedBody extends Readable {
 
   constructor(private readonly source: IncomingMessage, private readonly onFirstRead: () => void) {
     super();
+    // A parser that gave up on the body (too large) no longer listens; an abort or a cut after that
+    // must not become an uncaught 'error' that takes the host down. Listeners that remain still get it.
+    this.on('error', () => {});
     source.once('error', (error) => this.destroy(error));
     source.once('close', () => {
       if (!source.complete) this.destroy(Object.assign(new Error('The client closed the connection before the body was complete.'), { code: 'ECONNRESET' }));

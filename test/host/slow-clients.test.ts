@@ -143,6 +143,29 @@ describe('trickled bodies and shutdown', () => {
     }
   });
 
+  it('stays up when a body it already refused as too large stalls or is abandoned (no uncaught error from the cut)', async () => {
+    const { h, port } = await listeningHost({ ALGA_BODY_GRACE_MS: '200', ALGA_BODY_MIN_BYTES_PER_SECOND: '100000000' });
+    try {
+      h.host.auth.createTenant({ id: 'acme', name: 'Acme' });
+      const token = h.host.auth.createToken({ kind: 'tenant', tenantId: 'acme' }).token;
+      const piece = Buffer.alloc(700 * 1024, 1);
+      const chunk = Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')]);
+      const clients = [new RawClient(port), new RawClient(port)];
+      for (const client of clients) {
+        client.write(requestHead('POST', '/api/ext/com.example.hello/hello', { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream', 'transfer-encoding': 'chunked' }));
+        client.write(chunk);
+        client.write(chunk); // past the gateway's 1 MB limit; then nothing more
+      }
+      expect((await clients[0].responses(1))[0].status).toBe(413);
+      clients[1].socket.destroy(); // the other walks away mid-body
+      // Well past the grace period and a few rate checks: a cut of either body must not throw.
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      expect((await h.host.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    } finally {
+      await h.close();
+    }
+  });
+
   it('answers what the HTTP parser refuses with the one error body: bad request line, oversized headers, headers never finished', async () => {
     const { h, port } = await listeningHost({ ALGA_REQUEST_TIMEOUT_MS: '1000' });
     try {

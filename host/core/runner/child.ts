@@ -171,6 +171,11 @@ export function childRunner(options: ChildRunnerOptions): ManagedRunner {
   /** The spare takes over the port; true when there was one waiting. */
   function promoteSpare(): boolean {
     if (!spare?.waiting || spare.process.exitCode !== null || !spare.process.connected) return false;
+    try {
+      spare.process.send({ type: 'activate' });
+    } catch {
+      return false; // its channel closed just now; it is exiting, and a fresh runner starts instead
+    }
     const promoted = spare.process;
     spare = undefined;
     options.onSpare?.(false);
@@ -178,7 +183,6 @@ export function childRunner(options: ChildRunnerOptions): ManagedRunner {
     health.reset();
     child = promoted;
     recordPid(promoted.pid);
-    promoted.send({ type: 'activate' });
     options.log.info({ pid: promoted.pid, port }, 'warm spare runner took over');
     void pollUntilReady(15_000);
     // Quick successive exits space the spares out like restarts, so a crash loop stays cheap.
