@@ -17,8 +17,14 @@ const mdbMapFull = -30792;
 const fullCodes = new Set<string | number>(['ENOSPC', 'EDQUOT', constants.errno.ENOSPC, constants.errno.EDQUOT, mdbMapFull]);
 const failedCodes = new Set<string | number>(['EIO', 'EROFS', constants.errno.EIO, constants.errno.EROFS]);
 
-/** Below this much free space an I/O error on a write is taken to mean a full disk. */
-const lowSpaceBytes = 16 * 1024 * 1024;
+/**
+ * Free space kept back on the data folder's file system. LMDB writes are refused up front below
+ * it (lib/private-lmdb.ts): lmdb-js 3.5 corrupts its heap while reporting a page write the disk
+ * refused (it formats the message into a 100-byte buffer that longer numbers overrun; seen as
+ * "corrupted size vs. prev_size" and an abort on a full tmpfs), so a store write must not reach a
+ * full disk. Below it, an I/O error on a write also counts as a full disk.
+ */
+export const diskReserveBytes = 32 * 1024 * 1024;
 
 /** Free bytes for unprivileged writers on the file system holding `path`, or undefined when it cannot be read. */
 export function freeBytesAt(path: string): number | undefined {
@@ -51,7 +57,7 @@ export function storageFaultOf(error: unknown, path?: string): StorageFault | un
     if (fullCodes.has(code)) return 'full';
     if (failedCodes.has(code)) {
       const free = path === undefined ? undefined : freeBytesAt(path);
-      return free !== undefined && free < lowSpaceBytes ? 'full' : 'failed';
+      return free !== undefined && free < diskReserveBytes ? 'full' : 'failed';
     }
   }
   return undefined;
@@ -63,4 +69,15 @@ export function storageErrorOf(error: unknown, path?: string): AlgaError | undef
   const fault = storageFaultOf(error, path);
   // No detail: the underlying message names files under the data folder. The cause keeps it for the log.
   return fault && new AlgaError(fault === 'full' ? 'E_STORAGE_FULL' : 'E_STORAGE_FAILED', undefined, { cause: error });
+}
+
+/**
+ * Throws E_STORAGE_FULL unless the file system at `path` has room for `bytes` more and the
+ * reserve besides. A file system whose free space cannot be read is let through.
+ */
+export function ensureRoom(path: string, bytes = 0): void {
+  const free = freeBytesAt(path);
+  if (free !== undefined && free - bytes < diskReserveBytes) {
+    throw new AlgaError('E_STORAGE_FULL', undefined, { cause: Object.assign(new Error(`${free} bytes free at ${path}; ${bytes} more and a reserve of ${diskReserveBytes} are needed`), { code: 'ENOSPC' }) });
+  }
 }

@@ -1,5 +1,6 @@
 import { AlgaError } from '../../../../lib/errors/index.ts';
 import { hasStoredBundle, removeStoredBundle, storeHashedBundle } from '../../../../lib/bundle/index.ts';
+import { ensureRoom } from '../../../../lib/storage-faults.ts';
 import type { Principal } from '../../../core/auth/index.ts';
 import type { VerifiedUpload } from '../verify/bundle-verifier.ts';
 import { checkOwner, type RegistryStore, type VersionRecord } from './registry-store.ts';
@@ -58,6 +59,8 @@ export async function publishVerifiedBundle(options: { registry: RegistryStore; 
       publishedBy: `${principal.kind}:${principal.id}`,
     };
     try {
+      // A blob that would leave the disk without its reserve is refused before it is written: the store's next commit needs that room.
+      if (!blobExisted) ensureRoom(blobDir, upload.bytes.byteLength);
       await storeHashedBundle(blobDir, hash, upload.bytes, upload.signatureFile);
       const created = registry.addVersion(record, (found) => conflict(found, hash));
       return { created, version: created ? record : registry.getVersion(manifest.name, manifest.version)! };
