@@ -42,7 +42,7 @@ export interface HostApp {
   sessionSweep: SessionSweep;
   /** What a plugin exposed with `host.plugins.expose` (as other plugins see it). */
   plugin<T>(name: string): T | undefined;
-  /** Call after listen: runs the plugins' onListening listeners. */
+  /** Call after listen: runs the plugins' onListening listeners; /readyz counts the plugins ready from then on. */
   listening(url: string): Promise<void>;
   /**
    * Refuses new requests (503 E_HOST_SHUTTING_DOWN), lets those in flight finish for up to
@@ -141,7 +141,6 @@ export async function buildHostApp(options: HostAppOptions): Promise<HostApp> {
     }, { prefix: plugin.prefix ?? '' });
   }
   await app.ready();
-  pluginsReady = true;
   const sessionSweep = startSessionSweep({ store, log: app.log });
 
   return {
@@ -154,6 +153,8 @@ export async function buildHostApp(options: HostAppOptions): Promise<HostApp> {
     plugin: <T>(name: string) => exposed.get(name) as T | undefined,
     async listening(url) {
       for (const listener of listeningListeners) await listener({ url });
+      // Ready once every plugin has started (the setup plugin has written its claim token), not merely loaded.
+      pluginsReady = true;
     },
     async close() {
       closing = true;
