@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFailed } from 'vitest';
 import { createAuditLog } from '../../host/core/audit.ts';
 import { createAuth } from '../../host/core/auth/index.ts';
 import { ensureInfraSecrets } from '../../host/core/infra-secrets.ts';
@@ -26,7 +26,6 @@ describe('a host whose disk fills up', () => {
   let host: HostProcess | undefined;
   afterAll(async () => {
     if (!mounted) return;
-    if (process.env.DEBUG_HOST_OUTPUT) console.log(host?.output());
     (disk as SmallDisk).free();
     await host?.stop();
     (disk as SmallDisk).unmount();
@@ -46,6 +45,7 @@ describe('a host whose disk fills up', () => {
     await store.close();
 
     host = await startHostProcess({ dataDir, env: { SIGNING_TRUST_BUNDLE: fixture.trustBundleJson, RUNNER_WARM_SPARE: '0', EXT_RATE_LIMIT_PER_MINUTE: '1000000' } });
+    onTestFailed(() => console.log(`host output:\n${host?.output()}`));
     const hello = packedExample('hello');
     expect((await uploadBundle({ registryUrl: host.url, token: publisher, bytes: hello.bytes, signatureFile: sign(hello.bytes, fixture.key) })).status).toBe(201);
     const headers = (token: string) => ({ authorization: `Bearer ${token}`, 'content-type': 'application/json' });

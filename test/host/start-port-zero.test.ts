@@ -22,7 +22,7 @@ describe('a host started on port 0 gives its runner child the URL it actually li
   beforeAll(async () => {
     const env: Record<string, string | undefined> = { ...process.env, SIGNING_TRUST_BUNDLE: fixture.trustBundleJson, EXT_GATEWAY_TIMEOUT_MS: '15000' };
     for (const name of Object.keys(env)) if (name.startsWith('RUNNER_') || name.startsWith('UI_PROXY_')) delete env[name];
-    running = await startHost({ dataDir: join(dir.path, 'data'), port: '0', profile: 'appliance', plugins: [extensionsPlugin], env, logLevel: process.env.DEBUG_LOG ?? 'silent', announce: () => {} });
+    running = await startHost({ dataDir: join(dir.path, 'data'), port: '0', profile: 'appliance', plugins: [extensionsPlugin], env, logLevel: 'silent', announce: () => {} });
   });
 
   afterAll(async () => {
@@ -43,7 +43,7 @@ describe('a host started on port 0 gives its runner child the URL it actually li
       body: JSON.stringify({ bundle_b64: Buffer.from(misbehave.bytes).toString('base64'), signatures: sign(misbehave.bytes, fixture.key) }),
     });
     expect(published.status).toBe(201);
-    const installed = await fetch(`${url}/api/installs`, { method: 'POST', headers: { ...auth(tenantToken), 'content-type': 'application/json' }, body: JSON.stringify({ extensionId }) });
+    const installed = await fetch(`${url}/api/installs`, { method: 'POST', headers: { ...auth(tenantToken), 'content-type': 'application/json' }, body: JSON.stringify({ extensionId, grants: ['alga.ui_proxy'], egress: [] }) });
     expect(installed.status).toBe(201);
 
     const answer = await fetch(`${url}/api/ext/${extensionId}/ui-proxy?route=tenant/info`, { method: 'POST', headers: { ...auth(tenantToken), 'content-type': 'application/octet-stream' }, body: '{}' });
