@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
-import { loadTrustBundle, type TrustBundle } from '../lib/signing/index.ts';
+import { TrustBundleSource, type TrustBundle } from '../lib/signing/index.ts';
 import { AlgaError } from '../lib/errors/index.ts';
+import { parseUiOriginTemplate } from '../lib/ext-ui/origins.ts';
 import { defaultLimits, type LimitsConfig } from './limits.ts';
 import type { AdmissionConfig } from './admission.ts';
 import type { DebugEventsConfig } from './debug/events.ts';
@@ -34,8 +35,8 @@ export interface RunnerConfig {
   concurrency?: Partial<AdmissionConfig>;
   debug?: Partial<DebugEventsConfig>;
   uiProxy?: Partial<UiProxyConfig>;
-  /** `frame-ancestors` of the ext-ui CSP (the host origins that may frame extension UIs). */
-  uiFrameAncestors?: string;
+  /** RUNNER_UI_ORIGIN: where each install's UI lives, `https://{ext}.ext.example.com` (docs/ui.md); on loopback a `*.localhost` default. */
+  uiOrigin?: string;
   /** fastify logger; false by default in the library, on in `alga-runner`. */
   logger?: boolean;
   /** Logger level (`info`). */
@@ -47,17 +48,23 @@ export interface RunnerConfig {
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const logLevels: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-export type ResolvedRunnerConfig = Required<Pick<RunnerConfig, 'dataDir' | 'bundleDir' | 'workers' | 'host' | 'port' | 'egressAllowPrivate' | 'defaultIsolation' | 'recycleAfterRequests' | 'recycleAfterMs' | 'compiledCacheBytes' | 'uiFrameAncestors' | 'logger' | 'logLevel' | 'logRequests'>> &
-  Pick<RunnerConfig, 'registryUrl' | 'serviceToken' | 'secretKey' | 'publicBase'> & {
-    trust?: TrustBundle;
+export type ResolvedRunnerConfig = Required<Pick<RunnerConfig, 'dataDir' | 'bundleDir' | 'workers' | 'host' | 'port' | 'egressAllowPrivate' | 'defaultIsolation' | 'recycleAfterRequests' | 'recycleAfterMs' | 'compiledCacheBytes' | 'logger' | 'logLevel' | 'logRequests'>> &
+  Pick<RunnerConfig, 'registryUrl' | 'serviceToken' | 'secretKey' | 'publicBase' | 'uiOrigin'> & {
+    /** Follows its file (SIGNING_TRUST_BUNDLE as a path): a changed trust bundle applies within a second. */
+    trust: TrustBundleSource;
     limits: LimitsConfig;
     concurrency: AdmissionConfig;
     debug: DebugEventsConfig;
     uiProxy: UiProxyConfig;
   };
 
+/** How often, at most, the runner looks whether its trust bundle file changed (one stat). */
+const trustRecheckMs = 1000;
+
 export function resolveConfig(config: RunnerConfig): ResolvedRunnerConfig {
   const dataDir = resolve(config.dataDir);
+  const uiOrigin = config.uiOrigin ? parseUiOriginTemplate(config.uiOrigin) : undefined;
+  if (typeof uiOrigin === 'string') throw new AlgaError('E_RUNNER_CONFIG_INVALID', `RUNNER_UI_ORIGIN ${uiOrigin}`);
   return {
     dataDir,
     bundleDir: resolve(config.bundleDir ?? join(dataDir, 'bundles')),
@@ -65,7 +72,7 @@ export function resolveConfig(config: RunnerConfig): ResolvedRunnerConfig {
     serviceToken: config.serviceToken,
     secretKey: config.secretKey,
     publicBase: config.publicBase,
-    trust: typeof config.trustBundle === 'string' ? loadTrustBundle(config.trustBundle) : config.trustBundle,
+    trust: new TrustBundleSource(config.trustBundle, trustRecheckMs),
     workers: Math.max(1, config.workers ?? Math.max(2, availableParallelism())),
     host: config.host ?? '127.0.0.1',
     port: config.port ?? 0,
@@ -74,7 +81,7 @@ export function resolveConfig(config: RunnerConfig): ResolvedRunnerConfig {
     recycleAfterRequests: config.recycleAfterRequests ?? 10_000,
     recycleAfterMs: config.recycleAfterMs ?? 10 * 60_000,
     compiledCacheBytes: config.compiledCacheBytes ?? 512 * 1048576,
-    uiFrameAncestors: config.uiFrameAncestors ?? '*',
+    uiOrigin: config.uiOrigin,
     logger: config.logger ?? false,
     logLevel: config.logLevel ?? 'info',
     logRequests: config.logRequests ?? false,
@@ -119,7 +126,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RunnerConfi
     publicBase: env.RUNNER_PUBLIC_BASE || undefined,
     egressAllowPrivate: env.RUNNER_EGRESS_ALLOW_PRIVATE === 'true' || env.RUNNER_EGRESS_ALLOW_PRIVATE === '1',
     defaultIsolation: (isolation as IsolationPolicy | undefined) || undefined,
-    uiFrameAncestors: env.RUNNER_UI_FRAME_ANCESTORS || undefined,
+    uiOrigin: env.RUNNER_UI_ORIGIN || undefined,
     ...(env.RUNNER_MAX_QUEUE_WAIT_MS ? { concurrency: { maxQueueWaitMs: number(env.RUNNER_MAX_QUEUE_WAIT_MS, 'RUNNER_MAX_QUEUE_WAIT_MS') } } : {}),
     debug: {
       redisUrl: env.RUNNER_DEBUG_REDIS_URL || undefined,

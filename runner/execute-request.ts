@@ -27,6 +27,8 @@ export interface ExecuteRequest {
   isolation?: IsolationPolicy;
   ui_proxy?: { route_base?: string };
   secret_envelope?: SealedSecretEnvelope;
+  /** Secrets sealed one by one (the host seals each install secret on its own); opened after `secret_envelope`, a later value wins. */
+  secret_envelopes?: SealedSecretEnvelope[];
 }
 
 const bad = (detail: string): never => {
@@ -75,5 +77,8 @@ export function parseExecuteRequest(value: unknown): ExecuteRequest {
   if (value.isolation !== undefined && value.isolation !== 'tenant' && value.isolation !== 'request') bad('isolation must be "tenant" or "request".');
   if (value.ui_proxy !== undefined && (!isRecord(value.ui_proxy) || (value.ui_proxy.route_base !== undefined && typeof value.ui_proxy.route_base !== 'string'))) bad('ui_proxy.route_base must be a string.');
   if (value.secret_envelope !== undefined && value.secret_envelope !== null && !isRecord(value.secret_envelope)) bad('secret_envelope must be an object.');
+  if (value.secret_envelopes !== undefined && (!Array.isArray(value.secret_envelopes) || value.secret_envelopes.length > 256 || !value.secret_envelopes.every(isRecord))) {
+    bad('secret_envelopes must be a list of at most 256 envelope objects.');
+  }
   return value as unknown as ExecuteRequest;
 }

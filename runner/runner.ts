@@ -16,9 +16,11 @@ import { createStorageFactor } from './capabilities/storage.ts';
 import { createUiProxyFactor } from './capabilities/ui-proxy.ts';
 import { resolveConfig, type ResolvedRunnerConfig, type RunnerConfig } from './config.ts';
 import { DebugEvents } from './debug/events.ts';
+import { StackMapper } from './debug/stack-map.ts';
+import { takeGuestFailure } from './guest-failure.ts';
 import { parseExecuteRequest, type ExecuteRequest } from './execute-request.ts';
 import { effectiveLimits } from './limits.ts';
-import { responseHeaders } from './response-headers.ts';
+import { guestStatus, responseHeaders } from './response-headers.ts';
 import { BundleSource } from './loading/bundle-source.ts';
 import { ExtensionCache, type LoadedExtension } from './loading/extension-cache.ts';
 import type { GuestRequest } from './pool/protocol.ts';
@@ -61,6 +63,8 @@ export class Runner extends EventEmitter {
   readonly registry = new Registry();
   readonly events: DebugEvents;
   readonly extensions: ExtensionCache;
+  /** Maps guest stack frames to the extension's TypeScript (source maps from the components). */
+  readonly stacks = new StackMapper();
   private readonly pool: WorkerPool<ExecutionScope>;
   private readonly dispatcher: CapabilityDispatcher;
   private readonly admission: Admission;
@@ -123,7 +127,7 @@ export class Runner extends EventEmitter {
     );
     this.pool = new WorkerPool<ExecutionScope>(this.config.workers, {
       hostCall: (scope, call) => this.dispatcher.call(scope, call.iface, call.fn, call.args),
-      stdio: (scope, stream, text, truncated) => void scope.debugEvent(stream === 'stderr' ? 'warn' : 'info', stream, text, truncated),
+      stdio: (scope, stream, text, truncated) => void scope.debugEvent(stream === 'stderr' ? 'warn' : 'info', stream, this.stacks.mapFrames(scope.contentHash, text), truncated),
       workerEvent: (event) => event === 'replaced' && this.workerReplacements.inc(),
     });
     this.admission = new Admission(this.config.concurrency, () => this.pool.size);
@@ -163,6 +167,7 @@ export class Runner extends EventEmitter {
       } catch (error) {
         return this.reject(request, requestId, started, asAlgaError(error));
       }
+      this.stacks.remember(extension.hash, extension.sourceMap);
       const limits = effectiveLimits(this.config.limits, extension.manifest, request.limits);
       const body = bodyBytes ?? Buffer.from(request.http.body_b64 ?? '', 'base64');
       if (body.length > limits.maxRequestBytes) return this.reject(request, requestId, started, new AlgaError('E_RUNNER_REQUEST_TOO_LARGE', `The limit is ${limits.maxRequestBytes} bytes.`));
@@ -259,7 +264,7 @@ export class Runner extends EventEmitter {
       providers: new Set((request.providers ?? []).filter((capability) => (extension.manifest.capabilities as string[]).includes(capability))),
       installEgress: request.egress ?? [],
       limits,
-      secretEnvelope: request.secret_envelope ?? undefined,
+      secretEnvelopes: [...(request.secret_envelope ? [request.secret_envelope] : []), ...(request.secret_envelopes ?? [])],
       uiProxyRouteBase: request.ui_proxy?.route_base,
       get signal() {
         return (controller ??= new AbortController()).signal;
@@ -305,13 +310,16 @@ export class Runner extends EventEmitter {
     const { usage: used } = scope;
     const usage = { memory_bytes: outcome.memoryBytes, egress_bytes: used.egressBytes, host_calls: used.hostCalls, log_events: used.logEvents, denials: used.denials, denials_dropped: used.denialsDropped, debug_events_dropped: used.debugEventsDropped };
     if (outcome.kind === 'ok') {
+      const failure = takeGuestFailure(outcome.response);
       let headers: Record<string, string>;
       try {
+        guestStatus(outcome.response.status);
         headers = responseHeaders(outcome.response.headers, outcome.response.body.length, maxResponseBytes);
       } catch (error) {
         return this.failed({ ...base, ...usage }, error as AlgaError, 'invalid-response', scope);
       }
-      const execution: ExecutionRecord = { ...base, ...usage, status: outcome.response.status, outcome: 'ok' };
+      const execution: ExecutionRecord = { ...base, ...usage, status: outcome.response.status, outcome: 'ok', ...(failure ? { error: failure } : {}) };
+      if (failure) this.debug(scope, 'error', 'log', `${failure.code}: ${failure.message}`);
       this.account(execution);
       return { ok: true, status: outcome.response.status, headers, body: outcome.response.body, execution };
     }

@@ -1,5 +1,6 @@
 import { relative } from 'node:path';
 import type { Command } from 'commander';
+import { checkOrFail } from './check.ts';
 
 function megabytes(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
@@ -11,8 +12,10 @@ export function register(program: Command): void {
     .description('Compile the extension (src/index.ts) to dist/component.wasm and copy/bundle ui/ into dist/ui/')
     .option('-d, --dir <folder>', 'the extension project folder', '.')
     .option('--cache-dir <folder>', 'where built components are cached by source hash (default <project>/.alga-cache)')
-    .action(async (options: { dir: string; cacheDir?: string }) => {
+    .option('--no-check', 'skip the type check (`alga-ext check`) that runs first')
+    .action(async (options: { dir: string; cacheDir?: string; check: boolean }) => {
       const started = Date.now();
+      if (options.check) await checkOrFail(options.dir, true);
       // Loaded here, not at startup: every alga-ext command pays for the modules its file imports.
       const { buildExtension } = await import('../../lib/build/index.ts');
       const { terminalProgress } = await import('../../lib/build/progress.ts');

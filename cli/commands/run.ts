@@ -10,6 +10,7 @@ interface RunOptions {
   header: string[];
   config: string[];
   grant: string[];
+  deny: string[];
   egress: string[];
   secret: string[];
   body?: string;
@@ -42,6 +43,14 @@ function positiveInteger(value: string | undefined, flag: string): number | unde
   return Number(value);
 }
 
+/** What `run` grants: the manifest's capabilities (as an install would), or only `--grant`s, less `--deny`s. */
+function grantsFor(declared: readonly string[], granted: string[], denied: string[]): string[] {
+  for (const capability of [...granted, ...denied]) {
+    if (!declared.includes(capability)) throw new AlgaError('E_CLI_USAGE', `${capability} is not among the capabilities manifest.json declares (${declared.join(', ') || 'none'}).`);
+  }
+  return (granted.length > 0 ? granted : [...declared]).filter((capability) => !denied.includes(capability));
+}
+
 export function register(program: Command): void {
   program
     .command('run')
@@ -52,8 +61,9 @@ export function register(program: Command): void {
     .option('-q, --query <query>', 'raw query string, without "?"', '')
     .option('-H, --header <name:value>', 'request header (repeatable)', collect, [])
     .option('-c, --config <key=value>', 'install config value (repeatable)', collect, [])
-    .option('-g, --grant <capability>', 'grant a capability, e.g. alga.storage (repeatable)', collect, [])
-    .option('-e, --egress <host>', 'allow egress to a host on the install side (repeatable)', collect, [])
+    .option('-g, --grant <capability>', 'grant only these capabilities, e.g. alga.storage (repeatable; default: every capability the manifest declares, as an install would)', collect, [])
+    .option('--deny <capability>', 'withhold a capability the manifest declares (repeatable)', collect, [])
+    .option('-e, --egress <host>', 'allow egress only to these hosts on the install side (repeatable; default: the manifest\'s egress list)', collect, [])
     .option('-s, --secret <name=value>', 'install secret, sealed to the local runner (repeatable)', collect, [])
     .option('-d, --body <text>', 'request body')
     .option('--body-file <file>', 'request body from a file')
@@ -64,9 +74,10 @@ export function register(program: Command): void {
     .option('--allow-private-egress', 'allow egress to loopback and private addresses (local testing)')
     .option('--data-dir <folder>', 'where local storage and the transpile cache live (default <project>/.alga-cache/run)')
     .option('--json', 'print the whole execute response as JSON')
+    .addHelpText('after', '\nExits 0 for a 1xx-3xx answer, 1 for a 4xx/5xx answer or a failure to run (printed as `error CODE: cause`).')
     .action(async (target: string, options: RunOptions) => {
       const [{ createRunner }, { unpackBundle, packProjectDir, readUserFile }, { sealSecrets, runnerPublicKeyOf }, nacl] = await Promise.all([
-        import('../../runner/index.ts'),
+        import('../../runner/runner.ts'), // not runner/index.ts: the HTTP server is not needed here
         import('../../lib/bundle/index.ts'),
         import('../../lib/sealed-secrets.ts'),
         import('tweetnacl'),
@@ -82,6 +93,7 @@ export function register(program: Command): void {
       const memoryMb = positiveInteger(options.memoryMb, '--memory-mb');
       const secretKey = Buffer.from(nacl.default.box.keyPair().secretKey).toString('base64');
       const body = Buffer.from(options.bodyFile ? readUserFile(options.bodyFile) : (options.body ?? ''));
+      const grants = grantsFor(manifest.capabilities, options.grant, options.deny);
       const runner = createRunner({
         dataDir: resolve(options.dataDir ?? join(isBundle ? process.cwd() : targetPath, '.alga-cache', 'run')),
         workers: 1,
@@ -89,6 +101,7 @@ export function register(program: Command): void {
         egressAllowPrivate: options.allowPrivateEgress ?? false,
       });
       runner.events.on('event', (event: { stream: string; level: string; message: string }) => {
+        if (event.message.trim() === '') return; // console.error's own line break
         process.stderr.write(`[${event.stream}${event.stream === 'log' ? ` ${event.level}` : ''}] ${event.message}${event.message.endsWith('\n') ? '' : '\n'}`);
       });
       try {
@@ -108,12 +121,13 @@ export function register(program: Command): void {
             ...(memoryMb ? { memory_mb: memoryMb } : {}),
           },
           config,
-          providers: options.grant,
-          egress: options.egress,
+          providers: grants,
+          egress: options.egress.length > 0 ? options.egress : (manifest.egress ?? []),
           isolation: options.isolation,
           ...(Object.keys(secrets).length > 0 ? { secret_envelope: sealSecrets(secrets, runnerPublicKeyOf(secretKey)) } : {}),
         });
         if (!result.ok) throw result.error;
+        if (result.status >= 400) process.exitCode = 1;
         if (options.json) {
           process.stdout.write(`${JSON.stringify({ status: result.status, headers: result.headers, body_b64: Buffer.from(result.body).toString('base64'), execution: result.execution }, null, 2)}\n`);
           return;
@@ -121,6 +135,7 @@ export function register(program: Command): void {
         process.stderr.write(`HTTP ${result.status} in ${result.execution.duration_ms.toFixed(1)} ms, memory ${(result.execution.memory_bytes / 1048576).toFixed(1)} MB\n`);
         for (const [name, value] of Object.entries(result.headers)) process.stderr.write(`${name}: ${value}\n`);
         for (const denial of result.execution.denials) process.stderr.write(`denied ${denial.capability}: ${denial.reason}\n`);
+        if (result.execution.error) process.stderr.write(`error ${result.execution.error.code}: ${result.execution.error.message}\n`);
         process.stdout.write(Buffer.from(result.body));
         if (result.body.length > 0 && result.body[result.body.length - 1] !== 0x0a && process.stdout.isTTY) process.stdout.write('\n');
       } finally {

@@ -28,8 +28,10 @@ export function register(program: Command): void {
       let file: SignatureFile | undefined;
       if (existingText !== undefined) {
         file = parseSignatureFile(existingText);
+        // Signatures of a previous build of this file (re-packed since) sign nothing here: start afresh.
         if (file.contentHash !== hash) {
-          throw new AlgaError('E_SIGNATURE_FILE_INVALID', `${signaturePath} signs ${file.contentHash}, not ${hash}; remove it to start over.`);
+          process.stderr.write(`Replacing ${signaturePath}: it signed ${file.contentHash}, an earlier build of this file.\n`);
+          file = undefined;
         }
       }
       if (key) file = addSignature(file, hash, signContentHash(hash, key));

@@ -26,7 +26,7 @@ export function register(program: Command): void {
       const path = bundlePath(options);
       const keyId = options.keyId ?? keyIdOf(Buffer.from(options.publicKey, 'base64'));
       writeDocument(path, withTrustedKey(readDocument(path), { keyId, publisher: options.publisher, publicKey: options.publicKey }, dirname(path)));
-      process.stdout.write(`Trusted ${keyId} for publisher ${options.publisher} in ${path}. It applies from the host's next start.\n`);
+      process.stdout.write(`Trusted ${keyId} for publisher ${options.publisher} in ${path}. A running host and its runner pick it up within a second, no restart needed.\n`);
     });
 
   trust
@@ -45,7 +45,7 @@ export function register(program: Command): void {
     .action((options: TrustOptions & { keyId: string }) => {
       const path = bundlePath(options);
       writeDocument(path, withoutTrustedKey(readDocument(path), options.keyId));
-      process.stdout.write(`Removed ${options.keyId} from ${path}. It applies from the host's next start.\n`);
+      process.stdout.write(`Removed ${options.keyId} from ${path}. A running host and its runner stop trusting it within a second, no restart needed.\n`);
     });
 }
 

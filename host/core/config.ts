@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AlgaError } from '../../lib/errors/index.ts';
+import { parseUiOriginTemplate } from '../../lib/ext-ui/origins.ts';
 
 export const profiles = ['appliance', 'control-plane', 'all'] as const;
 export type HostProfile = (typeof profiles)[number];
@@ -23,9 +23,11 @@ export interface HostConfig {
   profile: HostProfile;
   /** Runners elsewhere (RUNNER_BASE_URL); when unset the host starts its own runner child. */
   runnerBaseUrl?: string;
-  /** Where browsers load extension UIs from (RUNNER_PUBLIC_BASE); defaults to the runner's URL. */
+  /** Where browsers reach the runner (RUNNER_PUBLIC_BASE); defaults to the runner's URL. */
   runnerPublicBase?: string;
-  /** SIGNING_TRUST_BUNDLE (a path or inline JSON), else `<data>/trust-bundle.json` when it exists. */
+  /** RUNNER_UI_ORIGIN: each install's UI origin, `https://{ext}.ext.example.com` (docs/ui.md); on loopback a `*.localhost` default. */
+  uiOrigin?: string;
+  /** SIGNING_TRUST_BUNDLE (a path or inline JSON), else `<data>/trust-bundle.json` (followed while it does not exist yet). */
   trustBundle?: string;
   gatewayTimeoutMs: number;
   gatewayMaxBodyBytes: number;
@@ -80,6 +82,13 @@ export function isProfile(value: unknown): value is HostProfile {
   return typeof value === 'string' && (profiles as readonly string[]).includes(value);
 }
 
+function uiOriginOf(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  const parsed = parseUiOriginTemplate(value);
+  if (typeof parsed === 'string') throw new AlgaError('E_HOST_CONFIG_INVALID', `RUNNER_UI_ORIGIN ${parsed}`);
+  return value;
+}
+
 /** Resolves the host configuration from flags (first) and the environment. */
 export function resolveHostConfig(input: HostConfigInput = {}): HostConfig {
   const env = input.env ?? process.env;
@@ -95,7 +104,8 @@ export function resolveHostConfig(input: HostConfigInput = {}): HostConfig {
     profile,
     runnerBaseUrl: env.RUNNER_BASE_URL || undefined,
     runnerPublicBase: env.RUNNER_PUBLIC_BASE || undefined,
-    trustBundle: env.SIGNING_TRUST_BUNDLE || (existsSync(trustBundlePath(dataDir)) ? trustBundlePath(dataDir) : undefined),
+    uiOrigin: uiOriginOf(env.RUNNER_UI_ORIGIN),
+    trustBundle: env.SIGNING_TRUST_BUNDLE || trustBundlePath(dataDir),
     gatewayTimeoutMs: positiveInt(env.EXT_GATEWAY_TIMEOUT_MS, 10_000, 'EXT_GATEWAY_TIMEOUT_MS'),
     gatewayMaxBodyBytes: positiveInt(env.EXT_GATEWAY_MAX_BODY_BYTES, 1024 * 1024, 'EXT_GATEWAY_MAX_BODY_BYTES'),
     registryMaxBundleBytes: positiveInt(env.REGISTRY_MAX_BUNDLE_BYTES, 64 * 1024 * 1024, 'REGISTRY_MAX_BUNDLE_BYTES'),

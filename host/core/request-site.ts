@@ -19,7 +19,9 @@ export function requestSite(request: FastifyRequest): RequestSite {
   const origin = request.headers.origin;
   if (typeof origin !== 'string') return 'unknown';
   try {
-    return new URL(origin).host === request.host ? 'same-origin' : 'other-origin';
+    const from = new URL(origin);
+    // The request's host read with the Origin's scheme, so a default port (`:80`, `:443`) written out or left off compares equal.
+    return from.host === new URL(`${from.protocol}//${request.host}`).host ? 'same-origin' : 'other-origin';
   } catch {
     return 'other-origin'; // `Origin: null` (an opaque sandboxed frame)
   }
@@ -30,4 +32,21 @@ const safeMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** A state-changing request sent by a page of another origin (or an opaque one). */
 export function isCrossOriginWrite(request: FastifyRequest): boolean {
   return !safeMethods.has(request.method) && requestSite(request) === 'other-origin';
+}
+
+const reads = new Set(['GET', 'HEAD']);
+
+/**
+ * Whether the browser session may stand for the caller on a route that answers content the host
+ * does not write (the extension gateway). Yes from the host's own pages; yes for a GET or HEAD the
+ * user started from the address bar or a bookmark (`Sec-Fetch-Site: none`: no page chose it, and
+ * the answer cannot run as a document there); yes when no browser header says anything (an API
+ * client — browsers send `Origin` on every cross-origin write). No from any other origin, the
+ * host's same-site neighbours included: a page elsewhere never acts with the user's session.
+ */
+export function isSessionCallAllowed(request: FastifyRequest): boolean {
+  const site = requestSite(request);
+  if (site === 'same-origin' || site === 'unknown') return true;
+  if (site === 'user-initiated') return reads.has(request.method);
+  return false;
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { AlgaError } from '../../lib/errors/index.ts';
 import { resolveHostConfig, type HostConfig, type HostConfigInput } from './config.ts';
+import { lockDataFolder } from './data-lock.ts';
 import { ensureInfraSecrets, type InfraSecrets } from './infra-secrets.ts';
 import type { HostPlugin } from './plugin.ts';
 import { childRunner } from './runner/child.ts';
@@ -61,8 +62,16 @@ function loopbackFor(host: string): string {
 export async function startHost(options: StartHostOptions = {}): Promise<RunningHost> {
   const config = resolveHostConfig(options);
   prepareDataDir(config.dataDir);
-  const secrets = ensureInfraSecrets(config.dataDir, { profile: config.profile });
-  const store = openStore(config.dataDir);
+  const lock = lockDataFolder(config.dataDir);
+  let secrets: InfraSecrets;
+  let store: HostStore;
+  try {
+    secrets = ensureInfraSecrets(config.dataDir, { profile: config.profile });
+    store = openStore(config.dataDir);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
   let runner: ManagedRunner | undefined;
   let host: HostApp | undefined;
   try {
@@ -104,9 +113,13 @@ export async function startHost(options: StartHostOptions = {}): Promise<Running
       host,
       close() {
         closing ??= (async () => {
-          await started.close();
-          await startedRunner.stop();
-          await store.close();
+          try {
+            await started.close();
+            await startedRunner.stop();
+            await store.close();
+          } finally {
+            lock.release();
+          }
         })();
         return closing;
       },
@@ -115,6 +128,7 @@ export async function startHost(options: StartHostOptions = {}): Promise<Running
     await host?.close().catch(() => undefined);
     await runner?.stop().catch(() => undefined);
     await store.close().catch(() => undefined);
+    lock.release();
     throw error;
   }
 }

@@ -2,7 +2,7 @@ import { build } from 'esbuild';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const pageScripts = { 'ext-page.js': 'src/ext-page.ts', 'debug-page.js': 'src/debug-page.ts' } as const;
+const pageScripts = { 'theme.js': 'src/theme.ts', 'ext-page.js': 'src/ext-page.ts', 'debug-page.js': 'src/debug-page.ts' } as const;
 const stylesheet = fileURLToPath(new URL('static/style.css', import.meta.url));
 const cache = new Map<string, Promise<string>>();
 

@@ -4,42 +4,42 @@ import { parseOrigin } from '../../sdk/iframe/origin.ts';
 export interface ExtensionFrame {
   src: string;
   sandbox: string;
-  /** The origin the frame's messages carry: the runner's, or `null` when the sandbox makes it opaque. */
+  /** The origin the frame's messages carry: the install's own UI origin. */
   origin: string;
 }
 
 /**
  * The iframe for an installed extension's UI:
- * `{RUNNER_PUBLIC_BASE}/ext-ui/{extensionId}/{contentHash}/{ui.iframe.entry}?parentOrigin={host}`.
+ * `{install's UI base}/ext-ui/{extensionId}/{contentHash}/{ticket}/{ui.iframe.entry}?parentOrigin={host}`.
  *
- * The sandbox allows scripts and forms. It adds `allow-same-origin` only when the runner's
- * origin differs from the host page's: then the frame keeps the runner's origin (so the host
- * can check `event.origin` and address it exactly) and still cannot reach the host page.
- * Served from the host's own origin, the frame stays opaque (`null`).
+ * The UI base is the install's own origin (docs/ui.md, "Origins"), never the host's: the sandbox
+ * keeps that origin (`allow-same-origin`) so the UI has storage of its own and the host can check
+ * `event.origin` exactly, and it still cannot reach the host page's DOM, cookies or storage.
  */
 export function extensionFrame(input: {
-  runnerPublicBase: string;
+  /** The install's UI origin plus any base path (lib/ext-ui/origins.ts). */
+  uiBase: string;
   hostOrigin: string;
   extensionId: string;
   contentHash: string;
+  /** The signed ticket (lib/ext-ui/tickets.ts). */
+  ticket: string;
   entry: string;
 }): ExtensionFrame {
-  const runnerBase = new URL(input.runnerPublicBase);
-  const runnerOrigin = parseOrigin(runnerBase.origin);
+  const uiBase = new URL(input.uiBase);
+  const uiOrigin = parseOrigin(uiBase.origin);
   const hostOrigin = parseOrigin(input.hostOrigin);
-  if (!runnerOrigin) throw new Error(`RUNNER_PUBLIC_BASE ${input.runnerPublicBase} is not an http(s) URL.`);
+  if (!uiOrigin) throw new Error(`The UI base ${input.uiBase} is not an http(s) URL.`);
   if (!hostOrigin) throw new Error(`${input.hostOrigin} is not an http(s) origin.`);
+  if (new URL(uiOrigin).hostname === new URL(hostOrigin).hostname) {
+    throw new Error(`The UI origin ${uiOrigin} has the host's own host name; extension UIs need host names of their own.`);
+  }
   const entry = entrySegments(input.entry);
-  const basePath = runnerBase.pathname.replace(/\/+$/, '');
-  const path = [basePath, 'ext-ui', encodeURIComponent(input.extensionId), encodeURIComponent(input.contentHash), ...entry].join('/');
-  const src = new URL(path, runnerOrigin);
+  const basePath = uiBase.pathname.replace(/\/+$/, '');
+  const path = [basePath, 'ext-ui', encodeURIComponent(input.extensionId), encodeURIComponent(input.contentHash), encodeURIComponent(input.ticket), ...entry].join('/');
+  const src = new URL(path, uiOrigin);
   src.searchParams.set(PARENT_ORIGIN_PARAM, hostOrigin);
-  const crossOrigin = runnerOrigin !== hostOrigin;
-  return {
-    src: src.href,
-    sandbox: crossOrigin ? 'allow-scripts allow-forms allow-same-origin' : 'allow-scripts allow-forms',
-    origin: crossOrigin ? runnerOrigin : 'null',
-  };
+  return { src: src.href, sandbox: 'allow-scripts allow-forms allow-same-origin', origin: uiOrigin };
 }
 
 /** `ui.iframe.entry` as URL-encoded path segments; it must stay inside the bundle's ui/ folder. */

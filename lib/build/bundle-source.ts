@@ -8,12 +8,17 @@ const runtimeSdkEntry = fileURLToPath(new URL('../../sdk/runtime/index.ts', impo
 
 export interface BundledSource {
   code: string;
+  /** Source map of `code` (sources relative to the project, no source text), for stack traces. */
+  map: string;
   /** Host interfaces (`storage`, `http`, …) the bundled code imports. */
   usedInterfaces: string[];
 }
 
-/** Bundles the extension's TypeScript and the runtime SDK into one ES module for componentize-js. */
-export async function bundleExtensionSource(entry: string, projectDir: string): Promise<BundledSource> {
+/**
+ * Bundles the extension's TypeScript and the runtime SDK into one ES module for componentize-js,
+ * or (`cjs`, for `alga-ext dev`) into a CommonJS body whose host imports are `require` calls.
+ */
+export async function bundleExtensionSource(entry: string, projectDir: string, format: 'esm' | 'cjs' = 'esm'): Promise<BundledSource> {
   let result;
   try {
     result = await build({
@@ -21,11 +26,14 @@ export async function bundleExtensionSource(entry: string, projectDir: string): 
       // Paths in the output's comments are relative to this: the same project gives the same code from any cwd.
       absWorkingDir: projectDir,
       bundle: true,
-      format: 'esm',
+      format,
       platform: 'neutral',
       target: 'es2022',
       write: false,
       outfile: 'extension.js',
+      // Not inline: the code (and so the component cache key) stays the same when only positions move.
+      sourcemap: 'external',
+      sourcesContent: false,
       metafile: true,
       logLevel: 'silent',
       alias: { '@alga/extension-runtime': runtimeSdkEntry },
@@ -37,7 +45,8 @@ export async function bundleExtensionSource(entry: string, projectDir: string): 
     const lines = errors.map((message) => formatMessage(message, projectDir));
     throw new AlgaError('E_BUILD_SOURCE_ERROR', lines.join('\n') || String(error), { cause: error });
   }
-  const output = result.outputFiles[0];
+  const output = result.outputFiles.find((file) => file.path.endsWith('.js'))!;
+  const map = result.outputFiles.find((file) => file.path.endsWith('.js.map'))!;
   // The output's imports, not the inputs': tree-shaken SDK wrappers must not count as used.
   const usedInterfaces = new Set<string>();
   for (const bundle of Object.values(result.metafile.outputs)) {
@@ -46,7 +55,7 @@ export async function bundleExtensionSource(entry: string, projectDir: string): 
       if (imported.external && name) usedInterfaces.add(name);
     }
   }
-  return { code: output.text, usedInterfaces: [...usedInterfaces].sort() };
+  return { code: output.text, map: map.text, usedInterfaces: [...usedInterfaces].sort() };
 }
 
 /** `file:line: message`, with the file relative to the project. */

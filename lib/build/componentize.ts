@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AlgaError } from '../errors/index.ts';
+import { installedVersion } from '../package-version.ts';
 
 const componentizeOptions = { disableFeatures: ['http', 'fetch-event'], env: false } as const;
 
@@ -12,14 +13,9 @@ export const componentizeRecipe = JSON.stringify(componentizeOptions);
 
 /** The installed componentize-js version, read from its package.json (loading the tool itself takes ~0.3 s). */
 export async function componentizeVersion(): Promise<string> {
-  // Found the way Node finds packages: node_modules folders upward from here.
-  let folder = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const manifest = join(folder, 'node_modules', '@bytecodealliance', 'componentize-js', 'package.json');
-    if (existsSync(manifest)) return (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version;
-    if (dirname(folder) === folder) throw new AlgaError('E_BUILD_COMPONENTIZE_FAILED', 'componentize-js is not installed next to alga-ext (no node_modules/@bytecodealliance/componentize-js found).');
-    folder = dirname(folder);
-  }
+  const version = installedVersion('@bytecodealliance/componentize-js');
+  if (!version) throw new AlgaError('E_BUILD_COMPONENTIZE_FAILED', 'componentize-js is not installed next to alga-ext (no node_modules/@bytecodealliance/componentize-js found).');
+  return version;
 }
 
 /**

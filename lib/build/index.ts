@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import { AlgaError } from '../errors/index.ts';
 import { capabilityByInterface } from '../bundle/capabilities.ts';
+import { withSourceMap } from '../bundle/source-map-section.ts';
 import { bundleExtensionSource } from './bundle-source.ts';
 import { componentizeRecipe, componentizeSource, componentizeVersion } from './componentize.ts';
 import { buildUiFiles } from './ui.ts';
@@ -58,19 +59,9 @@ export async function buildExtension(options: BuildOptions): Promise<BuildResult
   const bundled = await bundleExtensionSource(entry, projectDir);
   progress('ui');
   const ui = await buildUiFiles(projectDir);
-  const world = narrowedWorld(worldName, bundled.usedInterfaces);
-  const sourceHash = hashOf([bundled.code, world, ...witInterfaceFiles().values(), await componentizeVersion(), componentizeRecipe]);
-
-  const { component, cached } = await cachedComponent(
-    cacheDir,
-    sourceHash,
-    () => {
-      progress('componentize');
-      return componentizeInScratch(bundled.code, world);
-    },
-    () => progress('wait'),
-  );
-  if (cached) progress('cache-hit', sourceHash);
+  const { component: compiled, cached, sourceHash } = await componentOf(bundled.code, bundled.usedInterfaces, cacheDir, progress);
+  // Attached after the cache: a change that moves positions only (a comment) is a cache hit with a new map.
+  const component = withSourceMap(compiled, bundled.map);
 
   progress('write');
   mkdirSync(outDir, { recursive: true });
@@ -90,8 +81,28 @@ export async function buildExtension(options: BuildOptions): Promise<BuildResult
   };
 }
 
-/** Read leniently: manifest errors are reported in full by `pack`. */
-function missingCapabilities(projectDir: string, usedInterfaces: string[]): string[] {
+/**
+ * The component for one bundled ES module importing `usedInterfaces`: from the cache by source hash
+ * (code + world + wit/ + componentize-js version and options), else made by componentize-js.
+ */
+export async function componentOf(code: string, usedInterfaces: string[], cacheDir: string, progress: (stage: BuildStage, detail?: string) => void = () => {}) {
+  const world = narrowedWorld(worldName, usedInterfaces);
+  const sourceHash = hashOf([code, world, ...witInterfaceFiles().values(), await componentizeVersion(), componentizeRecipe]);
+  const result = await cachedComponent(
+    cacheDir,
+    sourceHash,
+    () => {
+      progress('componentize');
+      return componentizeInScratch(code, world);
+    },
+    () => progress('wait'),
+  );
+  if (result.cached) progress('cache-hit', sourceHash);
+  return { ...result, sourceHash };
+}
+
+/** Capabilities the code uses that manifest.json does not declare. Read leniently: manifest errors are reported in full by `pack`. */
+export function missingCapabilities(projectDir: string, usedInterfaces: string[]): string[] {
   let declared: unknown;
   try {
     declared = (JSON.parse(readFileSync(join(projectDir, 'manifest.json'), 'utf8')) as { capabilities?: unknown }).capabilities;

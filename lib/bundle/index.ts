@@ -4,6 +4,7 @@ export { assetsOf } from './assets.ts';
 export { unpackBundle, type UnpackedBundle, type BundleLimits } from './unpack.ts';
 export { componentImports, componentExports, readComponentInterfaces } from './component-interfaces.ts';
 export { checkComponentAgainstManifest } from './component-check.ts';
+export { parseEgressEntry, egressAllows, egressCovers, type EgressEntry } from './egress.ts';
 export { validateManifest, parseManifest, serializeManifest, manifestSchema, type Manifest, type HttpMethod } from './manifest.ts';
 export {
   capabilities,
@@ -28,3 +29,4 @@ export {
   removeStoredBundle,
 } from './store.ts';
 export { readUserFile, readOptionalText, writeUserFile } from './files.ts';
+export { withSourceMap, readSourceMap, sourceMapSectionName } from './source-map-section.ts';

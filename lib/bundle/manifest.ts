@@ -3,6 +3,7 @@ import semver from 'semver';
 import { AlgaError } from '../errors/index.ts';
 import { isValidPathPattern } from '../../sdk/runtime/path-pattern.ts';
 import { capabilities, type Capability } from './capabilities.ts';
+import { parseEgressEntry } from './egress.ts';
 
 /** Manifest v2: what an extension is, what it may use and what it serves. */
 export interface Manifest {
@@ -13,7 +14,11 @@ export interface Manifest {
   displayName?: string;
   description?: string;
   capabilities: Capability[];
-  api?: { endpoints: { method: HttpMethod; path: string }[] };
+  api?: {
+    endpoints: { method: HttpMethod; path: string }[];
+    /** Origins (`https://login.example.com`) a `Location` the extension answers may point to, besides its own API. */
+    redirectOrigins?: string[];
+  };
   ui?: {
     iframe?: { entry: string };
     hooks?: { type: 'menu' | 'tab' | 'placeholder'; label: string; path: string }[];
@@ -21,6 +26,8 @@ export interface Manifest {
   egress?: string[];
   limits?: { memoryMb?: number; timeoutMs?: number };
   configSchema?: Record<string, unknown>;
+  /** Secrets the extension reads with `secrets.get(name)`, so the console can show which are set. */
+  secrets?: { name: string; description?: string }[];
   /** `ui/<path>` → `sha256:<hex>`, filled in by pack. */
   assets?: Record<string, string>;
 }
@@ -62,6 +69,7 @@ export const manifestSchema = {
             },
           },
         },
+        redirectOrigins: { type: 'array', uniqueItems: true, maxItems: 20, items: { type: 'string', maxLength: 255, format: 'redirect-origin' } },
       },
     },
     ui: {
@@ -100,6 +108,19 @@ export const manifestSchema = {
       },
     },
     configSchema: { type: 'object', isJsonSchema: true },
+    secrets: {
+      type: 'array',
+      maxItems: 64,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name'],
+        properties: {
+          name: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,128}$' },
+          description: { type: 'string', maxLength: 500 },
+        },
+      },
+    },
     assets: {
       type: 'object',
       propertyNames: { pattern: '^ui/', maxLength: 255 },
@@ -113,7 +134,8 @@ const formatDescriptions: Record<string, string> = {
   publisher: 'publisher id (letters, digits, ".", "_" or "-")',
   semver: 'semver',
   'route-path': 'path pattern such as /items/:id or /files/* (starting with "/", no empty segments, "*" only last)',
-  'egress-host': 'host name, optionally with a leading "*." or a ":port"',
+  'egress-host': 'host name, "*." and a domain, IPv4 address or [IPv6] address, each optionally with ":port" (1–65535)',
+  'redirect-origin': 'origin such as https://login.example.com (https, or http only for localhost and 127.0.0.1; no path)',
 };
 
 const Ajv = AjvModule.default ?? AjvModule;
@@ -124,7 +146,8 @@ ajv.addFormat('reverse-dns', /^[a-z][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)+$/);
 ajv.addFormat('publisher', /^[A-Za-z0-9][A-Za-z0-9._-]*$/);
 ajv.addFormat('semver', (value: string) => semver.valid(value) === value);
 ajv.addFormat('route-path', (value: string) => /^\/[^\s?#]*$/.test(value) && isValidPathPattern(value));
-ajv.addFormat('egress-host', /^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(:\d{1,5})?$|^\[[0-9a-fA-F:.]+\](:\d{1,5})?$/);
+ajv.addFormat('egress-host', (value: string) => parseEgressEntry(value) !== undefined);
+ajv.addFormat('redirect-origin', isRedirectOrigin);
 ajv.addKeyword({
   keyword: 'isJsonSchema',
   type: 'object',
@@ -132,6 +155,14 @@ ajv.addKeyword({
   validate: (_flag: boolean, value: object) => schemaChecker.validateSchema(value) === true,
 });
 const validate = ajv.compile(manifestSchema);
+
+/** An exact https origin, or an http one on loopback (for development). */
+function isRedirectOrigin(value: string): boolean {
+  if (!URL.canParse(value)) return false;
+  const url = new URL(value);
+  if (url.origin !== value) return false;
+  return url.protocol === 'https:' || (url.protocol === 'http:' && (url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]'));
+}
 
 /** Validates a parsed manifest; throws E_MANIFEST_INVALID naming every bad field and why. */
 export function validateManifest(value: unknown): Manifest {

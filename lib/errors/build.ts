@@ -3,6 +3,7 @@ import type { ErrorDefinition } from './index.ts';
 /** `alga-ext init` and `alga-ext build` errors, and the command-line errors of `alga-ext` and `alga-host`. */
 export const buildErrors = {
   E_BUILD_SOURCE_ERROR: { status: 400, message: 'The extension source does not compile.' },
+  E_BUILD_TYPE_ERROR: { status: 400, message: 'The extension has type errors (`alga-ext build --no-check` builds anyway).' },
   E_BUILD_COMPONENTIZE_FAILED: { status: 500, message: 'componentize-js could not build the component.' },
   E_BUILD_NO_PROJECT: { status: 400, message: 'No extension project here (manifest.json not found).' },
   E_BUILD_NO_ENTRY: { status: 400, message: 'The extension entry module does not exist.' },

@@ -13,6 +13,7 @@ export const hostErrors = {
   E_PROFILE_UNKNOWN: { status: 400, message: 'Unknown profile; use appliance, control-plane or all.' },
   E_HOST_CONFIG_INVALID: { status: 400, message: 'The host configuration is invalid.' },
   E_RUNNER_START_FAILED: { status: 500, message: 'The runner process could not be started.' },
+  E_HOST_DATA_IN_USE: { status: 409, message: 'Another host is running on this data folder; stop it first, or start this one with another --data.' },
   E_HOST_LISTEN_FAILED: { status: 500, message: 'The host could not listen on its address; choose another --port or --host.' },
 
   // Requests
@@ -45,7 +46,7 @@ export const hostErrors = {
   E_REGISTRY_UPLOAD_INVALID: { status: 400, message: 'The upload needs the bundle bytes and its signature file.' },
   E_REGISTRY_NOT_FOUND: { status: 404, message: 'No published extension, version or bundle matches.' },
   E_REGISTRY_UNREACHABLE: { status: 502, message: 'The registry could not be reached; check --registry and that the host is running.' },
-  E_TRUST_BUNDLE_MISSING: { status: 503, message: 'The host has no trust bundle, so it cannot verify bundles; trust a publisher key with `alga-host trust add --publisher NAME --public-key KEY` and restart the host, or start it with SIGNING_TRUST_BUNDLE set.' },
+  E_TRUST_BUNDLE_MISSING: { status: 503, message: 'The host has no trust bundle, so it cannot verify bundles; trust a publisher key with `alga-host trust add --publisher NAME --public-key KEY` (it applies without a restart), or start the host with SIGNING_TRUST_BUNDLE set.' },
 
   // Installs
   E_INSTALL_NOT_FOUND: { status: 404, message: 'The extension is not installed for this tenant.' },
@@ -56,11 +57,19 @@ export const hostErrors = {
   E_INSTALL_EGRESS_INVALID: { status: 400, message: 'An egress host is not among the hosts the extension declares.' },
   E_INSTALL_LIMITS_INVALID: { status: 400, message: 'A requested limit exceeds the operator\'s ceiling.' },
   E_INSTALL_SECRETS_INVALID: { status: 400, message: 'Install secrets must be an object of string values.' },
+  E_INSTALL_CONSENT_REQUIRED: { status: 409, message: 'This version asks for permissions nobody has accepted for this install yet; send grants and egress listing what you accept. Nothing was changed.' },
 
   // Gateway
-  E_EXT_NOT_FOUND: { status: 404, message: 'No such extension endpoint for this tenant.' },
+  E_EXT_NOT_FOUND: { status: 404, message: 'No such extension for this tenant: it is not installed for this tenant, or does not exist.' },
+  E_EXT_INSTALL_DISABLED: { status: 404, message: 'This tenant\'s install of the extension is disabled; a tenant admin can enable it.' },
+  E_EXT_NO_SUCH_PATH: { status: 404, message: 'The extension declares no endpoint for this path (manifest api.endpoints).' },
+  E_EXT_METHOD_NOT_ALLOWED: { status: 405, message: 'The extension declares this path, but not for this method; the Allow header lists the methods it declares.' },
   E_EXT_RATE_LIMITED: { status: 429, message: 'The extension\'s request quota for this tenant is used up; retry after the time in Retry-After.' },
   E_EXT_TIMEOUT: { status: 504, message: 'The extension did not answer in time.' },
   E_EXT_FAILED: { status: 500, message: 'The extension failed while handling the request.' },
   E_RUNNER_UNAVAILABLE: { status: 502, message: 'The extension runner is unavailable; try again shortly.' },
+  // Gateway: what an extension may answer and who may call it from a browser (docs/host.md, "What the gateway answers")
+  E_EXT_CROSS_ORIGIN: { status: 403, message: 'Extension APIs take a browser session only from the host\'s own pages; from another site or app, call them with an API token.' },
+  E_EXT_BAD_RESPONSE: { status: 502, message: 'The extension answered something that is not a valid final HTTP response (a status outside 200–599, or a header name or value HTTP cannot carry); it was not passed on.' },
+  E_EXT_REDIRECT_REFUSED: { status: 502, message: 'The extension redirected outside its own API; an extension may redirect elsewhere only to origins its manifest lists in api.redirectOrigins.' },
 } as const satisfies Record<string, ErrorDefinition>;

@@ -3,6 +3,7 @@ import { buildErrors } from './build.ts';
 import { runnerErrors } from './runner.ts';
 import { hostErrors } from './host.ts';
 import { provisioningErrors } from './provisioning.ts';
+import { extensionErrors } from './extension.ts';
 
 /** One error the user can act on: a code, a sentence, and the HTTP status it maps to. */
 export interface ErrorDefinition {
@@ -20,6 +21,7 @@ export const errorCatalog = {
   ...runnerErrors,
   ...hostErrors,
   ...provisioningErrors,
+  ...extensionErrors,
 } as const satisfies Record<string, ErrorDefinition>;
 
 export type ErrorCode = keyof typeof errorCatalog;

@@ -9,6 +9,7 @@ export {
   type SignatureFile,
   type Ed25519Signature,
 } from './signature-file.ts';
-export { loadTrustBundle, parseTrustBundle, withTrustedKey, withoutTrustedKey, type TrustBundle, type TrustBundleDocument, type TrustedKey, type SigstoreTrust } from './trust-bundle.ts';
+export { TrustBundleSource } from './trust-source.ts';
+export { missingTrustFileHint, loadTrustBundle, parseTrustBundle, withTrustedKey, withoutTrustedKey, type TrustBundle, type TrustBundleDocument, type TrustedKey, type SigstoreTrust } from './trust-bundle.ts';
 export { verifySigstoreBundle, publicGoodTrustedRoot, type SigstoreVerifyOptions, type SigstoreSigner } from './sigstore.ts';
 export { verifyBundle, type VerifiedBundle, type BundleSigner, type VerifyOptions } from './verify.ts';

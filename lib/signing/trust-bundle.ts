@@ -39,9 +39,16 @@ export function loadTrustBundle(value: string | object): TrustBundle {
   try {
     fileText = readFileSync(text, 'utf8');
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new AlgaError('E_TRUST_BUNDLE_INVALID', missingTrustFileHint(text));
     throw new AlgaError('E_TRUST_BUNDLE_INVALID', `Cannot read ${text}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`);
   }
   return parseTrustBundle(parseJson(fileText, text), dirname(resolve(text)));
+}
+
+/** What to say when a trust file does not exist: how to make one. */
+export function missingTrustFileHint(path: string): string {
+  return `${path} does not exist. Make it with \`alga-ext keygen -o <key file> --trust ${path}\` (writes the new key's entry into it, creating the file), ` +
+    'or on a host with `alga-host trust add --publisher <publisher> --public-key <key>`.';
 }
 
 export function parseTrustBundle(value: unknown, baseDir: string = process.cwd()): TrustBundle {

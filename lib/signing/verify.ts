@@ -73,7 +73,12 @@ function trustedSigners(bytes: Uint8Array, hash: ContentHash, file: SignatureFil
   if (signers.length > 0) return signers;
   if (invalid.length > 0) throw new AlgaError('E_SIGNATURE_INVALID', `Key ${invalid.join(', ')} did not sign ${hash}.`);
   if (sigstoreErrors.length > 0) throw new AlgaError('E_SIGSTORE_INVALID', sigstoreErrors.join(' '));
-  throw new AlgaError('E_SIGNATURE_UNTRUSTED_KEY', `Signed by ${untrusted.join(', ')}; none is in the trust bundle.`);
+  throw new AlgaError(
+    'E_SIGNATURE_UNTRUSTED_KEY',
+    `Signed by ${untrusted.join(', ')}; none is in the trust bundle. On a host, trust the signer's key with ` +
+      '`alga-host trust add --publisher <publisher> --public-key <public key from alga-ext keygen>` (it applies without a restart); ' +
+      'for `alga-ext verify`, add its entry to your trust.json (`alga-ext keygen -o KEY --trust trust.json` writes it for a new key).',
+  );
 }
 
 function sigstoreSigner(bytes: Uint8Array, bundle: unknown, trust: TrustBundle, errors: string[]): BundleSigner | undefined {

@@ -6,27 +6,31 @@ import { isIP } from 'node:net';
  * and IPv6 forms that embed such an IPv4 address.
  */
 
-const privateV4: [number, number][] = [
-  [0x00000000, 8], // 0.0.0.0/8
-  [0x0a000000, 8], // 10/8
-  [0x64400000, 10], // 100.64/10
-  [0x7f000000, 8], // 127/8
-  [0xa9fe0000, 16], // 169.254/16
-  [0xac100000, 12], // 172.16/12
-  [0xc0000000, 24], // 192.0.0/24
-  [0xc0a80000, 16], // 192.168/16
-  [0xc6120000, 15], // 198.18/15
-  [0xe0000000, 4], // 224/4 multicast
-  [0xf0000000, 4], // 240/4 reserved + broadcast
+const privateV4: [number, number, string][] = [
+  [0x00000000, 8, '0.0.0.0/8, "this network"'],
+  [0x0a000000, 8, '10.0.0.0/8, private'],
+  [0x64400000, 10, '100.64.0.0/10, carrier-grade NAT'],
+  [0x7f000000, 8, '127.0.0.0/8, loopback'],
+  [0xa9fe0000, 16, '169.254.0.0/16, link-local (cloud metadata lives here)'],
+  [0xac100000, 12, '172.16.0.0/12, private'],
+  [0xc0000000, 24, '192.0.0.0/24, IETF protocol assignments'],
+  [0xc0a80000, 16, '192.168.0.0/16, private'],
+  [0xc6120000, 15, '198.18.0.0/15, benchmarking'],
+  [0xe0000000, 4, '224.0.0.0/4, multicast'],
+  [0xf0000000, 4, '240.0.0.0/4, reserved and broadcast'],
 ];
 
 function v4ToNumber(address: string): number {
   return address.split('.').reduce((value, part) => value * 256 + Number(part), 0);
 }
 
-function isPrivateV4(address: string): boolean {
+function privateV4Range(address: string): string | undefined {
   const value = v4ToNumber(address);
-  return privateV4.some(([base, bits]) => Math.floor(value / 2 ** (32 - bits)) === Math.floor(base / 2 ** (32 - bits)));
+  return privateV4.find(([base, bits]) => Math.floor(value / 2 ** (32 - bits)) === Math.floor(base / 2 ** (32 - bits)))?.[2];
+}
+
+function isPrivateV4(address: string): boolean {
+  return privateV4Range(address) !== undefined;
 }
 
 /** The eight 16-bit groups of an IPv6 address (with an embedded dotted IPv4 expanded). */
@@ -77,12 +81,14 @@ export function isPrivateAddress(address: string): boolean {
   return true;
 }
 
-/** True when `host` matches an allowlist entry: exact name, or `*.example.com` for its subdomains. */
-export function hostAllowed(host: string, allowlist: readonly string[]): boolean {
-  const name = host.toLowerCase().replace(/\.$/, '');
-  return allowlist.some((entry) => {
-    const pattern = entry.toLowerCase().replace(/\.$/, '');
-    if (pattern.startsWith('*.')) return name.endsWith(pattern.slice(1)) && name.length > pattern.length - 1;
-    return name === pattern;
-  });
+/** Which kind of non-public address this is, for an error message (`127.0.0.0/8, loopback`). */
+export function privateRangeOf(address: string): string {
+  if (isIP(address) === 4) return privateV4Range(address) ?? 'not public';
+  const groups = v6Groups(address);
+  if (groups.every((group) => group === 0)) return '::, unspecified';
+  if (groups.slice(0, 7).every((group) => group === 0) && groups[7] === 1) return '::1, loopback';
+  if ((groups[0] & 0xfe00) === 0xfc00) return 'fc00::/7, unique local';
+  if ((groups[0] & 0xffc0) === 0xfe80) return 'fe80::/10, link-local';
+  if (groups.slice(0, 5).every((group) => group === 0) && groups[5] === 0xffff) return `IPv4-mapped ${privateV4Range(embeddedV4(groups)) ?? 'not public'}`;
+  return 'not a public unicast address';
 }

@@ -29,7 +29,8 @@ export interface ExecutionScope {
   /** Egress hosts allowed by the install. */
   installEgress: readonly string[];
   limits: EffectiveLimits;
-  secretEnvelope?: SealedSecretEnvelope;
+  /** The install's sealed secrets, opened in order (a later envelope's value wins). */
+  secretEnvelopes: readonly SealedSecretEnvelope[];
   uiProxyRouteBase?: string;
   /** Aborted when the execution ends early (deadline, trap). */
   signal: AbortSignal;

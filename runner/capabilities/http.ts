@@ -5,10 +5,12 @@ import type { LookupFunction } from 'node:net';
 import { Counter, type Registry } from 'prom-client';
 import type { CapabilityFactor, ExecutionScope } from './factor.ts';
 import { HostError } from './factor.ts';
-import { hostAllowed, isPrivateAddress } from './egress-address.ts';
+import { egressAllows } from '../../lib/bundle/egress.ts';
+import { isPrivateAddress, privateRangeOf } from './egress-address.ts';
 
 /**
- * `alga.http`: outbound HTTP to hosts on both the manifest's and the install's egress list.
+ * `alga.http`: outbound HTTP to hosts (and ports) on both the manifest's and the install's egress
+ * list (grammar in lib/bundle/egress.ts).
  * The name is resolved here and every resolved address checked, and the connection goes to
  * that checked address (no second lookup), so DNS tricks cannot reach private ranges.
  * Redirects are returned to the guest, not followed.
@@ -38,19 +40,26 @@ export function createHttpFactor(options: { allowPrivate: boolean; registry: Reg
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new HostError('invalid', 'Only http and https URLs are allowed.');
     if (url.username || url.password) throw new HostError('invalid', 'Credentials in the URL are not allowed.');
     const host = url.hostname.replace(/^\[|\]$/g, '');
-    if (!hostAllowed(host, scope.manifest.egress ?? [])) throw scope.deny('alga.http', `${host} is not in the extension's egress list.`);
-    if (!hostAllowed(host, scope.installEgress)) throw scope.deny('alga.http', `${host} is not in the install's egress list.`);
+    const destination = url.port ? `${url.hostname}:${url.port}` : url.hostname;
+    if (!egressAllows(scope.manifest.egress ?? [], url)) throw scope.deny('alga.http', `${destination} is not in the extension's egress list.`);
+    if (!egressAllows(scope.installEgress, url)) throw scope.deny('alga.http', `${destination} is not in the install's egress list.`);
 
     let addresses: { address: string; family: number }[];
     try {
       addresses = await lookup(host, { all: true, verbatim: true });
-    } catch {
-      throw new HostError('unavailable', `${host} could not be resolved.`);
+    } catch (error) {
+      throw new HostError('unavailable', unresolvedReason(host, (error as NodeJS.ErrnoException).code));
     }
-    if (addresses.length === 0) throw new HostError('unavailable', `${host} could not be resolved.`);
+    if (addresses.length === 0) throw new HostError('unavailable', unresolvedReason(host, 'ENODATA'));
     if (!options.allowPrivate) {
       const blocked = addresses.find((entry) => isPrivateAddress(entry.address));
-      if (blocked) throw scope.deny('alga.http', `${host} resolves to ${blocked.address}, a loopback, link-local or private address.`);
+      if (blocked) {
+        throw scope.deny(
+          'alga.http',
+          `${host} resolves to ${blocked.address} (${privateRangeOf(blocked.address)}); extensions may not reach loopback, link-local or private addresses ` +
+            'unless the operator allows it (RUNNER_EGRESS_ALLOW_PRIVATE=1; `alga-ext run --allow-private-egress` locally).',
+        );
+      }
     }
     const body = outbound.body ?? new Uint8Array();
     if (scope.usage.egressBytes + body.length > scope.limits.maxEgressBytes) throw new HostError('limit', `Egress is limited to ${scope.limits.maxEgressBytes} bytes per execution.`);
@@ -112,4 +121,12 @@ export function createHttpFactor(options: { allowPrivate: boolean; registry: Reg
       },
     },
   };
+}
+
+/** Why a name did not resolve, in words: no such name, no address of a usable kind, or no answer. */
+function unresolvedReason(host: string, code: string | undefined): string {
+  if (code === 'ENOTFOUND') return `${host} could not be resolved: DNS has no such name (ENOTFOUND); check the spelling in the URL and the egress list.`;
+  if (code === 'ENODATA') return `${host} could not be resolved: the name exists but has no address (ENODATA).`;
+  if (code === 'EAI_AGAIN' || code === 'ETIMEOUT') return `${host} could not be resolved: the DNS resolver did not answer (${code}); try again later.`;
+  return `${host} could not be resolved (${code ?? 'unknown error'}).`;
 }

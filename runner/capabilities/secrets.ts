@@ -15,10 +15,11 @@ export function createSecretsFactor(options: { secretKey?: string; registry: Reg
   function secretsOf(scope: ExecutionScope): Record<string, string> {
     const cached = opened.get(scope);
     if (cached) return cached;
-    if (!scope.secretEnvelope) return {};
-    if (!options.secretKey) throw new HostError('unavailable', 'The runner has no secret key to open secrets with.');
+    if (scope.secretEnvelopes.length === 0) return {};
+    const secretKey = options.secretKey;
+    if (!secretKey) throw new HostError('unavailable', 'The runner has no secret key to open secrets with.');
     try {
-      const values = openSecrets(scope.secretEnvelope, options.secretKey);
+      const values = Object.assign({}, ...scope.secretEnvelopes.map((envelope) => openSecrets(envelope, secretKey))) as Record<string, string>;
       opened.set(scope, values);
       return values;
     } catch (error) {

@@ -51,6 +51,8 @@ export function executionFigures(execution: ExecutionRecord) {
     denials: execution.denials,
     denials_dropped: execution.denials_dropped,
     debug_events_dropped: execution.debug_events_dropped,
+    // The failure an extension reported with its own 5xx (code and cause), for the host's execution log.
+    ...(execution.error ? { error: execution.error } : {}),
   };
 }
 

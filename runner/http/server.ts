@@ -62,7 +62,7 @@ export function buildRunnerApp(runner: Runner): FastifyInstance {
   app.post('/v1/execute', { onRequest: requireToken }, async (request, reply) => {
     const frame = (request.body as { frame?: ReturnType<typeof decodeExecuteFrame> } | undefined)?.frame;
     const result = frame ? await runner.execute(frame.envelope, frame.body) : await runner.execute(request.body);
-    if (!result.ok) return sendError(reply, result.error, result.requestId, result.retryAfterSeconds);
+    if (!result.ok) return sendError(reply, result.error, result.requestId, result.retryAfterSeconds, result.execution && executionFigures(result.execution));
     if (String(request.headers.accept ?? '').includes(executeFrameType)) {
       const [head, body] = encodeExecuteFrame({ status: result.status, headers: result.headers, execution: executionFigures(result.execution) }, result.body);
       return reply.type(executeFrameType).send(Buffer.concat([head, body], head.length + body.length));

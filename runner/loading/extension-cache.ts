@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { isContentHash, type Manifest } from '../../lib/bundle/index.ts';
-import { verifyBundle, type TrustBundle, type BundleSigner } from '../../lib/signing/index.ts';
+import { isContentHash, readSourceMap, type Manifest } from '../../lib/bundle/index.ts';
+import { verifyBundle, type BundleSigner, type TrustBundleSource } from '../../lib/signing/index.ts';
 import { AlgaError, isAlgaError } from '../../lib/errors/index.ts';
 import { unsupportedImports } from '../pool/guest-environment.ts';
 import type { GuestCode } from '../pool/protocol.ts';
@@ -19,11 +19,13 @@ export interface LoadedExtension {
   signer: BundleSigner | { keyId: 'local'; publisher: string };
   modulePath: string;
   coreModuleNames: string[];
+  /** The build's source map (from the component's custom section), for stack traces; not parsed here. */
+  sourceMap?: string;
 }
 
 export interface ExtensionCacheConfig {
   source: BundleSource;
-  trust?: TrustBundle;
+  trust: TrustBundleSource;
   transpileDir: string;
   /** Upper bound for compiled modules kept in memory (sum of core wasm sizes). */
   compiledCacheBytes: number;
@@ -47,6 +49,9 @@ export class ExtensionCache {
   /** Verified versions by hash, least recently used first (bounded by `maxLoaded`). */
   private readonly loaded = new Map<string, Promise<LoadedExtension>>();
   private readonly maxLoaded = 1000;
+  /** Hashes registered by `loadLocal` (unsigned developer files): kept when the trust bundle changes. */
+  private readonly local = new Set<string>();
+  private trustGeneration = -1;
   private readonly compiled = new Map<string, CompiledEntry>();
   private compiledBytes = 0;
   private readonly cacheEvents: Counter;
@@ -59,6 +64,7 @@ export class ExtensionCache {
 
   load(hash: string): Promise<LoadedExtension> {
     if (!isContentHash(hash)) return Promise.reject(new AlgaError('E_RUNNER_BAD_REQUEST', 'content_hash must be sha256:<64 hex>.'));
+    this.followTrust();
     const cached = this.loaded.get(hash);
     if (cached) {
       this.cacheEvents.inc({ cache: 'bundle', result: 'hit' });
@@ -74,10 +80,27 @@ export class ExtensionCache {
     return loading;
   }
 
+  /**
+   * When the trust bundle changed (a key added or removed), every verified bundle is verified again
+   * on its next load, so a removed key stops being trusted for versions already running.
+   */
+  private followTrust(): void {
+    try {
+      this.config.trust.current();
+    } catch {
+      // An unreadable trust bundle fails the verification itself, with its reason.
+    }
+    if (this.config.trust.generation === this.trustGeneration) return;
+    this.trustGeneration = this.config.trust.generation;
+    // Compiled code stays cached by hash: only the verification is redone.
+    for (const hash of [...this.loaded.keys()]) if (!this.local.has(hash)) this.loaded.delete(hash);
+  }
+
   /** Registers a developer's own unsigned files (used by `alga-ext run`); never reachable over HTTP. */
   async loadLocal(hash: string, manifest: Manifest, component: Uint8Array, ui: Map<string, Uint8Array>): Promise<LoadedExtension> {
     const loading = this.prepare(hash, manifest, component, ui, { keyId: 'local', publisher: manifest.publisher });
     this.loaded.set(hash, loading);
+    this.local.add(hash);
     return loading;
   }
 
@@ -87,10 +110,14 @@ export class ExtensionCache {
 
   private async loadVerified(hash: string): Promise<LoadedExtension> {
     const files = await this.config.source.fetch(hash);
-    if (!this.config.trust) throw new AlgaError('E_RUNNER_VERIFICATION_FAILED', 'The runner has no trust bundle (SIGNING_TRUST_BUNDLE), so it runs no bundle.');
     let verified;
     try {
-      verified = verifyBundle(files.bytes, files.signatureFile, this.config.trust, { expectedHash: hash });
+      const trust = this.config.trust.current();
+      if (!trust) {
+        const where = this.config.trust.path ? `${this.config.trust.path} does not exist` : 'SIGNING_TRUST_BUNDLE is not set';
+        throw new AlgaError('E_TRUST_BUNDLE_MISSING', `The runner has none (${where}), so it runs no bundle.`);
+      }
+      verified = verifyBundle(files.bytes, files.signatureFile, trust, { expectedHash: hash });
     } catch (error) {
       if (isAlgaError(error)) throw new AlgaError('E_RUNNER_VERIFICATION_FAILED', `${error.code}: ${error.message}`, { cause: error });
       throw error;
@@ -104,7 +131,7 @@ export class ExtensionCache {
     this.cacheEvents.inc({ cache: 'transpile', result: transpiled.cached ? 'hit' : 'miss' });
     const unsupported = unsupportedImports(transpiled.imports);
     if (unsupported.length > 0) throw new AlgaError('E_RUNNER_UNSUPPORTED_IMPORT', `It imports ${unsupported.join(', ')}.`);
-    return { hash, manifest, ui, signer, modulePath: transpiled.modulePath, coreModuleNames: [...transpiled.coreModules.keys()] };
+    return { hash, manifest, ui, signer, modulePath: transpiled.modulePath, coreModuleNames: [...transpiled.coreModules.keys()], sourceMap: readSourceMap(component) };
   }
 
   /** The compiled core modules of a loaded extension, with its memory capped at `memoryBytes`. */

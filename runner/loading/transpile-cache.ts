@@ -1,14 +1,12 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { transpileBytes } from '@bytecodealliance/jco-transpile';
 import { storageFaultOf } from '../../lib/storage-faults.ts';
 import { AlgaError } from '../../lib/errors/index.ts';
+import { installedVersion } from '../../lib/package-version.ts';
 
-const jcoVersion: string = JSON.parse(
-  readFileSync(fileURLToPath(new URL('../../node_modules/@bytecodealliance/jco-transpile/package.json', import.meta.url)), 'utf8'),
-).version;
+const jcoVersion = installedVersion('@bytecodealliance/jco-transpile') ?? 'unknown';
 const guestName = 'guest';
 
 /** A component transpiled by jco: the glue module on disk and its core wasm modules. */

@@ -1,6 +1,7 @@
 /// <reference path="./generated/extension@0.1.0.d.ts" />
+import { failureResponse, InvalidResponseError } from './failure.ts';
 import { toContext, toRequest } from './request.ts';
-import { errorResponse, HttpError, type HttpResponse } from './response.ts';
+import type { HttpResponse } from './response.ts';
 import { Router, type RouteHandler } from './router.ts';
 
 type WitRequestContext = import('alga:extension/types@0.1.0').RequestContext;
@@ -18,11 +19,11 @@ function isThenable(value: unknown): boolean {
 /** A clear message for the mistakes the component boundary would otherwise report cryptically. */
 function checkResponse(response: unknown, method: string, path: string): HttpResponse {
   if (isThenable(response)) {
-    throw new TypeError(`The handler for ${method} ${path} returned a Promise; handlers must answer synchronously (host calls are synchronous, no async/await).`);
+    throw new InvalidResponseError(`The handler for ${method} ${path} returned a Promise; handlers must answer synchronously (host calls are synchronous, no async/await).`);
   }
   const candidate = response as Partial<HttpResponse> | null | undefined;
   if (!candidate || typeof candidate.status !== 'number' || !Array.isArray(candidate.headers) || !(candidate.body instanceof Uint8Array)) {
-    throw new TypeError(`The handler for ${method} ${path} returned ${candidate === undefined ? 'nothing' : 'something that is not a response'}; return json(), text(), bytes() or status().`);
+    throw new InvalidResponseError(`The handler for ${method} ${path} returned ${candidate === undefined ? 'nothing' : 'something that is not a response'}; return json(), text(), bytes() or status().`);
   }
   return candidate as HttpResponse;
 }
@@ -32,8 +33,9 @@ function checkResponse(response: unknown, method: string, path: string): HttpRes
  *
  *   export const handler = defineHandler(router);
  *
- * An `HttpError` thrown by a handler becomes its status with a JSON error body. Any other
- * exception is left to trap: the runner answers 500 with the request id and discards the instance.
+ * Nothing a handler throws traps the instance (module state survives): an `HttpError` becomes its
+ * status with the one error body; any other exception (a failed host call included) answers 500
+ * with a catalog code, and its cause and stack go to the execution record and the debug stream.
  */
 export function defineHandler(target: Router | RouteHandler): HandlerExport {
   const run: RouteHandler = target instanceof Router ? (request, context) => target.route(request, context) : target;
@@ -42,8 +44,7 @@ export function defineHandler(target: Router | RouteHandler): HandlerExport {
       try {
         return checkResponse(run(toRequest(witRequest), toContext(witContext)), witRequest.method, witRequest.path);
       } catch (error) {
-        if (error instanceof HttpError) return errorResponse(error.status, error.message, error.headers);
-        throw error;
+        return failureResponse(error, witContext.requestId, witRequest.method, witRequest.path);
       }
     },
   };

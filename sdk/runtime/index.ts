@@ -6,7 +6,7 @@
  */
 export { defineHandler, type HandlerExport } from './handler.ts';
 export { Router, createRouter, type RouteHandler } from './router.ts';
-export { json, text, bytes, status, respond, HttpError, type HttpResponse, type HeadersInit, type ResponseInit } from './response.ts';
+export { json, text, bytes, status, respond, HttpError, type HttpErrorOptions, type HttpResponse, type HeadersInit, type ResponseInit } from './response.ts';
 export type { ExtensionContext, ExtensionRequest } from './request.ts';
 export { compilePathPattern, matchPath, isValidPathPattern, PathPatternError, type PathPattern, type PathParams } from './path-pattern.ts';
 export {

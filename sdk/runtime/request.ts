@@ -94,7 +94,7 @@ export function toRequest(request: WitHttpRequest, params: PathParams = {}): Ext
       try {
         return JSON.parse(fromUtf8(request.body)) as T;
       } catch {
-        throw new HttpError(400, 'The request body is not valid JSON.');
+        throw new HttpError(400, 'The request body is not valid JSON.', { code: 'E_EXT_BODY_NOT_JSON' });
       }
     },
   };

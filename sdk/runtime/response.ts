@@ -20,7 +20,7 @@ function headerPairs(headers: HeadersInit | undefined): Array<[string, string]> 
 
 function statusOf(init: number | ResponseInit | undefined, fallback: number): number {
   const status = typeof init === 'number' ? init : init?.status ?? fallback;
-  if (!Number.isInteger(status) || status < 100 || status > 599) throw new RangeError(`HTTP status must be an integer from 100 to 599, got ${status}`);
+  if (!Number.isInteger(status) || status < 200 || status > 599) throw new RangeError(`HTTP status must be a final status, an integer from 200 to 599, got ${status}`);
   return status;
 }
 
@@ -54,22 +54,33 @@ export function status(code: number, headers?: HeadersInit): HttpResponse {
   return respond(undefined, undefined, { status: code, headers });
 }
 
+/** A code for the error body: a catalog code, or the extension's own (`E_ITEM_EXISTS`). */
+export interface HttpErrorOptions {
+  code?: string;
+  headers?: HeadersInit;
+}
+
 /**
- * Throw from a handler to answer with an error status: `throw new HttpError(400, 'name is required')`.
- * The router and `defineHandler` turn it into `{"error": {"status", "message"}}`.
+ * Throw from a handler to answer with an error status: `throw new HttpError(400, 'name is required')`,
+ * `throw new HttpError(409, 'Already there.', {code: 'E_ITEM_EXISTS'})`. `defineHandler` turns it into
+ * the one error body `{"error": {"code", "message"}, "request_id"}`; without a code it is
+ * E_EXT_REQUEST_REFUSED for a 4xx status and E_EXT_UNHANDLED for a 5xx.
  */
 export class HttpError extends Error {
   readonly status: number;
+  readonly code: string;
   readonly headers?: HeadersInit;
 
-  constructor(status: number, message: string, headers?: HeadersInit) {
+  constructor(status: number, message: string, options: HttpErrorOptions = {}) {
     super(message);
     this.name = 'HttpError';
     this.status = status;
-    this.headers = headers;
+    this.code = options.code ?? (status >= 500 ? 'E_EXT_UNHANDLED' : 'E_EXT_REQUEST_REFUSED');
+    this.headers = options.headers;
   }
 }
 
-export function errorResponse(code: number, message: string, headers?: HeadersInit): HttpResponse {
-  return json({ error: { status: code, message } }, { status: code, headers });
+/** The one error body, `{"error": {"code", "message"}, "request_id"}`, with its status. */
+export function errorResponse(code: number, error: { code: string; message: string }, requestId: string, headers?: HeadersInit): HttpResponse {
+  return json({ error: { code: error.code, message: error.message }, request_id: requestId }, { status: code, headers });
 }

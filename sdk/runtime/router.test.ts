@@ -1,4 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { errorCatalog } from '../../lib/errors/index.ts';
+import { failureHeader } from './failure.ts';
 import { defineHandler } from './handler.ts';
 import { HttpError, json, status, text } from './response.ts';
 import { createRouter } from './router.ts';
@@ -23,6 +25,18 @@ function witRequest(method: string, path: string, extra: Partial<{ query: string
 
 function bodyOf(response: { body: Uint8Array }): unknown {
   return JSON.parse(decoder.decode(response.body));
+}
+
+/** The failure header of a 500 answer (stderr silenced). */
+function failureOf(answer: () => { status: number; headers: Array<[string, string]> }): string {
+  const spy = vi.spyOn(console, 'error').mockImplementation(() => {});
+  try {
+    const response = answer();
+    expect(response.status).toBe(500);
+    return response.headers.find(([name]) => name === failureHeader)?.[1] ?? '';
+  } finally {
+    spy.mockRestore();
+  }
 }
 
 describe('router and defineHandler', () => {
@@ -61,10 +75,11 @@ describe('router and defineHandler', () => {
   it('answers 404 for an unknown path and 405 with allow for a known path under another method', () => {
     const notFound = handler.handle(witContext(), witRequest('GET', '/nothing'));
     expect(notFound.status).toBe(404);
-    expect(bodyOf(notFound)).toEqual({ error: { status: 404, message: 'No route for GET /nothing.' } });
+    expect(bodyOf(notFound)).toEqual({ error: { code: 'E_EXT_ROUTE_NOT_FOUND', message: 'The extension has no route for this path. No route for GET /nothing.' }, request_id: 'req-1' });
     const notAllowed = handler.handle(witContext(), witRequest('POST', '/items/1'));
     expect(notAllowed.status).toBe(405);
     expect(notAllowed.headers).toContainEqual(['allow', 'DELETE, GET, PUT']);
+    expect(bodyOf(notAllowed)).toMatchObject({ error: { code: 'E_EXT_ROUTE_METHOD_NOT_ALLOWED' }, request_id: 'req-1' });
   });
 
   it('serves HEAD from the GET route without a body', () => {
@@ -76,27 +91,46 @@ describe('router and defineHandler', () => {
   it('turns HttpError into its status and a JSON error, and a body that is not JSON into 400', () => {
     const conflict = handler.handle(witContext(), witRequest('GET', '/fail'));
     expect(conflict.status).toBe(409);
-    expect(bodyOf(conflict)).toEqual({ error: { status: 409, message: 'Already there.' } });
+    expect(bodyOf(conflict)).toEqual({ error: { code: 'E_EXT_REQUEST_REFUSED', message: 'Already there.' }, request_id: 'req-1' });
     const badJson = handler.handle(witContext(), witRequest('PUT', '/items/1', { body: new TextEncoder().encode('{nope') }));
     expect(badJson.status).toBe(400);
+    expect(bodyOf(badJson)).toMatchObject({ error: { code: 'E_EXT_BODY_NOT_JSON' } });
+    const coded = defineHandler(() => {
+      throw new HttpError(409, 'Item 7 exists.', { code: 'E_ITEM_EXISTS', headers: { 'retry-after': '1' } });
+    }).handle(witContext(), witRequest('POST', '/items'));
+    expect(coded.headers).toContainEqual(['retry-after', '1']);
+    expect(bodyOf(coded)).toEqual({ error: { code: 'E_ITEM_EXISTS', message: 'Item 7 exists.' }, request_id: 'req-1' });
   });
 
-  it('lets other exceptions propagate (the runner turns a trap into a 500 with the request id)', () => {
-    expect(() => handler.handle(witContext(), witRequest('GET', '/crash'))).toThrow('boom');
+  it('answers any other exception with a 500 and a catalog code, the cause only in the failure header and on stderr', () => {
+    const printed: string[] = [];
+    const spy = vi.spyOn(console, 'error').mockImplementation((text: string) => void printed.push(text));
+    try {
+      const crash = handler.handle(witContext(), witRequest('GET', '/crash'));
+      expect(crash.status).toBe(500);
+      expect(bodyOf(crash)).toEqual({ error: { code: 'E_EXT_UNHANDLED', message: errorCatalog.E_EXT_UNHANDLED.message }, request_id: 'req-1' });
+      expect(decoder.decode(crash.body)).not.toContain('boom');
+      expect(crash.headers).toContainEqual([failureHeader, `E_EXT_UNHANDLED ${encodeURIComponent('Error: boom')}`]);
+      expect(printed[0]).toMatch(/^E_EXT_UNHANDLED in GET \/crash \(request req-1\): Error: boom\n {4}at /);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('accepts a plain function and refuses an async one with a clear message', () => {
     const plain = defineHandler((request) => text(`${request.method} ${request.path}`));
     expect(decoder.decode(plain.handle(witContext(), witRequest('GET', '/x')).body)).toBe('GET /x');
     const asyncHandler = defineHandler((async () => json({})) as never);
-    expect(() => asyncHandler.handle(witContext(), witRequest('GET', '/'))).toThrow(/answer synchronously/);
+    expect(failureOf(() => asyncHandler.handle(witContext(), witRequest('GET', '/')))).toMatch(/^E_EXT_INVALID_RESPONSE .*answer%20synchronously/);
   });
 
   it('names the route when a handler forgets to return a response', () => {
     const forgetful = defineHandler(createRouter().get('/oops', (() => undefined) as never));
-    expect(() => forgetful.handle(witContext(), witRequest('GET', '/oops'))).toThrow('The handler for GET /oops returned nothing; return json(), text(), bytes() or status().');
+    expect(decodeURIComponent(failureOf(() => forgetful.handle(witContext(), witRequest('GET', '/oops'))))).toBe(
+      'E_EXT_INVALID_RESPONSE InvalidResponseError: The handler for GET /oops returned nothing; return json(), text(), bytes() or status().',
+    );
     const wrongShape = defineHandler((() => ({ ok: true })) as never);
-    expect(() => wrongShape.handle(witContext(), witRequest('GET', '/x'))).toThrow(/returned something that is not a response/);
+    expect(failureOf(() => wrongShape.handle(witContext(), witRequest('GET', '/x')))).toMatch(/returned%20something%20that%20is%20not%20a%20response/);
   });
 
   it('builds responses with status, headers and content types', () => {

@@ -1,4 +1,5 @@
 import { compilePathPattern, type PathPattern } from './path-pattern.ts';
+import { extensionErrors } from '../../lib/errors/extension.ts';
 import { errorResponse, type HttpResponse } from './response.ts';
 import type { ExtensionContext, ExtensionRequest } from './request.ts';
 
@@ -68,9 +69,10 @@ export class Router {
     }
     if (allowed) {
       const allow = allowed.sort().join(', ');
-      return errorResponse(405, `${method} is not allowed on ${request.path}; use ${allow}.`, { allow });
+      const message = `${extensionErrors.E_EXT_ROUTE_METHOD_NOT_ALLOWED.message} ${method} is not allowed on ${request.path}; use ${allow}.`;
+      return errorResponse(405, { code: 'E_EXT_ROUTE_METHOD_NOT_ALLOWED', message }, context.requestId, { allow });
     }
-    return errorResponse(404, `No route for ${method} ${request.path}.`);
+    return errorResponse(404, { code: 'E_EXT_ROUTE_NOT_FOUND', message: `${extensionErrors.E_EXT_ROUTE_NOT_FOUND.message} No route for ${method} ${request.path}.` }, context.requestId);
   }
 }
 

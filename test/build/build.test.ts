@@ -211,15 +211,28 @@ describe('alga-ext init', () => {
     expect(existsSync(join(scratch, 'x1'))).toBe(false);
   });
 
-  it('writes a manifest that validates, a tsconfig pointing at the SDK and a .gitignore', () => {
+  it('writes a manifest that validates, a package.json naming the SDK package, a tsconfig pointing into it and a .gitignore', () => {
     const result = initProject({ targetDir: join(scratch, 'fresh-ext'), template: 'hello', publisher: 'acme' });
     expect(result.id).toBe('com.acme.fresh-ext');
-    expect(result.files).toEqual(['.gitignore', 'README.md', 'manifest.json', 'src/index.ts', 'tsconfig.json']);
+    expect(result.files).toEqual(['.gitignore', 'README.md', 'manifest.json', 'package.json', 'src/index.ts', 'tsconfig.json']);
+    expect(result.sdkInstalled).toBe(false);
     const tsconfig = JSON.parse(readFileSync(join(result.projectDir, 'tsconfig.json'), 'utf8'));
-    const runtimePath = tsconfig.compilerOptions.paths['@alga/extension-runtime'][0];
-    expect(existsSync(join(result.projectDir, runtimePath))).toBe(true);
+    expect(tsconfig.compilerOptions.paths['@alga/extension-runtime']).toEqual(['./node_modules/alga-extension-host/sdk/runtime/index.ts']);
+    const packageJson = JSON.parse(readFileSync(join(result.projectDir, 'package.json'), 'utf8'));
+    expect(packageJson).toMatchObject({ name: 'fresh-ext', private: true, scripts: { build: 'alga-ext build', check: 'alga-ext check', dev: 'alga-ext dev' } });
+    expect(packageJson.devDependencies['alga-extension-host']).toMatch(/^\^\d+\.\d+\.\d+$/);
     expect(readFileSync(join(result.projectDir, 'README.md'), 'utf8')).not.toContain('{{');
     const manifest = parseManifest(readFileSync(join(result.projectDir, 'manifest.json')));
     expect(manifest).toMatchObject({ name: 'com.acme.fresh-ext', publisher: 'acme', displayName: 'Fresh Ext' });
+  });
+
+  it('fills a folder that holds only what npm init and npm install left, keeping its package.json', () => {
+    const target = join(scratch, 'npm-first');
+    mkdirSync(join(target, 'node_modules'), { recursive: true });
+    writeFileSync(join(target, 'package.json'), JSON.stringify({ name: 'npm-first', version: '2.0.0', scripts: { build: 'my own build' }, devDependencies: { 'alga-extension-host': 'file:../alga.tgz' } }));
+    const result = initProject({ targetDir: target, template: 'hello', sdkSpec: '^9.9.9' });
+    const packageJson = JSON.parse(readFileSync(join(target, 'package.json'), 'utf8'));
+    expect(packageJson).toMatchObject({ name: 'npm-first', version: '2.0.0', scripts: { build: 'my own build', check: 'alga-ext check' }, devDependencies: { 'alga-extension-host': 'file:../alga.tgz' } });
+    expect(result.files).toContain('src/index.ts');
   });
 });

@@ -89,7 +89,8 @@ describe('appliance registration → install-code claim (control plane + two app
     const page = await request(`${applianceA.url}/setup`);
     expect(page.status).toBe(200);
     expect(page.text).toContain('name="install_code"');
-    expect(page.text).not.toContain('<script');
+    // No inline script: the only script is the host's own theme script, by URL.
+    expect(page.text.match(/<script[^>]*>/g)).toEqual(['<script src="/ui/assets/theme.js">']);
   });
 
   it('claims A with token + install code + password; A adopts the registry tenant id', async () => {

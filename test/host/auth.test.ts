@@ -92,6 +92,46 @@ describe('host auth: admin API, tokens, sessions, audit', () => {
     expect(read.json().principal).toMatchObject({ name: 'milton' });
   });
 
+  it('over HTTPS names the session cookie __Host-alga_session (Secure, Path=/, no Domain) and ignores the bare name there', async () => {
+    const proxied = await inProcessHost({ env: { ALGA_TRUST_PROXY: '1' } });
+    try {
+      proxied.host.auth.createTenant({ id: 'acme', name: 'Acme' });
+      await proxied.host.auth.createUser({ username: 'wile', password: 'a long password for wile', role: 'member', tenantId: 'acme' });
+      const https = { 'x-forwarded-proto': 'https' };
+      const login = await proxied.host.app.inject({ method: 'POST', url: '/api/auth/login', headers: https, payload: { username: 'wile', password: 'a long password for wile' } });
+      expect(login.cookies.map((cookie) => cookie.name)).toEqual(['__Host-alga_session']);
+      const [cookie] = login.cookies;
+      expect(cookie).toMatchObject({ path: '/', secure: true, httpOnly: true, sameSite: 'Lax' });
+      expect(cookie.domain).toBeUndefined();
+      const me = (cookies: Record<string, string>, headers: Record<string, string> = https) => proxied.host.app.inject({ method: 'GET', url: '/api/auth/me', headers, cookies });
+      expect((await me({ '__Host-alga_session': cookie.value })).json().principal).toMatchObject({ name: 'wile' });
+      // Anyone on a sibling host name can set a bare `alga_session` for the shared parent domain; over HTTPS it counts for nothing.
+      expect((await me({ alga_session: cookie.value })).statusCode).toBe(401);
+      const out = await proxied.host.app.inject({ method: 'POST', url: '/api/auth/logout', headers: https, cookies: { '__Host-alga_session': cookie.value } });
+      expect(out.cookies).toEqual([expect.objectContaining({ name: '__Host-alga_session', value: '', secure: true, path: '/' })]);
+
+      const plain = await proxied.host.app.inject({ method: 'POST', url: '/api/auth/login', payload: { username: 'wile', password: 'a long password for wile' } });
+      expect(plain.cookies.map((each) => [each.name, each.secure ?? false])).toEqual([['alga_session', false]]);
+    } finally {
+      await proxied.close();
+    }
+  });
+
+  it('takes no session from a request that carries the session cookie twice (one of them planted by a neighbour)', async () => {
+    const login = async (username: string, password: string) => {
+      const answer = await inject({ method: 'POST', url: '/api/auth/login', payload: { username, password } });
+      return answer.cookies.find((c) => c.name === 'alga_session')!.value;
+    };
+    const milton = await login('milton', 'red stapler forever');
+    const peter = await login('peter', 'correct horse battery');
+    const me = (cookie: string) => inject({ method: 'GET', url: '/api/auth/me', headers: { cookie } });
+    expect((await me(`alga_session=${milton}`)).json().principal).toMatchObject({ name: 'milton' });
+    for (const cookie of [`alga_session=${peter}; alga_session=${milton}`, `other=1; alga_session=${milton};alga_session=${milton}`]) {
+      const answer = await me(cookie);
+      expect(answer.statusCode).toBe(401);
+    }
+  });
+
   it('refuses an expired session and an expired token with 401', async () => {
     const login = await inject({ method: 'POST', url: '/api/auth/login', payload: { username: 'milton', password: 'red stapler forever' } });
     const cookies = { alga_session: login.cookies.find((c) => c.name === 'alga_session')!.value };

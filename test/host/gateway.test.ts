@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AlgaError, type ErrorCode } from '../../lib/errors/index.ts';
@@ -56,6 +56,8 @@ describe('gateway ↔ runner contract', () => {
   const hello = packedExample('hello');
   /** The hello component under another name that declares `POST /echo`, for calls with a body. */
   const echo = repackedExample('hello', (manifest) => ({ ...manifest, name: 'com.example.echo', api: { endpoints: [{ method: 'POST', path: '/echo' }] } }));
+  /** The hello component under another name whose manifest lets it redirect to one other origin. */
+  const redirector = repackedExample('hello', (manifest) => ({ ...manifest, name: 'com.example.redirector', api: { endpoints: [{ method: 'GET', path: '/*' }], redirectOrigins: ['https://login.example.com'] } }));
   let runner: Server;
   let h: InProcessHost;
   let tokenA: string;
@@ -82,7 +84,7 @@ describe('gateway ↔ runner contract', () => {
       env: { SIGNING_TRUST_BUNDLE: fixture.trustBundleJson, EXT_GATEWAY_TIMEOUT_MS: '300', EXT_GATEWAY_MAX_BODY_BYTES: '1024' },
     });
     const publisher = h.host.auth.createToken({ kind: 'publisher', publisher: 'example' }).token;
-    for (const bytes of [hello.bytes, echo]) {
+    for (const bytes of [hello.bytes, echo, redirector]) {
       const published = await h.host.app.inject({ method: 'POST', url: '/api/registry/bundles', headers: bearer(publisher), payload: { bundle_b64: Buffer.from(bytes).toString('base64'), signatures: sign(bytes, fixture.key) } });
       expect(published.statusCode).toBe(201);
     }
@@ -97,6 +99,7 @@ describe('gateway ↔ runner contract', () => {
     tokenE = h.host.auth.createToken({ kind: 'tenant', tenantId: 'tenant-e' }).token;
     expect((await h.host.app.inject({ method: 'POST', url: '/api/installs', headers: bearer(tokenE), payload: { extensionId: 'com.example.hello', config: { greeting_name: 'E' }, limits: { requestsPerMinute: 1000 } } })).statusCode).toBe(201);
     expect((await h.host.app.inject({ method: 'POST', url: '/api/installs', headers: bearer(tokenE), payload: { extensionId: 'com.example.echo', limits: { requestsPerMinute: 1000 } } })).statusCode).toBe(201);
+    expect((await h.host.app.inject({ method: 'POST', url: '/api/installs', headers: bearer(tokenE), payload: { extensionId: 'com.example.redirector', limits: { requestsPerMinute: 1000 } } })).statusCode).toBe(201);
     for (let i = 0; i < 50 && !h.runner.isReady(); i++) await new Promise((resolve) => setTimeout(resolve, 50));
   });
   beforeEach(() => {
@@ -136,7 +139,7 @@ describe('gateway ↔ runner contract', () => {
     expect(body.providers).toEqual([]);
     expect(body.ui_proxy).toBeUndefined(); // only installs granted alga.ui_proxy get a route base
     expect(body.limits).toMatchObject({ timeout_ms: 5000, memory_mb: 64 });
-    expect(body.secret_envelope).toMatchObject({ version: 1 });
+    expect(body.secret_envelopes).toEqual([expect.objectContaining({ version: 1 })]); // each secret sealed on its own
     expect(JSON.stringify(body)).not.toContain('never-in-clear');
   });
 
@@ -299,5 +302,158 @@ describe('gateway ↔ runner contract', () => {
       });
       expect(failed.body).not.toContain('hunter2');
     }
+  });
+
+  describe('what an extension may answer on the host origin (issue 9)', () => {
+    const answering = (status: unknown, headers: Record<string, string>, body = 'x'): Script => () => ({ status: 200, body: { status, headers, body_b64: Buffer.from(body).toString('base64') } });
+    const call = (path = '/hello', extensionId = 'com.example.hello', headers: Record<string, string> = {}) =>
+      inject({ method: 'GET', url: `/api/ext/${extensionId}${path}`, headers: { ...bearer(tokenE), ...headers } });
+    const inert = (answer: { headers: Record<string, unknown> }) => {
+      expect(answer.headers['content-security-policy']).toMatch(/^sandbox; default-src 'none';/);
+      expect(answer.headers['x-content-type-options']).toBe('nosniff');
+      expect(answer.headers['cross-origin-resource-policy']).toBe('same-origin');
+    };
+
+    it('sends an HTML answer as an inert attachment, and every answer (errors too) with a sandbox CSP and nosniff', async () => {
+      script = answering(200, { 'content-type': 'text/html', 'content-disposition': 'inline; filename="page.html"' }, '<script>fetch("/api/auth/me")</script>');
+      const html = await call();
+      expect(html.statusCode).toBe(200);
+      inert(html);
+      expect(html.headers['content-disposition']).toBe('attachment; filename="page.html"');
+      for (const type of ['image/svg+xml', 'application/xhtml+xml', 'text/xml', 'application/pdf', 'multipart/x-mixed-replace; boundary=x', 'TEXT/HTML; charset=utf-8']) {
+        script = answering(200, { 'content-type': type });
+        expect((await call()).headers['content-disposition'], type).toBe('attachment');
+      }
+      script = answering(200, {}); // no content type at all: nothing to render inline
+      expect((await call()).headers['content-disposition']).toBe('attachment');
+      script = answering(200, { 'content-type': 'application/json', 'cache-control': 'public, max-age=60, s-maxage=600' }, '{}');
+      const json = await call();
+      inert(json);
+      expect(json.headers['content-disposition']).toBeUndefined();
+      expect(json.headers['cache-control']).toBe('private, max-age=60'); // no shared cache serves one tenant's answer to another
+
+      const notFound = await call('/hello', 'com.example.none');
+      expect(notFound.statusCode).toBe(404);
+      inert(notFound);
+      expect((await inject({ method: 'GET', url: '/api/ext/com.example.hello/hello' })).headers['content-security-policy']).toMatch(/^sandbox;/);
+    });
+
+    it('takes the session cookie only from the host\'s own pages or a typed address, and API tokens from anywhere', async () => {
+      script = ok;
+      await h.host.auth.createUser({ username: 'cara', password: 'cara has a long password', role: 'member', tenantId: 'tenant-e' });
+      const login = await inject({ method: 'POST', url: '/api/auth/login', payload: { username: 'cara', password: 'cara has a long password' } });
+      const cookies = { alga_session: login.cookies.find((cookie) => cookie.name === 'alga_session')!.value };
+      const withSession = (method: string, headers: Record<string, string>) => inject({ method: method as 'GET', url: '/api/ext/com.example.hello/hello', cookies, headers });
+      const refused = [
+        ['GET', { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate' }],
+        ['GET', { 'sec-fetch-site': 'same-site', 'sec-fetch-mode': 'no-cors' }], // 127.0.0.1 on another port, or a sibling subdomain
+        ['POST', { 'sec-fetch-site': 'cross-site' }],
+        ['POST', { 'sec-fetch-site': 'none' }],
+        ['GET', { origin: 'http://127.0.0.1:1' }],
+        ['GET', { origin: 'null' }], // an opaque (sandboxed) document
+      ] as const;
+      for (const [method, headers] of refused) {
+        const before = received.length;
+        const answer = await withSession(method, headers);
+        expect({ method, headers, status: answer.statusCode, code: answer.json().error?.code }).toEqual({ method, headers, status: 403, code: 'E_EXT_CROSS_ORIGIN' });
+        expect(received.length).toBe(before); // the extension never ran
+      }
+      const allowed: Record<string, string>[] = [{ 'sec-fetch-site': 'same-origin' }, { 'sec-fetch-site': 'none', 'sec-fetch-mode': 'navigate' }, { origin: 'http://localhost:80' }, { origin: 'http://localhost' }, {}];
+      for (const headers of allowed) {
+        expect((await withSession('GET', headers)).statusCode, JSON.stringify(headers)).toBe(201);
+      }
+      const token = await inject({ method: 'GET', url: '/api/ext/com.example.hello/hello', headers: { ...bearer(tokenE), 'sec-fetch-site': 'cross-site', origin: 'https://elsewhere.example' } });
+      expect(token.statusCode).toBe(201);
+    });
+
+    it('refuses statuses outside 200–599 (1xx included) with E_EXT_BAD_RESPONSE, never passing them on', async () => {
+      for (const status of [100, 101, 103, 199, 600, 1000, 0, -1, 200.5, '200', null]) {
+        script = answering(status, { 'content-type': 'text/plain' });
+        const answer = await call();
+        expect({ status, answered: answer.statusCode, code: answer.json().error?.code }).toEqual({ status, answered: 502, code: 'E_EXT_BAD_RESPONSE' });
+        inert(answer);
+      }
+      script = answering(599, { 'content-type': 'text/plain' });
+      expect((await call()).statusCode).toBe(599);
+      script = answering(200, { 'content-type': 'text/plain' });
+      expect((await call()).statusCode).toBe(200);
+    });
+
+    it('answers the second of two pipelined requests with its own answer when the first got a 1xx from the extension', async () => {
+      script = (body, request) => answering(body.http.query === 'first' ? 103 : 200, { 'content-type': 'text/plain' }, body.http.query === 'first' ? 'first' : 'second answer')(body, request);
+      const address = await h.host.app.listen({ host: '127.0.0.1', port: 0 });
+      const { port } = new URL(address);
+      const raw = await new Promise<string>((resolve, reject) => {
+        const socket = connect({ host: '127.0.0.1', port: Number(port) });
+        let text = '';
+        socket.setEncoding('latin1');
+        socket.on('data', (chunk) => {
+          text += chunk;
+          if (text.includes('second answer')) socket.end();
+        });
+        socket.on('close', () => resolve(text));
+        socket.on('error', reject);
+        socket.setTimeout(5_000, () => socket.destroy());
+        const request = (query: string) => `GET /api/ext/com.example.hello/hello?${query} HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\nauthorization: Bearer ${tokenE}\r\n\r\n`;
+        socket.write(request('first') + request('second'));
+      });
+      expect([...raw.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((match) => match[1])).toEqual(['502', '200']);
+      const [first, second] = raw.split(/(?=HTTP\/1\.1 \d{3})/);
+      expect(first).toContain('E_EXT_BAD_RESPONSE');
+      expect(second).toContain('second answer');
+    });
+
+    it('refuses header values Node could not write (above Latin-1, CR/LF, NUL) with E_EXT_BAD_RESPONSE, not a raw 500', async () => {
+      script = answering(200, { 'content-type': 'text/plain', 'x-ext-name': 'caf\u00e9' });
+      const latin1 = await call();
+      expect(latin1.statusCode).toBe(200);
+      expect(Buffer.from(latin1.headers['x-ext-name'] as string, 'latin1').toString('latin1')).toBe('caf\u00e9');
+      for (const value of ['\u20ac', 'a\u0100', 'one\r\nset-cookie: evil=1', 'nul\u0000', 'bell\u0007']) {
+        script = answering(200, { 'content-type': 'text/plain', 'x-ext-name': value });
+        const answer = await call();
+        expect({ value, status: answer.statusCode, code: answer.json().error?.code }).toEqual({ value, status: 502, code: 'E_EXT_BAD_RESPONSE' });
+        expect(answer.headers['set-cookie']).toBeUndefined();
+      }
+      script = answering(200, { 'x-ext-bad name': 'v' });
+      expect((await call()).json().error.code).toBe('E_EXT_BAD_RESPONSE');
+    });
+
+    it('passes Location only on the extension\'s own API or to an origin its manifest lists; open redirects get E_EXT_REDIRECT_REFUSED', async () => {
+      const own = '/api/ext/com.example.hello';
+      const allowed: [string, string][] = [
+        ['next', `${own}/next`],
+        ['./a/b?x=1#f', `${own}/a/b?x=1#f`],
+        [`${own}/done`, `${own}/done`],
+        [own, own],
+        [`http://localhost:80${own}/absolute`, `${own}/absolute`],
+      ];
+      for (const [location, sent] of allowed) {
+        script = answering(302, { location });
+        const answer = await call('/hello');
+        expect({ location, status: answer.statusCode, sent: answer.headers.location }).toEqual({ location, status: 302, sent });
+      }
+      const refused = [
+        'https://evil.example/phish', '//evil.example/x', '/\\evil.example/x', '\\\\evil.example', 'https:evil.example', 'javascript:alert(1)', 'data:text/html,x',
+        '/api/auth/me', '../../auth/me', `${own}-evil/x`, `${own}/../com.example.other/x`, `${own}/%2e%2e/com.example.other`, `http://localhost:81${own}/x`,
+        `https://user:pw@localhost${own}/x`, 'https://login.example.com/authorize',
+      ];
+      for (const location of refused) {
+        script = answering(302, { location });
+        const answer = await call('/hello');
+        expect({ location, status: answer.statusCode, code: answer.json().error?.code }).toEqual({ location, status: 502, code: 'E_EXT_REDIRECT_REFUSED' });
+        expect(answer.headers.location).toBeUndefined();
+      }
+      script = answering(201, { location: 'https://evil.example/created' }); // any status, not only 3xx
+      expect((await call('/hello')).json().error.code).toBe('E_EXT_REDIRECT_REFUSED');
+
+      script = answering(302, { location: 'https://login.example.com/authorize?state=1' });
+      const declared = await call('/start', 'com.example.redirector');
+      expect(declared.statusCode).toBe(302);
+      expect(declared.headers.location).toBe('https://login.example.com/authorize?state=1');
+      for (const location of ['https://login.example.com.evil.io/', 'http://login.example.com/', 'https://login.example.com:8443/']) {
+        script = answering(302, { location });
+        expect((await call('/start', 'com.example.redirector')).json().error?.code, location).toBe('E_EXT_REDIRECT_REFUSED');
+      }
+    });
   });
 });

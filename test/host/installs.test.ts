@@ -76,7 +76,7 @@ describe('installs per tenant and the gateway in front of them', () => {
 
     const stored = h.store.db<InstallRecord, [string, string]>('ext.installs').get(['tenant-a', 'com.example.hello'])!;
     expect(JSON.stringify(stored)).not.toContain('sk-live-do-not-leak');
-    expect(openSecrets(stored.secretEnvelope!, h.secrets.runnerKeyPair.secretKey)).toEqual({ API_KEY: 'sk-live-do-not-leak' });
+    expect(openSecrets(stored.secretEnvelopes!.API_KEY, h.secrets.runnerKeyPair.secretKey)).toEqual({ API_KEY: 'sk-live-do-not-leak' });
 
     expect((await install(tokenA, { extensionId: 'com.example.hello' })).statusCode).toBe(409);
   });
@@ -99,12 +99,14 @@ describe('installs per tenant and the gateway in front of them', () => {
     expect(down.json().install).toMatchObject({ version: '1.0.0', contentHash: hello.hash });
   });
 
-  it('gateway: 401 without credentials, 404 for undeclared endpoints, 502 with a request id when the runner is down', async () => {
+  it('gateway: 401 without credentials, 404/405 for undeclared endpoints, 502 with a request id when the runner is down', async () => {
     expect((await inject({ method: 'GET', url: '/api/ext/com.example.hello/hello' })).statusCode).toBe(401);
     const undeclaredPath = await inject({ method: 'GET', url: '/api/ext/com.example.hello/secret-admin', headers: bearer(tokenA) });
     expect(undeclaredPath.statusCode).toBe(404);
+    expect(undeclaredPath.json().error.code).toBe('E_EXT_NO_SUCH_PATH');
     const undeclaredMethod = await inject({ method: 'POST', url: '/api/ext/com.example.hello/hello', headers: bearer(tokenA), payload: 'x' });
-    expect(undeclaredMethod.statusCode).toBe(404);
+    expect(undeclaredMethod.statusCode).toBe(405);
+    expect(undeclaredMethod.headers.allow).toBe('GET');
     const down = await inject({ method: 'GET', url: '/api/ext/com.example.hello/hello', headers: bearer(tokenA) });
     expect(down.statusCode).toBe(502); // not 504: the gateway did not wait for its deadline
     expect(down.json()).toMatchObject({ error: { code: 'E_RUNNER_UNAVAILABLE' }, request_id: down.headers['x-request-id'] });

@@ -32,8 +32,10 @@ describe('host routes for extensions (alga.ui_proxy) through a real runner', () 
     });
     expect(answer.status).toBe(201);
   };
+  /** Installs with the grants given (every capability the guest declares when none are) and no egress: consent is explicit. */
   const install = async (token: string, body: Record<string, unknown>) => {
-    const answer = await fetch(`${url}/api/installs`, { method: 'POST', headers: { ...auth(token), 'content-type': 'application/json' }, body: JSON.stringify({ extensionId, ...body }) });
+    const consent = { grants: unpackBundle(misbehave.bytes).manifest.capabilities, egress: [] };
+    const answer = await fetch(`${url}/api/installs`, { method: 'POST', headers: { ...auth(token), 'content-type': 'application/json' }, body: JSON.stringify({ extensionId, ...consent, ...body }) });
     expect(answer.status).toBe(201);
     return (await answer.json()).install as { id: string; version: string; contentHash: string; grants: string[] };
   };

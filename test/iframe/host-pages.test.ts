@@ -9,22 +9,29 @@ import { createAuditLog } from '../../host/core/audit.ts';
 import { createAuth, type HostAuth } from '../../host/core/auth/index.ts';
 import { openStore, type HostStore } from '../../host/core/store.ts';
 import { registerExtensionUi, type InstalledUi } from '../../host/plugins/extensions/ui/index.ts';
+import { uiOriginLabel } from '../../lib/ext-ui/origins.ts';
+import { readUiTicket, uiTicketKey } from '../../lib/ext-ui/tickets.ts';
 
 const runnerPublicBase = 'http://127.0.0.1:47999';
+const serviceToken = 'runner service token of this test';
+/** Where the runner serves an install's UI by default: its own *.localhost name on the runner's port. */
+const uiOriginOf = (install: InstalledUi, tenantId = 'tenant-a') => `http://${uiOriginLabel({ tenantId, extensionId: install.extensionId, installId: install.installId })}.localhost:47999`;
 const contentHash = `sha256:${'ab'.repeat(32)}`;
 const kvCounter: InstalledUi = {
+  installId: 'ins_kv',
   extensionId: 'com.example.kv-counter',
   version: '1.0.0',
   contentHash,
   manifest: { name: 'com.example.kv-counter', ui: { iframe: { entry: 'index.html' }, hooks: [{ type: 'menu', label: 'Counter', path: '/' }] } },
 };
 const sneaky: InstalledUi = {
+  installId: 'ins_sneaky',
   extensionId: 'com.example.sneaky',
   version: '2.0.0',
   contentHash,
   manifest: { name: 'com.example.sneaky', ui: { iframe: { entry: 'app/main.html' }, hooks: [{ type: 'menu', label: '<script>alert(1)</script>', path: '/x' }] } },
 };
-const apiOnly: InstalledUi = { extensionId: 'com.example.hello', version: '1.0.0', contentHash, manifest: { name: 'com.example.hello' } };
+const apiOnly: InstalledUi = { installId: 'ins_hello', extensionId: 'com.example.hello', version: '1.0.0', contentHash, manifest: { name: 'com.example.hello' } };
 
 let dataDir: string;
 let store: HostStore;
@@ -52,6 +59,7 @@ beforeAll(async () => {
       log: app.log,
       config: { env: {} } as never,
       runner: { publicBaseUrl: () => runnerPublicBase } as never,
+      secrets: { runnerServiceToken: serviceToken },
     },
     installs: {
       list: (tenantId) => installsByTenant[tenantId] ?? [],
@@ -116,7 +124,7 @@ describe('login', () => {
     expect(response.headers.get('set-cookie')).toMatch(/^alga_session=.*HttpOnly/i);
     for (const next of ['//evil.test/x', 'https://evil.test/', '/\\evil.test']) {
       const elsewhere = await signIn('alice', 'correct horse battery', next);
-      expect(elsewhere.headers.get('location')).toBe('/ext');
+      expect(elsewhere.headers.get('location')).toBe('/');
     }
   });
 
@@ -169,15 +177,22 @@ describe('menu and extension page', () => {
     expect(response.status).toBe(200);
     const csp = response.headers.get('content-security-policy') ?? '';
     expect(csp).toContain("default-src 'none'");
-    expect(csp).toContain(`frame-src ${runnerPublicBase}`);
+    const uiOrigin = uiOriginOf(kvCounter);
+    expect(csp).toContain(`frame-src ${uiOrigin};`);
     expect(csp).toContain("frame-ancestors 'none'");
     const config = pageConfig(await response.text());
     const src = new URL(config.frame.src);
-    expect(src.origin).toBe(runnerPublicBase);
-    expect(src.pathname).toBe(`/ext-ui/com.example.kv-counter/${encodeURIComponent(contentHash)}/index.html`);
+    expect(src.origin).toBe(uiOrigin);
+    const [, , extensionId, hash, ticket, entry] = src.pathname.split('/');
+    expect([extensionId, decodeURIComponent(hash), entry]).toEqual(['com.example.kv-counter', contentHash, 'index.html']);
+    expect(readUiTicket(uiTicketKey(serviceToken), decodeURIComponent(ticket), 'com.example.kv-counter', contentHash)).toMatchObject({ tenantId: 'tenant-a', installId: 'ins_kv', parentOrigin: baseUrl });
     expect(src.searchParams.get('parentOrigin')).toBe(baseUrl);
     expect(config.frame.sandbox.split(' ').sort()).toEqual(['allow-forms', 'allow-same-origin', 'allow-scripts']);
-    expect(config.frame.origin).toBe(runnerPublicBase);
+    expect(config.frame.origin).toBe(uiOrigin);
+    // Another extension of the same tenant lives at another origin.
+    const other = pageConfig(await (await fetch(`${baseUrl}/ext/com.example.sneaky`, { headers: { cookie: alice } })).text());
+    expect(other.frame.origin).toBe(uiOriginOf(sneaky));
+    expect(other.frame.origin).not.toBe(uiOrigin);
     expect(config.bootstrap).toMatchObject({ tenantId: 'tenant-a', extensionId: 'com.example.kv-counter', version: '1.0.0', contentHash, path: '/' });
   });
 
@@ -186,7 +201,7 @@ describe('menu and extension page', () => {
     const html = await (await fetch(`${baseUrl}/ext/com.example.sneaky/x/y`, { headers: { cookie: alice } })).text();
     const config = pageConfig(html);
     expect(config.bootstrap.path).toBe('/x/y');
-    expect(new URL(config.frame.src).pathname).toBe(`/ext-ui/com.example.sneaky/${encodeURIComponent(contentHash)}/app/main.html`);
+    expect(new URL(config.frame.src).pathname).toMatch(new RegExp(`^/ext-ui/com\\.example\\.sneaky/${encodeURIComponent(contentHash)}/[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+/app/main\\.html$`));
   });
 
   it('answers 404 for an extension without a UI or not installed', async () => {
@@ -206,21 +221,5 @@ describe('menu and extension page', () => {
     expect(missing.status).toBe(404);
     expect(await missing.json()).toMatchObject({ error: { code: 'E_NOT_FOUND' }, request_id: expect.any(String) });
     expect((await fetch(`${baseUrl}/ui/assets/style.css`)).headers.get('content-type')).toContain('text/css');
-  });
-
-  it('shows the live debug page only to callers with debug access', async () => {
-    const alice = await sessionCookie('alice', 'correct horse battery');
-    const refused = await fetch(`${baseUrl}/ext-debug/com.example.kv-counter`, { headers: { cookie: alice } });
-    expect(refused.status).toBe(403);
-    expect(await refused.text()).toContain('Debugging needs the &#34;ext:debug&#34; scope.');
-
-    const root = await sessionCookie('root', 'operator password here');
-    const page = await fetch(`${baseUrl}/ext-debug/com.example.kv-counter?tenantId=tenant-a`, { headers: { cookie: root } });
-    expect(page.status).toBe(200);
-    expect(page.headers.get('content-security-policy')).toContain("connect-src 'self'");
-    const html = await page.text();
-    expect(pageConfig(html)).toMatchObject({ extensionId: 'com.example.kv-counter', tenantId: 'tenant-a' });
-    expect(html).toContain('<script src="/ui/assets/debug-page.js"></script>');
-    expect((await fetch(`${baseUrl}/ui/assets/debug-page.js`)).status).toBe(200);
   });
 });

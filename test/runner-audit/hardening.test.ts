@@ -1,5 +1,5 @@
 // Audit of issue 3 (the runner): the review-only findings, each with the fix's test.
-import { createServer, type Server } from 'node:http';
+import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +12,7 @@ import { DebugEvents } from '../../runner/debug/events.ts';
 import { guestWasiImports, maxHostAllocationBytes } from '../../runner/pool/guest-environment.ts';
 import { maxResponseHeaders, responseHeaders } from '../../runner/response-headers.ts';
 import { guestDir } from '../support/projects.ts';
-import { executeBody, packOnce, signatureFor, startFixture, type RunnerFixture } from '../runner/support.ts';
+import { executeBody, packOnce, signatureFor, startFixture, uiRequest, type RunnerFixture } from '../runner/support.ts';
 import { publishRawGuest } from './raw-guest.ts';
 import { startSilenceableRedis } from './silent-redis.ts';
 
@@ -34,14 +34,29 @@ describe('runner audit: ext-ui', () => {
   });
   afterAll(() => fixture?.close());
 
+  /** GET of an install's UI file at its own origin (the Host a browser would send), with a ticket the host would sign. */
+  const getUi = (extensionId: string, file = '') => {
+    const ui = uiRequest(fixture, { extensionId, hash, file });
+    return new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; json(): Promise<any> }>((resolve, reject) => {
+      const outgoing = httpRequest({ host: '127.0.0.1', port: new URL(fixture.url).port, path: ui.path, headers: { host: ui.host } }, (response) => {
+        let body = '';
+        response.on('data', (chunk) => (body += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, json: async () => JSON.parse(body) }));
+      });
+      outgoing.on('error', reject);
+      outgoing.end();
+    });
+  };
+
   it('sandboxes the UI document by CSP, also when it is opened outside an iframe', async () => {
-    const response = await fetch(`${fixture.url}/ext-ui/test.guests.misbehave/${hash}/`);
+    const response = await getUi('test.guests.misbehave');
     expect(response.status).toBe(200);
-    expect(response.headers.get('content-security-policy')).toMatch(/(^|; )sandbox allow-scripts allow-forms( |;|$)/);
+    const csp = String(response.headers['content-security-policy']);
+    expect(csp).toMatch(/(^|; )sandbox allow-scripts allow-forms( |;|$)/);
   });
 
   it('answers 404 when the extension id in the URL is not the bundle manifest name', async () => {
-    const response = await fetch(`${fixture.url}/ext-ui/com.example.other/${hash}/`);
+    const response = await getUi('com.example.other');
     expect(response.status).toBe(404);
     expect((await response.json()).error.code).toBe('E_RUNNER_UI_NOT_FOUND');
   });

@@ -74,6 +74,17 @@ describe('runner: host capabilities', () => {
       expect(events).not.toContain('sk-live-123');
     });
 
+    it('opens secrets sealed one by one (the host seals each install secret on its own); a later envelope wins', async () => {
+      const older = sealSecrets({ api_key: 'sk-old', region: 'eu' }, fixture.runnerKeys.publicKey);
+      const each = [sealSecrets({ api_key: 'sk-new' }, fixture.runnerKeys.publicKey), sealSecrets({ webhook: 'wh-1' }, fixture.runnerKeys.publicKey)];
+      const read = async (name: string) => (await call({ path: '/secret', query: `name=${name}`, secretEnvelope: older, secretEnvelopes: each })).guest;
+      expect(await read('api_key')).toEqual({ ok: true, value: 'sk-new' });
+      expect(await read('region')).toEqual({ ok: true, value: 'eu' });
+      expect(await read('webhook')).toEqual({ ok: true, value: 'wh-1' });
+      const refused = await fixture.execute(executeBody({ hash, providers: allGrants, path: '/secret', secretEnvelopes: { not: 'a list' } as unknown as unknown[] }));
+      expect(refused).toMatchObject({ status: 400, json: { error: { code: 'E_RUNNER_BAD_REQUEST' } } });
+    });
+
     it('reports unavailable for an envelope sealed to another key', async () => {
       const foreign = sealSecrets({ api_key: 'x' }, Buffer.alloc(32, 7).toString('base64'));
       expect((await call({ path: '/secret', query: 'name=api_key', secretEnvelope: foreign })).guest).toMatchObject({ ok: false, error: 'unavailable' });
@@ -98,11 +109,19 @@ describe('runner: host capabilities', () => {
           const result = await call({ path: '/fetch', query: `url=${encodeURIComponent(`http://${host}:${target.port}/internal`)}`, egress: ['127.0.0.1', 'localhost'] });
           expect(result.guest).toMatchObject({ ok: false, error: 'denied' });
           expect(result.guest.message).toMatch(/loopback, link-local or private/);
+          expect(result.guest.message).toMatch(new RegExp(`^${host} resolves to (127\\.0\\.0\\.1 \\(127\\.0\\.0\\.0/8, loopback\\)|::1 \\(::1, loopback\\))`));
+          expect(result.guest.message).toContain('RUNNER_EGRESS_ALLOW_PRIVATE=1');
         }
         expect(target.hits).toEqual([]);
       } finally {
         target.server.close();
       }
+    });
+
+    it('says why a name does not resolve', async () => {
+      const result = await call({ path: '/fetch', query: `url=${encodeURIComponent('http://example.invalid/')}`, egress: ['example.invalid'] });
+      expect(result.guest).toMatchObject({ ok: false, error: 'unavailable' });
+      expect(result.guest.message).toMatch(/^example\.invalid could not be resolved: (DNS has no such name \(ENOTFOUND\)|the DNS resolver did not answer)/);
     });
 
     it('fetches from an allowlisted local server when the operator allows private egress, counting bytes and capping size', async () => {
@@ -123,6 +142,30 @@ describe('runner: host capabilities', () => {
         const big = await fetchPath('/big');
         expect(guestJson(big)).toMatchObject({ ok: false, error: 'limit' });
         expect(target.hits).toEqual(['GET /ping', 'GET /big']);
+
+        // Entries with a port reach that port only; [IPv6] entries match the address however it is written.
+        const other = await listen((_request, response) => response.end('other port'));
+        const v6 = createServer((_request, response) => response.end('pong over IPv6'));
+        await new Promise<void>((resolve) => v6.listen(0, '::1', resolve));
+        const v6Port = (v6.address() as AddressInfo).port;
+        try {
+          const fetchUrl = async (url: string, egress: string[]) => {
+            const { json } = await permissive.execute(executeBody({ hash: localHash, path: '/fetch', query: `url=${encodeURIComponent(url)}`, providers: ['alga.http'], egress }));
+            return guestJson(json);
+          };
+          const portEntry = [`127.0.0.1:${target.port}`];
+          expect(await fetchUrl(`http://127.0.0.1:${target.port}/ping`, portEntry)).toEqual({ ok: true, value: { status: 200, body: 'pong from local' } });
+          const elsewhere = await fetchUrl(`http://127.0.0.1:${other.port}/ping`, portEntry);
+          expect(elsewhere).toMatchObject({ ok: false, error: 'denied' });
+          expect(elsewhere.message).toContain(`127.0.0.1:${other.port} is not in the install's egress list`);
+          expect(other.hits).toEqual([]);
+          expect(await fetchUrl(`http://[::1]:${v6Port}/`, [`[0:0::1]:${v6Port}`])).toEqual({ ok: true, value: { status: 200, body: 'pong over IPv6' } });
+          expect(await fetchUrl(`http://[::1]:${v6Port}/`, ['[::1]'])).toEqual({ ok: true, value: { status: 200, body: 'pong over IPv6' } });
+          expect(await fetchUrl(`http://[::1]:${v6Port}/`, [`[::1]:${v6Port + 1}`])).toMatchObject({ ok: false, error: 'denied' });
+        } finally {
+          other.server.close();
+          v6.close();
+        }
       } finally {
         target.server.close();
         await permissive.close();

@@ -109,6 +109,24 @@ describe('runner: executing handlers', () => {
     expect(counters).toEqual([1, 1, 1, 1, 1, 1]);
   });
 
+  it('refuses a guest answer with a status outside 200–599 (1xx included) or a header value above Latin-1, and serves the next request', async () => {
+    const respond = (status: number, header?: string) =>
+      fixture.execute(executeBody({ hash: misbehave, path: '/respond', query: `status=${status}&body=x${header ? `&header=${encodeURIComponent(header)}` : ''}` }));
+    for (const status of [100, 101, 103, 199, 600]) {
+      const { status: answered, json } = await respond(status);
+      expect({ status, answered, code: json.error?.code }).toEqual({ status, answered: 500, code: 'E_RUNNER_GUEST_INVALID_RESPONSE' });
+    }
+    for (const header of ['x-ext-a:\u20ac', 'x-ext-a:\u0100', 'x-ext-a:\u{1f600}']) {
+      const { status, json } = await respond(200, header);
+      expect({ header, status, code: json.error?.code }).toEqual({ header, status: 500, code: 'E_RUNNER_GUEST_INVALID_RESPONSE' });
+    }
+    const latin1 = await respond(200, 'x-ext-a:caf\u00e9');
+    expect(latin1.status).toBe(200);
+    expect(latin1.json.headers['x-ext-a']).toBe('caf\u00e9');
+    expect((await respond(599)).json.status).toBe(599);
+    expect((await respond(200)).json.status).toBe(200);
+  });
+
   it('echoes a binary body byte for byte', async () => {
     const body = new Uint8Array(200_000).map((_, index) => (index * 7) % 256);
     const { status, json } = await fixture.execute(executeBody({ hash: misbehave, path: '/echo', method: 'POST', body }));

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import nacl from 'tweetnacl';
 import { packProjectDir, storeBundle, storeSignatureFile } from '../../lib/bundle/index.ts';
 import { addSignature, generateSigningKey, signContentHash, type SigningKey, type TrustBundle } from '../../lib/signing/index.ts';
+import { uiOriginLabel } from '../../lib/ext-ui/origins.ts';
+import { mintUiTicket, uiTicketKey } from '../../lib/ext-ui/tickets.ts';
 import { startRunnerServer, type RunnerConfig, type RunningRunnerServer } from '../../runner/index.ts';
 
 export interface RunnerFixture extends RunningRunnerServer {
@@ -85,6 +87,24 @@ export async function startFixture(overrides: Partial<RunnerConfig> = {}): Promi
   };
 }
 
+/**
+ * Where a browser asks the runner for an install's UI file: the path with a ticket signed the
+ * way the host signs it, and the install's own UI host name for the Host header.
+ */
+export function uiRequest(
+  fixture: Pick<RunnerFixture, 'token' | 'url'>,
+  options: { extensionId: string; hash: string; file?: string; tenant?: string; install?: string; parentOrigin?: string; nowMs?: number; parentHost?: string },
+): { path: string; host: string } {
+  const tenantId = options.tenant ?? 'tenant-a';
+  const installId = options.install ?? `install-${tenantId}`;
+  const ticket = mintUiTicket(uiTicketKey(fixture.token), { extensionId: options.extensionId, contentHash: options.hash, tenantId, installId, parentOrigin: options.parentOrigin ?? 'http://127.0.0.1:8080' }, options.nowMs);
+  const label = uiOriginLabel({ tenantId, extensionId: options.extensionId, installId });
+  return {
+    path: `/ext-ui/${options.extensionId}/${options.hash}/${ticket}/${options.file ?? ''}`,
+    host: `${label}.${options.parentHost ?? 'localhost'}:${new URL(fixture.url).port}`,
+  };
+}
+
 export interface CallOptions {
   hash: string;
   path: string;
@@ -101,6 +121,8 @@ export interface CallOptions {
   isolation?: 'tenant' | 'request';
   body?: Uint8Array | string;
   secretEnvelope?: unknown;
+  /** Secrets sealed one by one, as the host sends them. */
+  secretEnvelopes?: unknown[];
   uiProxy?: { route_base?: string };
 }
 
@@ -129,6 +151,7 @@ export function executeBody(options: CallOptions): Record<string, unknown> {
     egress: options.egress ?? [],
     ...(options.isolation ? { isolation: options.isolation } : {}),
     ...(options.secretEnvelope ? { secret_envelope: options.secretEnvelope } : {}),
+    ...(options.secretEnvelopes ? { secret_envelopes: options.secretEnvelopes } : {}),
     ...(options.uiProxy ? { ui_proxy: options.uiProxy } : {}),
   };
 }

@@ -8,11 +8,11 @@ import { Accounts, publicUser, type PublicUser, type Tenant, type User } from '.
 import { ApiTokens, type ApiTokenRecord, type NewApiToken } from './api-tokens.ts';
 import { decoyPasswordHash, hashPassword, verifyPasswordHash } from './passwords.ts';
 import { actorOf, changedBy, hasScope, roleScopes, Scope, type Principal, type Role } from './scopes.ts';
-import { SESSION_COOKIE, Sessions } from './sessions.ts';
+import { SECURE_SESSION_COOKIE, SESSION_COOKIE, Sessions } from './sessions.ts';
 
 export { Scope, hasScope, actorOf, type Principal, type Role, type TokenKind } from './scopes.ts';
 export type { Tenant, User, PublicUser, ApiTokenRecord, NewApiToken };
-export { hashPassword, SESSION_COOKIE };
+export { hashPassword, SESSION_COOKIE, SECURE_SESSION_COOKIE };
 
 /**
  * What plugins get as `host.auth`: accounts, passwords, sessions, API tokens, and preHandlers
@@ -38,7 +38,7 @@ export interface HostAuth {
   /** The user when the password is right, undefined otherwise (same time either way). */
   verifyPassword(username: string, password: string): Promise<PublicUser | undefined>;
 
-  /** Starts a browser session: sets the signed `alga_session` cookie on the reply. */
+  /** Starts a browser session: sets the signed session cookie (`__Host-alga_session` over HTTPS, else `alga_session`) on the reply. */
   issueSession(reply: FastifyReply, user: PublicUser): void;
   endSession(request: FastifyRequest, reply: FastifyReply): void;
 
@@ -58,7 +58,7 @@ export interface HostAuth {
 export interface AuthOptions {
   store: HostStore;
   audit: AuditLog;
-  /** Send the session cookie only over HTTPS. */
+  /** Send the session cookie only over HTTPS (as `__Host-alga_session`), whatever protocol the request reports. */
   secureCookies?: boolean;
   sessionTtlMs?: number;
   /** The runner's infra service token: accepted as a `service` principal that may read the registry. */
@@ -95,6 +95,21 @@ export function createAuth({ store, audit, secureCookies = false, sessionTtlMs, 
     };
   }
 
+  /** `__Host-alga_session` (Secure) when the host is served over HTTPS, else `alga_session`. */
+  const sessionCookie = (request: FastifyRequest) => (secureCookies || request.protocol === 'https' ? { name: SECURE_SESSION_COOKIE, secure: true } : { name: SESSION_COOKIE, secure: false });
+
+  /**
+   * The session cookie's value, unless the request carries that name twice: a browser sends both
+   * when a page on another host name of the same site planted a second cookie of that name
+   * (with `Domain=` or a narrower `Path`), and neither can be told apart as the real one.
+   */
+  function presentedSession(request: FastifyRequest): string | undefined {
+    const { name } = sessionCookie(request);
+    const header = request.headers.cookie;
+    if (typeof header === 'string' && header.split(';').filter((pair) => pair.trim().startsWith(`${name}=`)).length > 1) return undefined;
+    return request.cookies?.[name];
+  }
+
   function resolve(request: FastifyRequest): Principal | undefined {
     const authorization = request.headers.authorization;
     if (typeof authorization === 'string' && authorization.startsWith('Bearer ')) {
@@ -105,7 +120,7 @@ export function createAuth({ store, audit, secureCookies = false, sessionTtlMs, 
       // A bad bearer token never falls back to the cookie: the caller meant the token.
       return undefined;
     }
-    const cookie = request.cookies?.[SESSION_COOKIE];
+    const cookie = presentedSession(request);
     if (!cookie || isCrossOriginWrite(request)) return undefined;
     const unsigned = request.unsignCookie(cookie);
     if (!unsigned.valid || !unsigned.value) return undefined;
@@ -171,15 +186,17 @@ export function createAuth({ store, audit, secureCookies = false, sessionTtlMs, 
     },
     issueSession(reply, user) {
       const { id } = sessions.create(user.id);
-      reply.setCookie(SESSION_COOKIE, id, { signed: true, httpOnly: true, sameSite: 'lax', secure: secureCookies, path: '/', maxAge: sessions.ttlSeconds });
+      const { name, secure } = sessionCookie(reply.request);
+      reply.setCookie(name, id, { signed: true, httpOnly: true, sameSite: 'lax', secure, path: '/', maxAge: sessions.ttlSeconds });
       audit.record({ action: 'session.started', actor: `user:${user.id}`, tenantId: user.tenantId });
     },
     endSession(request, reply) {
       const principal = principalOf(request);
-      const cookie = request.cookies?.[SESSION_COOKIE];
+      const cookie = presentedSession(request);
       const unsigned = cookie ? request.unsignCookie(cookie) : undefined;
       if (unsigned?.valid && unsigned.value) sessions.end(unsigned.value);
-      reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      const { name, secure } = sessionCookie(request);
+      reply.clearCookie(name, { path: '/', secure, httpOnly: true, sameSite: 'lax' });
       if (principal) audit.record({ action: 'session.ended', actor: actorOf(principal), tenantId: principal.tenantId });
     },
     createToken(input, actor) {

@@ -22,7 +22,8 @@ export const defaultTokenScopes: Record<TokenKind, readonly string[]> = {
 
 export const roleScopes: Record<Role, readonly string[]> = {
   admin: [Scope.admin],
-  'tenant-admin': [Scope.extCall, Scope.installsRead, Scope.installsWrite, Scope.registryRead],
+  // A tenant admin installs and configures extensions, so it may watch their debug streams (its own tenant's only).
+  'tenant-admin': [Scope.extCall, Scope.installsRead, Scope.installsWrite, Scope.registryRead, Scope.extDebug],
   member: [Scope.extCall, Scope.installsRead, Scope.registryRead],
 };
 

@@ -11,6 +11,14 @@ export interface SessionRecord {
 }
 
 export const SESSION_COOKIE = 'alga_session';
+/**
+ * The session cookie's name where the host is served over HTTPS. Browsers accept a `__Host-`
+ * cookie only with `Secure`, `Path=/` and no `Domain`, and no other host name can set one, so a
+ * page on a sibling host name (an extension UI origin under the same registrable domain) cannot
+ * plant or shadow it. Plain http (loopback development) keeps the bare name: Safari drops
+ * `Secure` cookies on http://localhost. There the UI origins' host names keep them apart (docs/ui.md).
+ */
+export const SECURE_SESSION_COOKIE = '__Host-alga_session';
 export const DEFAULT_SESSION_TTL_MS = 12 * 60 * 60 * 1000;
 export const DEFAULT_SWEEP_BATCH_SIZE = 500;
 

@@ -102,7 +102,6 @@ export function childRunner(options: ChildRunnerOptions): ManagedRunner {
     if (hostUrl) {
       env.RUNNER_REGISTRY_URL ??= hostUrl;
       env.UI_PROXY_BASE_URL ??= hostUrl;
-      env.RUNNER_UI_FRAME_ANCESTORS ??= hostUrl;
     }
     return env;
   }

@@ -2,7 +2,7 @@
 export interface RunnerHandle {
   /** Base URL for /v1/execute, or undefined while no runner is up. */
   baseUrl(): string | undefined;
-  /** Where browsers load extension UIs from (RUNNER_PUBLIC_BASE or the runner's URL). */
+  /** Where browsers reach the runner (RUNNER_PUBLIC_BASE or the runner's URL); on loopback it gives the default UI origins (lib/ext-ui/origins.ts). */
   publicBaseUrl(): string | undefined;
   /** True while the last health check succeeded (what /readyz reports). */
   isReady(): boolean;

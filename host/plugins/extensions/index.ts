@@ -8,6 +8,7 @@ import { EndpointTable } from './gateway/endpoints.ts';
 import { ExecutionLog } from './gateway/execution-log.ts';
 import { QuotaTracker } from './gateway/quotas.ts';
 import { gatewayRoutes } from './gateway/routes.ts';
+import { installActions } from './installs/install-actions.ts';
 import { InstallStore } from './installs/install-store.ts';
 import { InstallService } from './installs/installs.ts';
 import { installRoutes } from './installs/routes.ts';
@@ -23,7 +24,7 @@ import { uiProxyRouteBase, uiProxyRoutes } from './ui-proxy/routes.ts';
 export type { ExtensionsApi, ExtensionsSubModule };
 
 /** Optional sub-modules owned by the UI engineer; registered when present. */
-const subModules = ['./ui/index.ts', './debug/index.ts'];
+const subModules = ['./ui/index.ts', './debug/index.ts', './console/index.ts'];
 
 /**
  * The extensions plugin: registry v2 (/api/registry), per-tenant installs (/api/installs),
@@ -42,8 +43,9 @@ export default definePlugin({
     const installs = new InstallStore(host.store);
     const executions = new ExecutionLog(host.store, { limits: host.config.executionLog, metrics: host.metrics, log: host.log.child({ area: 'execution-log' }) });
     const verifier = new BundleVerifier();
-    const installService = new InstallService({ installs, registry, blobDir, trust, ceilings: host.config.ceilings, runnerPublicKey: host.runner.publicKey, verifier });
-    const api: ExtensionsApi = { registry, installs, installService, executions, blobDir, tenantOf: (request) => tenantOf(request, host.auth) };
+    const installService = new InstallService({ installs, registry, blobDir, trust, ceilings: host.config.ceilings, runnerPublicKey: host.runner.publicKey });
+    const actions = installActions({ service: installService, installs, audit: host.audit, events: host.events });
+    const api: ExtensionsApi = { registry, installs, installService, installActions: actions, executions, blobDir, trust, tenantOf: (request) => tenantOf(request, host.auth) };
     host.plugins.expose(api);
 
     host.lifecycle.onClose(async () => {
@@ -52,7 +54,7 @@ export default definePlugin({
     });
 
     await host.routes.register(registryRoutes, { prefix: '/api/registry', registry, blobDir, trust, auth: host.auth, audit: host.audit, maxBundleBytes: host.config.registryMaxBundleBytes, verifier });
-    await host.routes.register(installRoutes, { prefix: '/api/installs', installs, service: installService, executions, auth: host.auth, audit: host.audit, events: host.events });
+    await host.routes.register(installRoutes, { prefix: '/api/installs', installs, service: installService, actions, executions, auth: host.auth });
     await host.routes.register(gatewayRoutes, {
       prefix: '/api/ext',
       auth: host.auth, installs, registry, endpoints: new EndpointTable(), quotas: new QuotaTracker(), executions, runner: host.runner, config: host.config, metrics: host.metrics, uiProxyRouteBase,

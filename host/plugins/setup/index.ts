@@ -47,7 +47,7 @@ const claimSchema = {
 
 function pageHeaders(reply: FastifyReply): FastifyReply {
   return reply
-    .header('content-security-policy', "default-src 'none'; style-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+    .header('content-security-policy', "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
     .header('x-content-type-options', 'nosniff')
     .header('x-frame-options', 'DENY')
     .header('referrer-policy', 'no-referrer')
@@ -136,18 +136,23 @@ async function register(host: HostContext): Promise<void> {
     const field = (name: keyof ClaimBody) => (typeof body[name] === 'string' ? body[name] : undefined);
     const installCodes = steps.some((step) => step.handlesInstallCode);
     try {
-      if (field('password') !== field('password_confirm')) throw new AlgaError('E_SETUP_BAD_REQUEST', 'The two passwords do not match.');
-      await claimFromRequest(request, {
+      if (field('password') !== field('password_confirm')) throw new AlgaError('E_SETUP_PASSWORDS_DIFFER');
+      const result = await claimFromRequest(request, {
         token: field('token') ?? '',
         username: field('username'),
         password: field('password') ?? '',
         provider_key: field('provider_key'),
         install_code: field('install_code'),
       });
-      return reply.redirect('/login', 303);
+      // The claimer proved the token and chose the password just now: sign them in and say so.
+      auth.issueSession(reply, result.admin);
+      return reply.redirect(host.plugins.get('extensions') ? '/?notice=claimed' : '/login', 303);
     } catch (error) {
       if (!isAlgaError(error)) throw error;
-      return pageHeaders(reply.status(error.status)).send(setupPage({ error: error.message, username: field('username'), installCodes }));
+      // Everything typed comes back but the passwords and the provider key, so a typo costs one field.
+      return pageHeaders(reply.status(error.status)).send(
+        setupPage({ error: error.message, errorCode: error.code, username: field('username'), token: field('token'), installCode: field('install_code'), installCodes }),
+      );
     }
   });
 

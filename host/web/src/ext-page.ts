@@ -1,4 +1,3 @@
-import { applyThemeTokens } from '../../../sdk/iframe/theme.ts';
 import { connectHostBridge } from './host-bridge.ts';
 import { pageConfigElementId, type ExtensionPageConfig } from './page-config.ts';
 
@@ -13,8 +12,8 @@ function start(): void {
   const config = JSON.parse(configElement.textContent ?? '{}') as ExtensionPageConfig;
   const pageBase = `/ext/${encodeURIComponent(config.extensionId)}`;
 
-  let mode: 'light' | 'dark' = localStorage.getItem('alga-theme') === 'dark' ? 'dark' : 'light';
-  applyThemeTokens(config.themes[mode]);
+  // The theme script (theme.ts, in the head) has applied the chosen theme and announces changes.
+  let mode: 'light' | 'dark' = document.documentElement.dataset.theme === 'dark' ? 'dark' : 'light';
 
   const iframe = document.createElement('iframe');
   iframe.id = 'ext-frame';
@@ -34,10 +33,10 @@ function start(): void {
   iframe.src = config.frame.src;
   slot.replaceWith(iframe);
 
-  document.getElementById('theme-toggle')?.addEventListener('click', () => {
-    mode = mode === 'light' ? 'dark' : 'light';
-    localStorage.setItem('alga-theme', mode);
-    applyThemeTokens(config.themes[mode]);
+  window.addEventListener('alga:theme', (event) => {
+    const next = (event as CustomEvent<{ mode: 'light' | 'dark' }>).detail?.mode === 'dark' ? 'dark' : 'light';
+    if (next === mode) return;
+    mode = next;
     bridge.sendThemeTokens(config.themes[mode]);
   });
 }

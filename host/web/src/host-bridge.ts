@@ -8,12 +8,13 @@ import {
   type ThemeTokens,
 } from '../../../sdk/iframe/envelope.ts';
 import { bytesOf } from '../../../sdk/iframe/api-response.ts';
+import { parseOrigin } from '../../../sdk/iframe/origin.ts';
 import { gatewayUrl } from './gateway-url.ts';
 
 export interface HostBridgeOptions {
   window: Window;
   iframe: HTMLIFrameElement;
-  /** The origin the frame's messages carry: the runner's public origin, or `null` for an opaque sandbox. */
+  /** The origin of the frame's document: the install's own UI origin (docs/ui.md), exactly. */
   frameOrigin: string;
   extensionId: string;
   /** What to answer `ready` with (called on every `ready`, so a reloaded UI gets the current theme). */
@@ -40,11 +41,11 @@ export function connectHostBridge(options: HostBridgeOptions): HostBridge {
   const doFetch = options.fetch ?? win.fetch.bind(win);
   const minHeight = options.minHeight ?? 120;
   const maxHeight = options.maxHeight ?? 10_000;
-  // A frame with an opaque origin can only be addressed with "*"; it is still the only receiver.
-  const targetOrigin = frameOrigin === 'null' ? '*' : frameOrigin;
+  // Answers go to that origin only: if the frame has navigated anywhere else, the browser drops them.
+  if (!parseOrigin(frameOrigin)) throw new Error(`The extension frame's origin "${frameOrigin}" is not an http(s) origin.`);
 
   const post = (type: MessageType, payload: unknown, requestId?: string): void => {
-    iframe.contentWindow?.postMessage(makeEnvelope(type, payload, requestId), targetOrigin);
+    iframe.contentWindow?.postMessage(makeEnvelope(type, payload, requestId), frameOrigin);
   };
 
   const forwardApiCall = async (requestId: string, request: Partial<ApiProxyRequest>): Promise<void> => {

@@ -15,5 +15,4 @@ export interface DebugPageConfig {
   extensionId: string;
   /** For operators without a tenant: the tenant to debug. */
   tenantId?: string;
-  themes: Record<'light' | 'dark', ThemeTokens>;
 }

@@ -3,7 +3,6 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AlgaError } from '../../../../lib/errors/index.ts';
 import { actorOf } from '../../../core/auth/index.ts';
 import type { HostContext } from '../../../core/plugin.ts';
-import type { InstalledUiSource } from '../ui/installed-ui.ts';
 import { debugTenantOf } from './access.ts';
 import type { DebugEventSource, DebugStreamEvent } from './debug-event.ts';
 import { isStreamId, redisDebugSource } from './redis-source.ts';
@@ -14,7 +13,7 @@ import { debugStreamKey } from '../../../../runner/debug/stream-key.ts';
 export interface DebugStreamOptions {
   host: Pick<HostContext, 'auth' | 'audit' | 'config' | 'runner' | 'log'>;
   /** When given, only extensions installed for the tenant can be debugged (404 otherwise). */
-  installs?: Pick<InstalledUiSource, 'get'>;
+  installs?: { get(tenantId: string, extensionId: string): unknown };
 }
 
 const extensionIdPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -53,7 +52,7 @@ export async function registerDebugStream(routes: FastifyInstance, { host, insta
       }
       throw error;
     }
-    if (installs && !(await installs.get(tenantId, extensionId))) throw new AlgaError('E_INSTALL_NOT_FOUND', `Extension "${extensionId}", tenant "${tenantId}".`);
+    if (installs && !(await installs.get(tenantId, extensionId))) throw new AlgaError('E_INSTALL_NOT_FOUND', `"${extensionId}" is not installed for tenant "${tenantId}", so it has no debug stream there.`);
 
     const after = resumeFrom(request, query.after, redisUrl !== undefined);
     const source: DebugEventSource = redisUrl

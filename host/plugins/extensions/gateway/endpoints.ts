@@ -18,4 +18,10 @@ export class EndpointTable {
   allows(contentHash: string, manifest: () => Manifest | undefined, method: string, path: string): boolean {
     return this.compiled(contentHash, manifest).some((endpoint) => endpoint.method === method && endpoint.pattern.match(path) !== null);
   }
+
+  /** The methods the manifest declares for `path` (empty when it declares the path under none), sorted. */
+  methodsFor(contentHash: string, manifest: () => Manifest | undefined, path: string): string[] {
+    const methods = new Set(this.compiled(contentHash, manifest).filter((endpoint) => endpoint.pattern.match(path) !== null).map((endpoint) => endpoint.method));
+    return [...methods].sort();
+  }
 }

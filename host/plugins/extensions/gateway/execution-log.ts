@@ -15,6 +15,12 @@ export interface ExecutionRecord {
   status: number;
   /** Catalog code when the call failed (the runner's code when it came from the runner). */
   error?: string;
+  /** Why it failed (or what went wrong on the way), in words for the tenant admin; see execution-cause.ts. */
+  cause?: string;
+  /** Host calls the runner refused for lack of a grant or an egress entry (the first few). */
+  denials?: Array<{ capability: string; reason: string }>;
+  /** Denials past those listed. */
+  denialsDropped?: number;
   durationMs: number;
   runnerDurationMs?: number;
   memoryBytes?: number;

@@ -15,18 +15,20 @@ export interface InstallRecord {
   grants: string[];
   egress: string[];
   limits: InstallLimits;
-  /** Sealed to the runner's public key; never returned to clients. */
+  /** All secrets in one envelope, as older hosts sealed them (see secrets.ts); never returned to clients. */
   secretEnvelope?: SealedSecretEnvelope;
+  /** Each secret sealed on its own to the runner's public key, by name; never returned to clients. */
+  secretEnvelopes?: Record<string, SealedSecretEnvelope>;
   secretNames: string[];
   createdAt: string;
   updatedAt: string;
 }
 
-/** An install as clients see it: no secret envelope. */
-export type PublicInstall = Omit<InstallRecord, 'secretEnvelope'>;
+/** An install as clients see it: no secret envelopes, only the secrets' names. */
+export type PublicInstall = Omit<InstallRecord, 'secretEnvelope' | 'secretEnvelopes'>;
 
 export function publicInstall(record: InstallRecord): PublicInstall {
-  const { secretEnvelope: _omit, ...rest } = record;
+  const { secretEnvelope: _omit, secretEnvelopes: _omitEach, ...rest } = record;
   return rest;
 }
 

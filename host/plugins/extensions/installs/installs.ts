@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { AlgaError } from '../../../../lib/errors/index.ts';
-import { sealSecrets } from '../../../../lib/sealed-secrets.ts';
-import type { TrustBundle } from '../../../../lib/signing/index.ts';
+import { readStoredBundle, readStoredSignatureFile } from '../../../../lib/bundle/index.ts';
+import { verifyBundle, type TrustBundle } from '../../../../lib/signing/index.ts';
 import type { LimitCeilings } from '../../../core/config.ts';
 import type { RegistryStore, VersionRecord } from '../registry/registry-store.ts';
-import type { BundleVerifier } from '../verify/bundle-verifier.ts';
+import { consentPlan, requireConsent, type ConsentPlan } from './consent.ts';
 import type { InstallRecord, InstallStore } from './install-store.ts';
-import { validateConfig, validateEgress, validateGrants, validateLimits, validateSecrets } from './validate.ts';
+import { sealedSecretsAfter } from './secrets.ts';
+import { validateConfig, validateEgress, validateGrants, validateLimits } from './validate.ts';
 
 export interface InstallInput {
   version?: string;
@@ -16,6 +17,8 @@ export interface InstallInput {
   limits?: unknown;
   /** Replaces every secret when given; kept as they are when omitted. */
   secrets?: unknown;
+  /** Sets (a string) or removes (null) single secrets; the others are kept. */
+  secretUpdates?: unknown;
   enabled?: boolean;
 }
 
@@ -26,8 +29,6 @@ export interface InstallServiceOptions {
   trust: () => TrustBundle;
   ceilings: LimitCeilings;
   runnerPublicKey: string;
-  /** Verifies the stored blob off the event loop. */
-  verifier: BundleVerifier;
 }
 
 /** Creates, changes and removes installs; every saved install is valid against its version's manifest. */
@@ -35,35 +36,60 @@ export class InstallService {
   constructor(private readonly options: InstallServiceOptions) {}
 
   /** The version to install, verified again from the stored blob (hash, signature, trust). */
-  private async resolveVersion(extensionId: string, version: string | undefined): Promise<VersionRecord> {
+  private resolveVersion(extensionId: string, version: string | undefined): VersionRecord {
     const { registry, blobDir } = this.options;
     const extension = registry.getExtension(extensionId);
     if (!extension) throw new AlgaError('E_REGISTRY_NOT_FOUND', `Extension "${extensionId}".`);
     const wanted = version ?? extension.latestVersion;
     const record = registry.getVersion(extensionId, wanted);
     if (!record) throw new AlgaError('E_REGISTRY_NOT_FOUND', `${extensionId}@${wanted}.`);
-    await this.options.verifier.verifyStored(blobDir, record.contentHash, this.options.trust());
+    const bytes = readStoredBundle(blobDir, record.contentHash);
+    if (!bytes) throw new AlgaError('E_REGISTRY_NOT_FOUND', `The blob of ${extensionId}@${wanted} is missing from the bundle store.`);
+    verifyBundle(bytes, readStoredSignatureFile(blobDir, record.contentHash), this.options.trust(), { expectedHash: record.contentHash });
     return record;
   }
 
-  private async build(tenantId: string, extensionId: string, input: InstallInput, current: InstallRecord | undefined): Promise<InstallRecord> {
+  /** The version an install would move to (`version`, else the latest), and what that means for its permissions. */
+  consentFor(tenantId: string, extensionId: string, version?: string): { version: VersionRecord; current?: InstallRecord; plan: ConsentPlan } {
+    const { registry, installs } = this.options;
+    const extension = registry.getExtension(extensionId);
+    if (!extension) throw new AlgaError('E_REGISTRY_NOT_FOUND', `Extension "${extensionId}".`);
+    const target = registry.getVersion(extensionId, version ?? extension.latestVersion);
+    if (!target) throw new AlgaError('E_REGISTRY_NOT_FOUND', `${extensionId}@${version}.`);
+    const current = installs.get(tenantId, extensionId);
+    return { version: target, current, plan: this.planFor(target, current) };
+  }
+
+  private planFor(target: VersionRecord, current: InstallRecord | undefined): ConsentPlan {
+    if (!current) return consentPlan(target.manifest);
+    const installed = this.options.registry.getVersion(current.extensionId, current.version);
+    if (!installed) throw new AlgaError('E_REGISTRY_NOT_FOUND', `${current.extensionId}@${current.version}.`);
+    return consentPlan(target.manifest, { manifest: installed.manifest, grants: current.grants, egress: current.egress });
+  }
+
+  private build(tenantId: string, extensionId: string, input: InstallInput, current: InstallRecord | undefined): InstallRecord {
     if (input.version !== undefined && typeof input.version !== 'string') throw new AlgaError('E_REQUEST_INVALID', 'version must be a string.');
     const versionChanged = !current || (input.version !== undefined && input.version !== current.version);
-    const version = versionChanged ? await this.resolveVersion(extensionId, input.version ?? current?.version) : this.options.registry.getVersion(extensionId, current.version);
+    const version = versionChanged ? this.resolveVersion(extensionId, input.version ?? current?.version) : this.options.registry.getVersion(extensionId, current.version);
     if (!version) throw new AlgaError('E_REGISTRY_NOT_FOUND', `${extensionId}@${current?.version}.`);
     const { manifest, contentHash } = version;
-    // On a version change, everything is re-checked against the new manifest.
-    const config = validateConfig(input.config ?? current?.config, manifest, contentHash);
-    const grants = validateGrants(input.grants ?? current?.grants, manifest);
-    const egress = validateEgress(input.egress ?? current?.egress, manifest);
-    const limits = validateLimits(input.limits ?? current?.limits, manifest, this.options.ceilings);
-    let secretEnvelope = current?.secretEnvelope;
-    let secretNames = current?.secretNames ?? [];
-    if (input.secrets !== undefined) {
-      const secrets = validateSecrets(input.secrets);
-      secretNames = Object.keys(secrets).sort();
-      secretEnvelope = secretNames.length > 0 ? sealSecrets(secrets, this.options.runnerPublicKey) : undefined;
+    let grants: string[];
+    let egress: string[];
+    if (versionChanged) {
+      // Nothing the version asks for is granted unless the request says so (see consent.ts);
+      // what was granted before and is still asked for is kept, what is no longer asked for is dropped.
+      const plan = this.planFor(version, current);
+      requireConsent(plan, input, `${extensionId}@${version.version}`);
+      grants = input.grants !== undefined ? validateGrants(input.grants, manifest) : plan.kept.capabilities;
+      egress = input.egress !== undefined ? validateEgress(input.egress, manifest) : plan.kept.egress;
+    } else {
+      grants = validateGrants(input.grants ?? current?.grants, manifest);
+      egress = validateEgress(input.egress ?? current?.egress, manifest);
     }
+    // On a version change, everything else is re-checked against the new manifest too.
+    const config = validateConfig(input.config ?? current?.config, manifest, contentHash);
+    const limits = validateLimits(input.limits ?? current?.limits, manifest, this.options.ceilings);
+    const secrets = sealedSecretsAfter(current, { secrets: input.secrets, secretUpdates: input.secretUpdates }, this.options.runnerPublicKey);
     if (input.enabled !== undefined && typeof input.enabled !== 'boolean') throw new AlgaError('E_REQUEST_INVALID', 'enabled must be true or false.');
     const now = new Date().toISOString();
     return {
@@ -77,26 +103,25 @@ export class InstallService {
       grants,
       egress,
       limits,
-      ...(secretEnvelope ? { secretEnvelope } : {}),
-      secretNames,
+      ...secrets,
       createdAt: current?.createdAt ?? now,
       updatedAt: now,
     };
   }
 
-  async create(tenantId: string, extensionId: string, input: InstallInput): Promise<InstallRecord> {
+  create(tenantId: string, extensionId: string, input: InstallInput): InstallRecord {
     if (typeof extensionId !== 'string' || extensionId === '') throw new AlgaError('E_REQUEST_INVALID', 'extensionId is required.');
     if (this.options.installs.get(tenantId, extensionId)) throw new AlgaError('E_INSTALL_EXISTS', `${extensionId}.`);
-    const record = await this.build(tenantId, extensionId, input, undefined);
+    const record = this.build(tenantId, extensionId, input, undefined);
     return this.options.installs.save(record, (current) => {
       if (current) throw new AlgaError('E_INSTALL_EXISTS', `${extensionId}.`);
     });
   }
 
-  async update(tenantId: string, extensionId: string, input: InstallInput): Promise<InstallRecord> {
+  update(tenantId: string, extensionId: string, input: InstallInput): InstallRecord {
     const current = this.options.installs.get(tenantId, extensionId);
     if (!current) throw new AlgaError('E_INSTALL_NOT_FOUND', `${extensionId}.`);
-    const record = await this.build(tenantId, extensionId, input, current);
+    const record = this.build(tenantId, extensionId, input, current);
     return this.options.installs.save(record, (latest) => {
       if (!latest || latest.updatedAt !== current.updatedAt) throw new AlgaError('E_INSTALL_CHANGED');
     });

@@ -1,22 +1,20 @@
 import type { FastifyInstance } from 'fastify';
 import { AlgaError } from '../../../../lib/errors/index.ts';
-import { actorOf, Scope, type HostAuth } from '../../../core/auth/index.ts';
+import { Scope, type HostAuth } from '../../../core/auth/index.ts';
 import { dateParam, wholeNumberParam } from '../../../core/query-params.ts';
 import { strictValidatorCompiler } from '../../../core/strict-validation.ts';
-import type { AuditLog } from '../../../core/audit.ts';
-import type { HostEvents } from '../../../core/events.ts';
 import type { ExecutionLog } from '../gateway/execution-log.ts';
 import { tenantOf } from '../tenant-of.ts';
+import type { InstallActions } from './install-actions.ts';
 import { publicInstall, type InstallStore } from './install-store.ts';
 import type { InstallInput, InstallService } from './installs.ts';
 
 export interface InstallRouteOptions {
   installs: InstallStore;
   service: InstallService;
+  actions: InstallActions;
   executions: ExecutionLog;
   auth: HostAuth;
-  audit: AuditLog;
-  events: HostEvents;
 }
 
 const installBody = {
@@ -30,13 +28,14 @@ const installBody = {
     egress: { type: 'array', items: { type: 'string' } },
     limits: { type: 'object' },
     secrets: { type: 'object' },
+    secretUpdates: { type: 'object' },
     enabled: { type: 'boolean' },
   },
 } as const;
 
 /** Per-tenant installs under /api/installs; secrets go in, never out. */
 export async function installRoutes(app: FastifyInstance, options: InstallRouteOptions): Promise<void> {
-  const { installs, service, executions, auth, audit, events } = options;
+  const { installs, service, actions, executions, auth } = options;
   app.setValidatorCompiler(strictValidatorCompiler);
   const read = auth.requireScope(Scope.installsRead);
   const write = auth.requireScope(Scope.installsWrite);
@@ -52,32 +51,32 @@ export async function installRoutes(app: FastifyInstance, options: InstallRouteO
   app.post<{ Body: InstallInput & { extensionId: string } }>('/', { onRequest: write, schema: { body: { ...installBody, required: ['extensionId'] } } }, async (request, reply) => {
     const tenantId = tenantOf(request, auth);
     const { extensionId, ...input } = request.body;
-    const install = await service.create(tenantId, extensionId, input);
-    audit.record({ action: 'install.created', actor: actorOf(auth.principalOf(request)), tenantId, target: `${extensionId}@${install.version}`, detail: { grants: install.grants, egress: install.egress, secretNames: install.secretNames } });
-    events.emit('install.saved', { tenantId, extensionId, version: install.version });
+    const install = actions.create(auth.principalOf(request), tenantId, extensionId, input);
     return reply.status(201).send({ install: publicInstall(install) });
   });
 
   app.patch<{ Params: { extensionId: string }; Body: InstallInput }>('/:extensionId', { onRequest: write, schema: { body: installBody } }, async (request) => {
     const tenantId = tenantOf(request, auth);
-    const { extensionId } = request.params;
     const { extensionId: _ignored, ...input } = request.body as InstallInput & { extensionId?: string };
-    const before = installs.get(tenantId, extensionId);
-    const install = await service.update(tenantId, extensionId, input);
-    audit.record({
-      action: 'install.updated', actor: actorOf(auth.principalOf(request)), tenantId, target: `${extensionId}@${install.version}`,
-      detail: { fromVersion: before?.version, grants: install.grants, egress: install.egress, secretsReplaced: input.secrets !== undefined, secretNames: install.secretNames },
-    });
-    events.emit('install.saved', { tenantId, extensionId, version: install.version });
-    return { install: publicInstall(install) };
+    return { install: publicInstall(actions.update(auth.principalOf(request), tenantId, request.params.extensionId, input)) };
   });
 
   app.delete<{ Params: { extensionId: string } }>('/:extensionId', { onRequest: write }, async (request) => {
-    const tenantId = tenantOf(request, auth);
-    const removed = service.remove(tenantId, request.params.extensionId);
-    audit.record({ action: 'install.removed', actor: actorOf(auth.principalOf(request)), tenantId, target: `${removed.extensionId}@${removed.version}` });
-    events.emit('install.removed', { tenantId, extensionId: removed.extensionId });
+    const removed = actions.remove(auth.principalOf(request), tenantOf(request, auth), request.params.extensionId);
     return { uninstalled: true, extensionId: removed.extensionId };
+  });
+
+  // What installing (or moving the install to) a version asks for, before anything is changed.
+  app.get<{ Params: { extensionId: string }; Querystring: { version?: string } }>('/:extensionId/consent', { onRequest: read }, async (request) => {
+    const tenantId = tenantOf(request, auth);
+    const version = typeof request.query.version === 'string' && request.query.version !== '' ? request.query.version : undefined;
+    const { version: target, current, plan } = service.consentFor(tenantId, request.params.extensionId, version);
+    return {
+      extensionId: target.extensionId,
+      version: target.version,
+      installed: current ? { version: current.version, grants: current.grants, egress: current.egress } : null,
+      ...plan,
+    };
   });
 
   app.get<{ Params: { extensionId: string }; Querystring: { limit?: string; before?: string } }>('/:extensionId/executions', { onRequest: read }, async (request) => {

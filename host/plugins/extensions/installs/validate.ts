@@ -1,7 +1,7 @@
 import AjvModule, { type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { AlgaError } from '../../../../lib/errors/index.ts';
-import type { Manifest } from '../../../../lib/bundle/index.ts';
+import { egressCovers, parseEgressEntry, type Manifest } from '../../../../lib/bundle/index.ts';
 import type { LimitCeilings } from '../../../core/config.ts';
 import type { InstallLimits } from './install-store.ts';
 
@@ -34,19 +34,28 @@ export function validateGrants(grants: unknown, manifest: Manifest): string[] {
   return [...new Set(grants as string[])];
 }
 
-function hostAllowedBy(host: string, pattern: string): boolean {
-  const h = host.toLowerCase();
-  const p = pattern.toLowerCase();
-  if (p.startsWith('*.')) return h.endsWith(p.slice(1)) && h.length > p.length - 1;
-  return h === p;
+/** Whether an egress entry is within a declared one (lib/bundle/egress.ts); false when either is not an entry. */
+export function egressCoveredBy(entry: string, declared: string): boolean {
+  const requested = parseEgressEntry(entry);
+  const pattern = parseEgressEntry(declared);
+  return requested !== undefined && pattern !== undefined && egressCovers(pattern, requested);
 }
 
-/** Egress defaults to the manifest's hosts and must be covered by them (a `*.x.com` entry covers `a.x.com`). */
+/**
+ * Egress defaults to the manifest's entries; an install's own list must be valid entries
+ * (lib/bundle/egress.ts), each within a declared one: `*.x.com` covers `a.x.com`, an entry
+ * without a port covers that host on any port, `api.x.com:8443` covers only that port.
+ */
 export function validateEgress(egress: unknown, manifest: Manifest): string[] {
   const declared = manifest.egress ?? [];
   if (egress === undefined) return [...declared];
   if (!Array.isArray(egress) || egress.some((host) => typeof host !== 'string' || host === '')) throw new AlgaError('E_INSTALL_EGRESS_INVALID', 'Egress must be a list of host names.');
-  const outside = (egress as string[]).filter((host) => !declared.some((pattern) => hostAllowedBy(host, pattern)));
+  const malformed = (egress as string[]).filter((entry) => parseEgressEntry(entry) === undefined);
+  if (malformed.length > 0) {
+    throw new AlgaError('E_INSTALL_EGRESS_INVALID', `${malformed.map((entry) => JSON.stringify(entry.slice(0, 100))).join(', ')} is not an egress entry (a host name, *.domain, IPv4 or [IPv6] address, each optionally with :port).`);
+  }
+  const declaredEntries = declared.flatMap((entry) => parseEgressEntry(entry) ?? []);
+  const outside = (egress as string[]).filter((entry) => !declaredEntries.some((pattern) => egressCovers(pattern, parseEgressEntry(entry)!)));
   if (outside.length > 0) throw new AlgaError('E_INSTALL_EGRESS_INVALID', `${outside.join(', ')} (declared: ${declared.join(', ') || 'none'}).`);
   return [...new Set(egress as string[])];
 }
@@ -74,13 +83,4 @@ export function validateLimits(requested: unknown, manifest: Manifest, ceilings:
     limits[name] = value;
   }
   return limits;
-}
-
-/** Secrets are a flat object of string values. */
-export function validateSecrets(secrets: unknown): Record<string, string> {
-  if (!secrets || typeof secrets !== 'object' || Array.isArray(secrets)) throw new AlgaError('E_INSTALL_SECRETS_INVALID');
-  for (const [name, value] of Object.entries(secrets)) {
-    if (typeof value !== 'string' || !/^[A-Za-z0-9_.-]{1,128}$/.test(name)) throw new AlgaError('E_INSTALL_SECRETS_INVALID', `Check "${name.slice(0, 128)}".`);
-  }
-  return secrets as Record<string, string>;
 }

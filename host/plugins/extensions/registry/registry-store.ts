@@ -90,7 +90,8 @@ export class RegistryStore {
         publisher: record.manifest.publisher,
         ...(record.manifest.displayName ? { displayName: record.manifest.displayName } : {}),
         ...(record.manifest.description ? { description: record.manifest.description } : {}),
-        latestVersion: versions[0],
+        // A prerelease (`1.1.0-dev.20250101120000`, `alga-ext pack --prerelease`) is latest only while there is no release.
+        latestVersion: versions.find((version) => semver.prerelease(version) === null) ?? versions[0],
         versions,
         createdAt: current?.createdAt ?? record.publishedAt,
         updatedAt: record.publishedAt,

@@ -1,5 +1,7 @@
 /** What the UI pages need to know about one of a tenant's installs. */
 export interface InstalledUi {
+  /** The install's id: with tenant and extension it names the UI's origin (lib/ext-ui/origins.ts). */
+  installId: string;
   extensionId: string;
   version: string;
   contentHash: string;

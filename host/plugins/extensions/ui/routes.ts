@@ -2,21 +2,23 @@ import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AlgaError } from '../../../../lib/errors/index.ts';
 import type { HostContext } from '../../../core/plugin.ts';
-import { Scope, hasScope, type Principal } from '../../../core/auth/index.ts';
+import type { Principal } from '../../../core/auth/index.ts';
 import { isPageScript, pageScript, pageStylesheet } from '../../../web/assets.ts';
-import { extensionFrame } from '../../../web/frame.ts';
-import { debugPage, extensionPage, forbiddenPage, homePage, loginPage, notFoundPage, type SignedInUser } from '../../../web/pages.ts';
+import { extensionPage, homePage, loginPage, notFoundPage, type SignedInUser } from '../../../web/pages.ts';
 import { themes } from '../../../web/theme.ts';
 import type { InstalledUiSource } from './installed-ui.ts';
 import { menuEntries } from './menu.ts';
 import { setPageSecurityHeaders } from './security-headers.ts';
+import { uiFrames } from './ui-links.ts';
 
 export interface ExtensionUiOptions {
-  host: Pick<HostContext, 'auth' | 'runner' | 'config' | 'log'>;
+  host: Pick<HostContext, 'auth' | 'runner' | 'config' | 'log'> & { secrets: Pick<HostContext['secrets'], 'runnerServiceToken'> };
   installs: InstalledUiSource;
 }
 
-const homePath = '/ext';
+const menuPath = '/ext';
+/** Where signing in leads when no page was asked for: `/` sends each account on to its start page. */
+const homePath = '/';
 
 /**
  * The signed-in user's pages: `/login`, `/logout`, `/ext` (menu) and `/ext/{extensionId}/…`
@@ -29,6 +31,7 @@ export async function registerExtensionUi(routes: FastifyInstance, options: Exte
 
 async function uiPages(pages: FastifyInstance, { host, installs }: ExtensionUiOptions): Promise<void> {
   const { auth } = host;
+  const frameFor = uiFrames({ uiOrigin: host.config.uiOrigin, runnerPublicBase: () => host.runner.publicBaseUrl(), runnerServiceToken: host.secrets.runnerServiceToken });
   if (!pages.hasContentTypeParser('application/x-www-form-urlencoded')) await pages.register(formbody);
 
   const signedIn = (request: FastifyRequest): { principal: Principal; user: SignedInUser } | undefined => {
@@ -47,7 +50,8 @@ async function uiPages(pages: FastifyInstance, { host, installs }: ExtensionUiOp
 
   pages.get('/login', async (request, reply) => {
     const query = request.query as Record<string, string | undefined>;
-    return sendPage(reply, 200, loginPage({ next: safeNext(query.next) }));
+    if (signedIn(request)) return reply.redirect(safeNext(query.next), 303);
+    return sendPage(reply, 200, loginPage({ next: safeNext(query.next), notice: query.notice === 'signed-out' ? 'You are signed out.' : undefined }));
   });
 
   // Same throttle as POST /api/auth/login (the host registers @fastify/rate-limit with global: false).
@@ -66,10 +70,10 @@ async function uiPages(pages: FastifyInstance, { host, installs }: ExtensionUiOp
   pages.post('/logout', async (request, reply) => {
     refuseCrossSiteForm(request, host.config.env);
     auth.endSession(request, reply);
-    return reply.redirect('/login', 303);
+    return reply.redirect('/login?notice=signed-out', 303);
   });
 
-  pages.get(homePath, async (request, reply) => {
+  pages.get(menuPath, async (request, reply) => {
     const session = signedIn(request);
     if (!session) return toLogin(request, reply);
     const menu = session.principal.tenantId ? menuEntries(await installs.list(session.principal.tenantId)) : [];
@@ -88,11 +92,14 @@ async function uiPages(pages: FastifyInstance, { host, installs }: ExtensionUiOp
     if (!install || !entry) {
       return sendPage(reply, 404, notFoundPage(session.user, menu, `No extension with a UI named "${params.extensionId}" is installed for your tenant.`));
     }
-    const runnerPublicBase = host.runner.publicBaseUrl();
-    if (!runnerPublicBase) {
-      return sendPage(reply, 503, notFoundPage(session.user, menu, 'The extension runner is starting; reload in a moment.'));
+    const framed = frameFor({ tenantId: tenantId!, installId: install.installId, extensionId: install.extensionId, contentHash: install.contentHash, entry, hostOrigin: hostOrigin(request, host.config.env) });
+    if ('unavailable' in framed) {
+      const why = framed.unavailable === 'starting'
+        ? 'The extension runner is starting; reload in a moment.'
+        : 'Extension UIs are not set up on this host: the operator sets RUNNER_UI_ORIGIN (see docs/ui.md).';
+      return sendPage(reply, 503, notFoundPage(session.user, menu, why));
     }
-    const frame = extensionFrame({ runnerPublicBase, hostOrigin: hostOrigin(request, host.config.env), extensionId: install.extensionId, contentHash: install.contentHash, entry });
+    const { frame } = framed;
     const label = install.manifest.ui?.hooks?.find((hook) => hook.type === 'menu')?.label ?? install.manifest.name;
     const path = params['*'] ? `/${params['*']}` : '/';
     const page = extensionPage(session.user, menu, label, {
@@ -113,21 +120,6 @@ async function uiPages(pages: FastifyInstance, { host, installs }: ExtensionUiOp
   };
   pages.get('/ext/:extensionId', extensionRoute);
   pages.get('/ext/:extensionId/*', extensionRoute);
-
-  // The live debug page; the stream itself (/api/ext-debug/stream) checks access again.
-  pages.get('/ext-debug/:extensionId', async (request, reply) => {
-    const session = signedIn(request);
-    if (!session) return toLogin(request, reply);
-    const { extensionId } = request.params as { extensionId: string };
-    const query = request.query as Record<string, string | undefined>;
-    const tenantId = session.principal.tenantId;
-    const menu = tenantId ? menuEntries(await installs.list(tenantId)) : [];
-    if (!hasScope(session.principal, Scope.extDebug)) {
-      return sendPage(reply, 403, forbiddenPage(session.user, menu, `Debugging needs the "${Scope.extDebug}" scope.`));
-    }
-    const page = debugPage(session.user, menu, { extensionId, ...(tenantId ? {} : query.tenantId ? { tenantId: query.tenantId } : {}), themes });
-    return sendPage(reply, 200, page);
-  });
 
   pages.get('/ui/assets/style.css', async (_request, reply) => {
     reply.header('x-content-type-options', 'nosniff').header('cache-control', 'no-cache');

@@ -86,6 +86,21 @@ const routes = {
     if (result.ok) result.value = decoder.decode(result.value);
     return json(200, result);
   },
+  // Answers exactly what the query asks: `?status=103&header=location:https://x&header=x-ext-a:%E2%82%AC&body=<b>`.
+  // For the checks on what a guest may answer (status, header values, Location, active content).
+  'GET /respond': (_context, request) => {
+    const headers = [];
+    let status = 200;
+    let body = '';
+    for (const pair of request.query.split('&')) {
+      const [key, value = ''] = pair.split('=');
+      const text = decodeURIComponent(value.replace(/\+/g, ' '));
+      if (key === 'status') status = Number(text);
+      else if (key === 'body') body = text;
+      else if (key === 'header') headers.push([text.slice(0, text.indexOf(':')), text.slice(text.indexOf(':') + 1)]);
+    }
+    return { status, headers, body: encoder.encode(body) };
+  },
   // Every way a JS guest might reach the host (`?try=<name>` runs one): none may work.
   'GET /escape': (_context, request) => {
     const tries = {};

@@ -1,0 +1,89 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exampleDir, repoRoot, sharedBuildCache } from '../support/projects.ts';
+
+/**
+ * `alga-ext dev` as a developer uses it: the dev page in Chromium shows the extension's UI from its
+ * own origin, talking to the API through the host bridge and the real runner; a change in ui/
+ * reloads the frame and a one-line change in src/ is live on the next request without a
+ * componentize-js run (the dev engine is built once, cached by source hash).
+ */
+const work = mkdtempSync(join(tmpdir(), 'alga-dev-'));
+const project = join(work, 'counter');
+let dev: ChildProcess;
+let stderr = '';
+let url = '';
+let browser: Browser;
+
+async function until<T>(probe: () => T | Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`${what} did not happen; dev said:\n${stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+beforeAll(async () => {
+  cpSync(exampleDir('kv-counter'), project, { recursive: true, filter: (source) => !source.includes(`${join('kv-counter', 'dist')}`) });
+  dev = spawn(process.execPath, [join(repoRoot, 'bin', 'alga-ext.js'), 'dev', '--port', '0', '--cache-dir', sharedBuildCache], { cwd: project, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  dev.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  dev.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  url = (await until(() => /alga-ext dev: (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)?.[1] ?? '', Boolean, 'the dev server start', 170_000));
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  dev?.kill('SIGTERM');
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('alga-ext dev', () => {
+  it('serves the UI from its own origin on the dev page, with the API behind the bridge', async () => {
+    const page = await browser.newPage();
+    await page.goto(url);
+    const frame = page.frameLocator('#ext-frame');
+    await expect.poll(() => frame.locator('#count').textContent(), { timeout: 30_000 }).toBe('0');
+    await frame.locator('#increment').click();
+    await expect.poll(() => frame.locator('#count').textContent(), { timeout: 30_000 }).toBe('1');
+    const frameUrl = await page.locator('#ext-frame').getAttribute('src');
+    expect(new URL(frameUrl!).origin).not.toBe(new URL(url).origin);
+
+    // A change in ui/ reloads the frame with the new page.
+    const html = join(project, 'ui', 'index.html');
+    writeFileSync(html, readFileSync(html, 'utf8').replace('<h1>Counter</h1>', '<h1>Counter, edited</h1>'));
+    await expect.poll(() => frame.locator('h1').textContent(), { timeout: 30_000 }).toBe('Counter, edited');
+    await page.close();
+  });
+
+  it('makes a one-line change in src/ live on the next request, without componentize-js', async () => {
+    const source = join(project, 'src', 'index.ts');
+    const before = stderr.length;
+    writeFileSync(source, readFileSync(source, 'utf8').replace("json({ count: currentCount() })", "json({ count: currentCount(), unit: 'clicks' })"));
+    const answer = await until(
+      async () => (await (await fetch(`${url}/api/ext/com.example.kv-counter/count`)).json()) as { count: number; unit?: string },
+      (body) => body.unit === 'clicks',
+      'the src/ change',
+    );
+    expect(answer).toEqual({ count: 1, unit: 'clicks' }); // storage kept, code replaced
+    const said = stderr.slice(before);
+    expect(said).toMatch(/Rebuilt in \d+ ms \(src\/index\.ts changed\)/);
+    expect(said).not.toContain('componentize');
+  });
+
+  it('keeps serving the last good build when the source does not compile, and says why', async () => {
+    const source = join(project, 'src', 'index.ts');
+    writeFileSync(source, `${readFileSync(source, 'utf8')}\nconst broken = ;\n`);
+    await until(() => stderr, (text) => text.includes('E_BUILD_SOURCE_ERROR'), 'the build error');
+    expect(stderr).toMatch(/src\/index\.ts:\d+: /);
+    const answer = await fetch(`${url}/api/ext/com.example.kv-counter/count`);
+    expect(answer.status).toBe(200);
+  });
+});
