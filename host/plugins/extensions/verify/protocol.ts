@@ -2,8 +2,7 @@ import type { Manifest } from '../../../../lib/bundle/index.ts';
 import type { BundleSigner, TrustBundle } from '../../../../lib/signing/index.ts';
 
 /** What the host asks its bundle-verification worker (verify/worker.ts) to do. */
-export type VerifyJob =
-  | {
+export type VerifyJob = {
       id: number;
       kind: 'upload';
       /** The publish request body, moved (not copied) to the worker and back. */
@@ -13,10 +12,8 @@ export type VerifyJob =
       signatureHeader?: string;
       trust: TrustBundle;
       maxBundleBytes: number;
-    }
-  | { id: number; kind: 'stored'; blobDir: string; hash: string; trust: TrustBundle };
+    };
 
 export type VerifyAnswer =
   | { id: number; ok: true; kind: 'upload'; hash: string; manifest: Manifest; signer: BundleSigner; signatureFile: unknown; bundle: ArrayBuffer }
-  | { id: number; ok: true; kind: 'stored' }
   | { id: number; ok: false; error: { code?: string; detail?: string; message: string } };

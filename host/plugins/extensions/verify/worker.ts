@@ -1,5 +1,4 @@
 import { parentPort } from 'node:worker_threads';
-import { readStoredBundle, readStoredSignatureFile } from '../../../../lib/bundle/index.ts';
 import { AlgaError, isAlgaError } from '../../../../lib/errors/index.ts';
 import { verifyBundle } from '../../../../lib/signing/index.ts';
 import { parseUpload, SIGNATURE_HEADER } from '../registry/upload.ts';
@@ -12,12 +11,6 @@ import type { VerifyAnswer, VerifyJob } from './protocol.ts';
  */
 
 function run(job: VerifyJob): { answer: VerifyAnswer; transfer: ArrayBuffer[] } {
-  if (job.kind === 'stored') {
-    const bytes = readStoredBundle(job.blobDir, job.hash);
-    if (!bytes) throw new AlgaError('E_REGISTRY_NOT_FOUND', `The blob of ${job.hash} is missing from the bundle store.`);
-    verifyBundle(bytes, readStoredSignatureFile(job.blobDir, job.hash), job.trust, { expectedHash: job.hash });
-    return { answer: { id: job.id, ok: true, kind: 'stored' }, transfer: [] };
-  }
   const body = Buffer.from(job.body);
   const parsed = job.form === 'json' ? parseJson(body) : body;
   const { bytes, signatureFile } = parseUpload(parsed, job.signatureHeader === undefined ? {} : { [SIGNATURE_HEADER]: job.signatureHeader });
