@@ -11,17 +11,14 @@ export const runnerKill: Scenario = {
     const host = await startHost(fixture);
     try {
       await publishAndInstall(host, fixture, signedHello(fixture.key));
-      // The warm spare starts 15 s after the runner (and after each take-over): wait for it before each kill.
-      const spareReady = async () => {
-        for (let i = 0; i < 120 && !/^alga_host_runner_spare_ready 1$/m.test(await (await fetch(`${host.url}/metrics`)).text()); i++) await sleep(500);
-      };
-      await spareReady();
+      // The warm spare starts 15 s after the runner, at a quiet moment: wait for it before the calls
+      // start. The first kill is taken over by the spare; the second, 3 s later, by a new runner.
+      for (let i = 0; i < 120 && !/^alga_host_runner_spare_ready 1$/m.test(await (await fetch(`${host.url}/metrics`)).text()); i++) await sleep(500);
       const log = newCallLog();
       const recoveries: number[] = [];
       const faults = (async () => {
-        for (const pause of [2000, 2000]) {
+        for (const pause of [2000, 3000]) {
           await sleep(pause);
-          await spareReady();
           const killedAt = performance.now();
           process.kill(runnerPid(fixture)!, 'SIGKILL');
           for (let i = 0; i < 600 && log.firstOkAfter(killedAt + 1) === undefined; i++) await sleep(50);

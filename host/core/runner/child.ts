@@ -47,6 +47,9 @@ const unresponsiveKillMs = 20_000;
  * starting one costs a second or two of CPU, which should not compete with a fresh runner's first calls.
  */
 const spareDelayMs = 15_000;
+/** A spare waits until the runner has had no call for this long (or until `spareMaxWaitMs` has passed). */
+const spareQuietMs = 3_000;
+const spareMaxWaitMs = 120_000;
 
 type RunnerMessage = { type?: string };
 
@@ -55,8 +58,8 @@ type RunnerMessage = { type?: string };
  * replaces it whenever it exits. Its pid is kept in `<data>/run/runner.pid`.
  *
  * A warm spare (on unless RUNNER_WARM_SPARE=0) is a second runner process started 15 s after the
- * runner, with its code loaded and workers up, that waits (RUNNER_STANDBY) without binding the
- * port. When the runner exits, the spare is told to take over the port at once and says when it
+ * runner, at a moment without calls (3 s quiet, or 2 minutes at most), with its code loaded and
+ * workers up, that waits (RUNNER_STANDBY) without binding the port. When the runner exits, the spare is told to take over the port at once and says when it
  * listens; a new spare follows 15 s later. Without a spare, the first replacement starts at once and repeated exits back
  * off (200 ms doubling to 10 s; the count starts again after 30 s of running).
  */
@@ -77,6 +80,8 @@ export function childRunner(options: ChildRunnerOptions): ManagedRunner {
   let spareTimer: NodeJS.Timeout | undefined;
   let healthTimer: NodeJS.Timeout | undefined;
   let startedAt = 0;
+  /** When the gateway last asked where the runner is (about once per call). */
+  let lastCallAt = 0;
   const url = () => `http://127.0.0.1:${port}`;
   const backoff = (count: number) => (count === 0 ? 0 : Math.min(minBackoffMs * 2 ** (count - 1), maxBackoffMs));
 
@@ -189,11 +194,14 @@ export function childRunner(options: ChildRunnerOptions): ManagedRunner {
     return true;
   }
 
-  function scheduleSpare(delayMs: number): void {
+  /** Starts a spare after `delayMs`, at a quiet moment: its start costs CPU a busy runner's calls would miss. */
+  function scheduleSpare(delayMs: number, waitedMs = 0): void {
     if (!warmSpare || stopping || spare || spareTimer) return;
     spareTimer = setTimeout(() => {
       spareTimer = undefined;
       if (stopping || spare) return;
+      const busy = performance.now() - lastCallAt < spareQuietMs;
+      if (busy && waitedMs + delayMs < spareMaxWaitMs) return scheduleSpare(spareQuietMs, waitedMs + delayMs);
       spare = { process: launch(true), waiting: false };
     }, delayMs);
     spareTimer.unref();
@@ -256,7 +264,10 @@ export function childRunner(options: ChildRunnerOptions): ManagedRunner {
   return {
     serviceToken: options.serviceToken,
     publicKey: options.keyPair.publicKey,
-    baseUrl: () => (child ? url() : undefined),
+    baseUrl: () => {
+      lastCallAt = performance.now();
+      return child ? url() : undefined;
+    },
     publicBaseUrl: () => options.publicBaseUrl ?? (port ? url() : undefined),
     isReady: () => health.ready,
     isAvailable: () => child !== undefined && health.isAvailable(),
