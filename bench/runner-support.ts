@@ -32,13 +32,13 @@ export async function startChild(args: string[], nodeArgs: string[] = []): Promi
   };
 }
 
-export function executeBody(hash: string, path: string, options: { method?: string; body?: Uint8Array; isolation?: string; tenant?: string; limits?: Record<string, number> } = {}): string {
+export function executeBody(hash: string, path: string, options: { method?: string; body?: Uint8Array; isolation?: string; tenant?: string; limits?: Record<string, number>; providers?: string[]; query?: string } = {}): string {
   return JSON.stringify({
     context: { tenant_id: options.tenant ?? 'bench-tenant', extension_id: 'bench', install_id: 'bench-install', version: '1.0.0', content_hash: hash },
-    http: { method: options.method ?? 'GET', path, query: '', headers: {}, body_b64: options.body ? Buffer.from(options.body).toString('base64') : '' },
+    http: { method: options.method ?? 'GET', path, query: options.query ?? '', headers: {}, body_b64: options.body ? Buffer.from(options.body).toString('base64') : '' },
     limits: options.limits ?? {},
     config: {},
-    providers: [],
+    providers: options.providers ?? [],
     egress: [],
     isolation: options.isolation ?? 'tenant',
   });

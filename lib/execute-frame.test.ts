@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isAlgaError } from './errors/index.ts';
-import { decodeExecuteFrame, encodeExecuteFrame } from './execute-frame.ts';
+import { ChannelFrame, ChannelFrameReader, decodeExecuteFrame, encodeChannelFrame, encodeExecuteFrame } from './execute-frame.ts';
 
 describe('execute frames', () => {
   it('carries an envelope and every byte value of a body unchanged', () => {
@@ -30,5 +30,58 @@ describe('execute frames', () => {
       expect(isAlgaError(caught) && caught.code).toBe('E_RUNNER_BAD_REQUEST');
       expect((caught as Error).message).toMatch(detail);
     }
+  });
+});
+
+describe('channel frames', () => {
+  function reader(maxFrameBytes = 1024) {
+    const seen: Array<{ kind: number; callId: number; envelope?: unknown; body?: string; oversize?: number; broken?: string }> = [];
+    const frames = new ChannelFrameReader(maxFrameBytes, {
+      frame: (kind, callId, payload) => {
+        const { envelope, body } = decodeExecuteFrame(payload);
+        seen.push({ kind, callId, envelope, body: body.toString() });
+      },
+      oversize: (kind, callId, bytes) => seen.push({ kind, callId, oversize: bytes }),
+      broken: (reason) => seen.push({ kind: 0, callId: 0, broken: reason }),
+    });
+    return { frames, seen };
+  }
+
+  it('cuts a stream into frames however it arrives: byte by byte, or many frames in one chunk', () => {
+    const stream = Buffer.concat([
+      ...encodeChannelFrame(ChannelFrame.execute, 1, { a: 1 }, Buffer.from('one')),
+      ...encodeChannelFrame(ChannelFrame.execute, 0xffffffff, { b: 'ü' }),
+      ...encodeChannelFrame(ChannelFrame.answer, 3, { c: [] }, Buffer.alloc(100_000, 'x')),
+    ]);
+    const expected = [
+      { kind: ChannelFrame.execute, callId: 1, envelope: { a: 1 }, body: 'one' },
+      { kind: ChannelFrame.execute, callId: 0xffffffff, envelope: { b: 'ü' }, body: '' },
+      { kind: ChannelFrame.answer, callId: 3, envelope: { c: [] }, body: 'x'.repeat(100_000) },
+    ];
+    const whole = reader(1048576);
+    whole.frames.push(stream);
+    expect(whole.seen).toEqual(expected);
+    const trickled = reader(1048576);
+    for (let at = 0; at < stream.length; at += at < 200 ? 1 : 7919) trickled.frames.push(stream.subarray(at, at < 200 ? at + 1 : at + 7919));
+    expect(trickled.seen).toEqual(expected);
+  });
+
+  it('skips a frame above the limit as it arrives, reports it with its call id, and reads the next one', () => {
+    const { frames, seen } = reader(1024);
+    const big = Buffer.concat(encodeChannelFrame(ChannelFrame.execute, 7, { big: true }, Buffer.alloc(5000, 1)));
+    const next = Buffer.concat(encodeChannelFrame(ChannelFrame.execute, 8, { next: true }));
+    frames.push(big.subarray(0, 100));
+    frames.push(Buffer.concat([big.subarray(100), next]));
+    expect(seen).toEqual([
+      { kind: ChannelFrame.execute, callId: 7, oversize: big.length - 9 },
+      { kind: ChannelFrame.execute, callId: 8, envelope: { next: true }, body: '' },
+    ]);
+  });
+
+  it('gives up on a header that cannot be a frame', () => {
+    const { frames, seen } = reader();
+    frames.push(Buffer.from([0, 0, 0, 4, 1, 0, 0, 0, 1]));
+    frames.push(Buffer.concat(encodeChannelFrame(ChannelFrame.execute, 2, {})));
+    expect(seen).toEqual([{ kind: 0, callId: 0, broken: 'a frame header announces 4 bytes, fewer than its kind and call id' }]);
   });
 });

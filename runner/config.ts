@@ -9,6 +9,7 @@ import type { AdmissionConfig } from './admission.ts';
 import type { DebugEventsConfig } from './debug/events.ts';
 import type { UiProxyConfig } from './capabilities/ui-proxy.ts';
 import type { IsolationPolicy } from './pool/protocol.ts';
+import type { StorageEngine } from './storage/engine.ts';
 
 export interface RunnerConfig {
   /** LMDB storage and the transpile cache live here. */
@@ -43,13 +44,15 @@ export interface RunnerConfig {
   logLevel?: LogLevel;
   /** Log every request and execution (except /healthz); by default only failed executions and errors are logged. */
   logRequests?: boolean;
+  /** Where `alga.storage` keeps its data (runner/storage/engine.ts); LMDB under `<dataDir>/storage` by default. The runner closes it. */
+  storageEngine?: StorageEngine;
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const logLevels: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export type ResolvedRunnerConfig = Required<Pick<RunnerConfig, 'dataDir' | 'bundleDir' | 'workers' | 'host' | 'port' | 'egressAllowPrivate' | 'defaultIsolation' | 'recycleAfterRequests' | 'recycleAfterMs' | 'compiledCacheBytes' | 'logger' | 'logLevel' | 'logRequests'>> &
-  Pick<RunnerConfig, 'registryUrl' | 'serviceToken' | 'secretKey' | 'publicBase' | 'uiOrigin'> & {
+  Pick<RunnerConfig, 'registryUrl' | 'serviceToken' | 'secretKey' | 'publicBase' | 'uiOrigin' | 'storageEngine'> & {
     /** Follows its file (SIGNING_TRUST_BUNDLE as a path): a changed trust bundle applies within a second. */
     trust: TrustBundleSource;
     limits: LimitsConfig;
@@ -72,6 +75,7 @@ export function resolveConfig(config: RunnerConfig): ResolvedRunnerConfig {
     serviceToken: config.serviceToken,
     secretKey: config.secretKey,
     publicBase: config.publicBase,
+    storageEngine: config.storageEngine,
     trust: new TrustBundleSource(config.trustBundle, trustRecheckMs),
     workers: Math.max(1, config.workers ?? Math.max(2, availableParallelism())),
     host: config.host ?? '127.0.0.1',

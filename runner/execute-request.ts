@@ -3,8 +3,8 @@ import type { SealedSecretEnvelope } from '../lib/sealed-secrets.ts';
 import type { RequestedLimits } from './limits.ts';
 import type { IsolationPolicy } from './pool/protocol.ts';
 
-/** The body of `POST /v1/execute` (and the argument of `runner.execute`). */
-export interface ExecuteRequest {
+/** What changes with every call: who calls which install, and the HTTP request. */
+export interface ExecuteCall {
   context: {
     tenant_id: string;
     extension_id: string;
@@ -20,6 +20,16 @@ export interface ExecuteRequest {
     headers?: Record<string, string>;
     body_b64?: string;
   };
+  /**
+   * Names the install's fields below (a content hash the host derives from them): the runner
+   * prepares them once per revision and keeps them (runner/prepared-installs.ts). A call that
+   * names a revision the runner already holds may leave the fields out.
+   */
+  install_revision?: string;
+}
+
+/** What an install fixes for all its calls (prepared once per `install_revision`). */
+export interface InstallFields {
   limits?: RequestedLimits;
   config?: Record<string, unknown>;
   providers?: string[];
@@ -30,6 +40,12 @@ export interface ExecuteRequest {
   /** Secrets sealed one by one (the host seals each install secret on its own); opened after `secret_envelope`, a later value wins. */
   secret_envelopes?: SealedSecretEnvelope[];
 }
+
+/** The body of `POST /v1/execute` (and the argument of `runner.execute`). */
+export type ExecuteRequest = ExecuteCall & InstallFields;
+
+/** The fields of an execute request that belong to the install. */
+export const installFieldNames = ['limits', 'config', 'providers', 'egress', 'isolation', 'ui_proxy', 'secret_envelope', 'secret_envelopes'] as const;
 
 const bad = (detail: string): never => {
   throw new AlgaError('E_RUNNER_BAD_REQUEST', detail);
@@ -51,8 +67,14 @@ function stringList(value: unknown, field: string): string[] {
 
 const identifier = /^[A-Za-z0-9._:@\-]+$/;
 
-/** Checks the shape of an execute request; throws E_RUNNER_BAD_REQUEST naming the field. */
+/** Checks the shape of a whole execute request; throws E_RUNNER_BAD_REQUEST naming the field. */
 export function parseExecuteRequest(value: unknown): ExecuteRequest {
+  parseExecuteCall(value);
+  return parseInstallFields(value as Record<string, unknown>) as ExecuteRequest;
+}
+
+/** Checks the per-call part of an execute request (context, http, install_revision). */
+export function parseExecuteCall(value: unknown): ExecuteCall {
   if (!isRecord(value)) return bad('The body must be a JSON object.');
   const { context, http } = value;
   if (!isRecord(context)) return bad('context must be an object.');
@@ -68,6 +90,17 @@ export function parseExecuteRequest(value: unknown): ExecuteRequest {
   if (http.query !== undefined && typeof http.query !== 'string') bad('http.query must be a string.');
   if (http.headers !== undefined && (!isRecord(http.headers) || Object.values(http.headers).some((header) => typeof header !== 'string'))) bad('http.headers must map names to strings.');
   if (http.body_b64 !== undefined && typeof http.body_b64 !== 'string') bad('http.body_b64 must be a base64 string.');
+  if (value.install_revision !== undefined) requireString(value.install_revision, 'install_revision', identifier);
+  return value as unknown as ExecuteCall;
+}
+
+/** True when the request carries none of the install's fields (it names a prepared revision instead). */
+export function omitsInstallFields(value: Record<string, unknown>): boolean {
+  return installFieldNames.every((name) => value[name] === undefined);
+}
+
+/** Checks the install's part of an execute request. */
+export function parseInstallFields(value: Record<string, unknown>): InstallFields {
   if (value.limits !== undefined && value.limits !== null && (!isRecord(value.limits) || Object.values(value.limits).some((limit) => limit !== null && typeof limit !== 'number'))) {
     bad('limits must map names to numbers.');
   }
@@ -80,5 +113,5 @@ export function parseExecuteRequest(value: unknown): ExecuteRequest {
   if (value.secret_envelopes !== undefined && (!Array.isArray(value.secret_envelopes) || value.secret_envelopes.length > 256 || !value.secret_envelopes.every(isRecord))) {
     bad('secret_envelopes must be a list of at most 256 envelope objects.');
   }
-  return value as unknown as ExecuteRequest;
+  return value as InstallFields;
 }

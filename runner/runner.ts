@@ -6,8 +6,8 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { contentHashOf, type Manifest } from '../lib/bundle/index.ts';
 import { AlgaError, isAlgaError } from '../lib/errors/index.ts';
 import { Admission } from './admission.ts';
-import { CapabilityDispatcher, type ExecutionScope } from './capabilities/index.ts';
-import { HostError, type Denial } from './capabilities/factor.ts';
+import { CapabilityDispatcher } from './capabilities/index.ts';
+import type { Denial } from './capabilities/factor.ts';
 import { createHttpFactor } from './capabilities/http.ts';
 import { createLoggingFactor } from './capabilities/logging.ts';
 import { createMetricsFactor } from './capabilities/metrics.ts';
@@ -16,15 +16,19 @@ import { createStorageFactor } from './capabilities/storage.ts';
 import { createUiProxyFactor } from './capabilities/ui-proxy.ts';
 import { resolveConfig, type ResolvedRunnerConfig, type RunnerConfig } from './config.ts';
 import { DebugEvents } from './debug/events.ts';
+import { Execution } from './execution-scope.ts';
 import { StackMapper } from './debug/stack-map.ts';
 import { takeGuestFailure } from './guest-failure.ts';
-import { parseExecuteRequest, type ExecuteRequest } from './execute-request.ts';
-import { effectiveLimits } from './limits.ts';
+import { parseExecuteCall, type ExecuteCall } from './execute-request.ts';
+import type { EffectiveLimits } from './limits.ts';
+import { PreparedInstalls, type PreparedInstall } from './prepared-installs.ts';
 import { guestStatus, responseHeaders } from './response-headers.ts';
 import { BundleSource } from './loading/bundle-source.ts';
 import { ExtensionCache, type LoadedExtension } from './loading/extension-cache.ts';
 import type { GuestRequest } from './pool/protocol.ts';
 import { WorkerPool, type PoolOutcome } from './pool/worker-pool.ts';
+import { KeyValueStore } from './storage/key-value-store.ts';
+import { openLmdbStorageEngine } from './storage/lmdb-engine.ts';
 
 /** What an execution did, for the host's execution log (also in every answer). */
 export interface ExecutionRecord {
@@ -63,11 +67,15 @@ export class Runner extends EventEmitter {
   readonly registry = new Registry();
   readonly events: DebugEvents;
   readonly extensions: ExtensionCache;
+  /** `alga.storage` data of every tenant's installs (also purged through the HTTP API). */
+  readonly storage: KeyValueStore;
   /** Maps guest stack frames to the extension's TypeScript (source maps from the components). */
   readonly stacks = new StackMapper();
-  private readonly pool: WorkerPool<ExecutionScope>;
+  private readonly pool: WorkerPool<Execution>;
   private readonly dispatcher: CapabilityDispatcher;
   private readonly admission: Admission;
+  /** Install fields prepared once per install revision (bounded). */
+  readonly preparedInstalls: PreparedInstalls;
   private readonly executions: Counter;
   private readonly duration: Histogram;
   private readonly memory: Histogram;
@@ -114,9 +122,10 @@ export class Runner extends EventEmitter {
       onEvict: (codeKey) => this.pool.forget(codeKey),
       onCompiled: (code) => this.pool.prepare(code),
     });
+    this.storage = new KeyValueStore(this.config.storageEngine ?? openLmdbStorageEngine({ path: join(this.config.dataDir, 'storage') }));
     this.dispatcher = new CapabilityDispatcher(
       [
-        createStorageFactor({ path: join(this.config.dataDir, 'storage'), registry }),
+        createStorageFactor({ store: this.storage, registry }),
         createHttpFactor({ allowPrivate: this.config.egressAllowPrivate, registry }),
         createSecretsFactor({ secretKey: this.config.secretKey, registry }),
         createLoggingFactor({ registry }),
@@ -125,12 +134,22 @@ export class Runner extends EventEmitter {
       ],
       registry,
     );
-    this.pool = new WorkerPool<ExecutionScope>(this.config.workers, {
+    this.pool = new WorkerPool<Execution>(this.config.workers, {
       hostCall: (scope, call) => this.dispatcher.call(scope, call.iface, call.fn, call.args),
       stdio: (scope, stream, text, truncated) => void scope.debugEvent(stream === 'stderr' ? 'warn' : 'info', stream, this.stacks.mapFrames(scope.contentHash, text), truncated),
       workerEvent: (event) => event === 'replaced' && this.workerReplacements.inc(),
     });
     this.admission = new Admission(this.config.concurrency, () => this.pool.size);
+    this.preparedInstalls = new PreparedInstalls(this.config.limits, preparedInstallsKept);
+    const prepared = this.preparedInstalls;
+    new Gauge({
+      name: 'runner_prepared_installs',
+      help: 'Install revisions prepared and kept (at most 4,096).',
+      registers: [registry],
+      collect(this: Gauge) {
+        this.set(prepared.size);
+      },
+    });
   }
 
   get workers(): number {
@@ -143,10 +162,12 @@ export class Runner extends EventEmitter {
    */
   async execute(input: unknown, bodyBytes?: Uint8Array): Promise<ExecuteResult> {
     const started = performance.now();
-    let request: ExecuteRequest;
+    let request: ExecuteCall;
+    let install: PreparedInstall;
     try {
-      request = parseExecuteRequest(input);
+      request = parseExecuteCall(input);
       if (bodyBytes && request.http.body_b64 !== undefined) throw new AlgaError('E_RUNNER_BAD_REQUEST', 'An execute frame carries its body after the envelope; http.body_b64 must not be set too.');
+      install = this.preparedInstalls.resolve(request, input as Record<string, unknown>);
     } catch (error) {
       return { ok: false, error: error as AlgaError, requestId: requestIdOf(input) };
     }
@@ -168,7 +189,7 @@ export class Runner extends EventEmitter {
         return this.reject(request, requestId, started, asAlgaError(error));
       }
       this.stacks.remember(extension.hash, extension.sourceMap);
-      const limits = effectiveLimits(this.config.limits, extension.manifest, request.limits);
+      const { limits, providers } = install.termsFor(extension.manifest);
       const body = bodyBytes ?? Buffer.from(request.http.body_b64 ?? '', 'base64');
       if (body.length > limits.maxRequestBytes) return this.reject(request, requestId, started, new AlgaError('E_RUNNER_REQUEST_TOO_LARGE', `The limit is ${limits.maxRequestBytes} bytes.`));
       let code;
@@ -178,8 +199,8 @@ export class Runner extends EventEmitter {
         return this.reject(request, requestId, started, asAlgaError(error));
       }
 
-      const { scope, abort } = this.scopeFor(request, requestId, extension, limits);
-      const policy = request.isolation ?? this.config.defaultIsolation;
+      const scope = new Execution(request, requestId, extension.manifest, install, limits, providers, this.events, this.denials);
+      const policy = install.isolation ?? this.config.defaultIsolation;
       const guestRequest: GuestRequest = {
         method: request.http.method,
         path: request.http.path,
@@ -204,17 +225,20 @@ export class Runner extends EventEmitter {
             requestId,
             version: context.version,
             contentHash: context.content_hash,
-            config: Object.entries(request.config ?? {}).map(([name, value]) => [name, typeof value === 'string' ? value : JSON.stringify(value)]),
+            config: install.config,
           },
           request: guestRequest,
+          storageReads: scope.providers.has('alga.storage') && this.storage.engine.workerReadPath ? { path: this.storage.engine.workerReadPath } : undefined,
           deadlineMs: limits.timeoutMs,
           maxQueueWaitMs: this.config.concurrency.maxQueueWaitMs,
         },
         scope,
       );
-      if (outcome.kind !== 'ok') abort(); // stops the host calls still running for it
+      if (outcome.kind !== 'ok') scope.abort(); // stops the host calls still running for it
+      if (outcome.kind !== 'deadline' && outcome.kind !== 'queue-timeout') this.dispatcher.countServedInWorker(scope, outcome.servedInWorker);
       if (outcome.kind === 'queue-timeout') return this.reject(request, requestId, started, new AlgaError('E_RUNNER_QUEUE_TIMEOUT', `Request ${requestId}: ${outcome.message}`), 1);
-      return this.finish(request, requestId, started, scope, outcome, limits.maxResponseBytes);
+      const withheld = outcome.kind === 'ok' ? await this.dispatcher.settle(scope).then(() => undefined, (error: unknown) => (isAlgaError(error) ? error : new AlgaError('E_RUNNER_INTERNAL', undefined, { cause: error }))) : undefined;
+      return this.finish(request, requestId, started, scope, outcome, limits.maxResponseBytes, withheld);
     } finally {
       release();
     }
@@ -245,70 +269,16 @@ export class Runner extends EventEmitter {
     this.closed = true;
     await this.pool.close();
     await this.dispatcher.close();
+    await this.storage.close();
     await this.events.close();
   }
 
-  /** The scope host calls see, and how to abort them (the signal is made only when a host call asks for it). */
-  private scopeFor(request: ExecuteRequest, requestId: string, extension: LoadedExtension, limits: ReturnType<typeof effectiveLimits>): { scope: ExecutionScope; abort(): void } {
-    const { context } = request;
-    let controller: AbortController | undefined;
-    const scope: ExecutionScope = {
-      requestId,
-      tenantId: context.tenant_id,
-      extensionId: context.extension_id,
-      installId: context.install_id,
-      version: context.version,
-      contentHash: context.content_hash,
-      manifest: extension.manifest,
-      // A grant counts only for a capability the manifest declares (the bundle check keeps imports within those).
-      providers: new Set((request.providers ?? []).filter((capability) => (extension.manifest.capabilities as string[]).includes(capability))),
-      installEgress: request.egress ?? [],
-      limits,
-      secretEnvelopes: [...(request.secret_envelope ? [request.secret_envelope] : []), ...(request.secret_envelopes ?? [])],
-      uiProxyRouteBase: request.ui_proxy?.route_base,
-      get signal() {
-        return (controller ??= new AbortController()).signal;
-      },
-      usage: { egressBytes: 0, hostCalls: 0, logEvents: 0, denials: [], denialsDropped: 0, debugEvents: 0, debugEventsDropped: 0 },
-      deny: (capability, reason) => {
-        if (scope.usage.denials.length < limits.maxDenials) scope.usage.denials.push({ capability, reason });
-        else scope.usage.denialsDropped++;
-        this.denials.inc({ capability });
-        scope.debugEvent('warn', 'log', `denied ${capability}: ${reason}`);
-        return new HostError('denied', reason);
-      },
-      debugEvent: (level, stream, message, truncated = false) => {
-        if (scope.usage.debugEvents >= limits.maxDebugEvents) {
-          scope.usage.debugEventsDropped++;
-          return false;
-        }
-        scope.usage.debugEvents++;
-        this.debug(scope, level, stream, message, truncated);
-        return true;
-      },
-    };
-    return { scope, abort: () => controller?.abort() };
-  }
-
-  private debug(scope: ExecutionScope, level: 'debug' | 'info' | 'warn' | 'error', stream: 'stdout' | 'stderr' | 'log', message: string, truncated = false): void {
-    this.events.emitEvent({
-      level,
-      stream,
-      tenant: scope.tenantId,
-      extension: scope.extensionId,
-      install: scope.installId,
-      request: scope.requestId,
-      version: scope.version,
-      content_hash: scope.contentHash,
-      message,
-      truncated,
-    });
-  }
-
-  private finish(request: ExecuteRequest, requestId: string, started: number, scope: ExecutionScope, outcome: Exclude<PoolOutcome, { kind: 'queue-timeout' }>, maxResponseBytes: number): ExecuteResult {
+  /** `withheld`: a factor could not settle the execution (CapabilityFactor.settle), so its answer is this error instead. */
+  private finish(request: ExecuteCall, requestId: string, started: number, scope: Execution, outcome: Exclude<PoolOutcome, { kind: 'queue-timeout' }>, maxResponseBytes: number, withheld?: AlgaError): ExecuteResult {
     const base = this.recordBase(request, requestId, started);
     const { usage: used } = scope;
     const usage = { memory_bytes: outcome.memoryBytes, egress_bytes: used.egressBytes, host_calls: used.hostCalls, log_events: used.logEvents, denials: used.denials, denials_dropped: used.denialsDropped, debug_events_dropped: used.debugEventsDropped };
+    if (withheld) return this.failed({ ...base, ...usage }, withheld, 'error', scope);
     if (outcome.kind === 'ok') {
       const failure = takeGuestFailure(outcome.response);
       let headers: Record<string, string>;
@@ -319,7 +289,7 @@ export class Runner extends EventEmitter {
         return this.failed({ ...base, ...usage }, error as AlgaError, 'invalid-response', scope);
       }
       const execution: ExecutionRecord = { ...base, ...usage, status: outcome.response.status, outcome: 'ok', ...(failure ? { error: failure } : {}) };
-      if (failure) this.debug(scope, 'error', 'log', `${failure.code}: ${failure.message}`);
+      if (failure) scope.emit('error', 'log', `${failure.code}: ${failure.message}`);
       this.account(execution);
       return { ok: true, status: outcome.response.status, headers, body: outcome.response.body, execution };
     }
@@ -338,14 +308,14 @@ export class Runner extends EventEmitter {
     return this.failed({ ...base, ...usage }, error, outcome.kind === 'load' ? 'error' : outcome.kind, scope);
   }
 
-  private failed(partial: Omit<ExecutionRecord, 'status' | 'outcome'>, error: AlgaError, outcome: ExecutionRecord['outcome'], scope?: ExecutionScope): ExecuteResult {
+  private failed(partial: Omit<ExecutionRecord, 'status' | 'outcome'>, error: AlgaError, outcome: ExecutionRecord['outcome'], scope?: Execution): ExecuteResult {
     const execution: ExecutionRecord = { ...partial, status: error.status, outcome, error: error.toJSON() };
-    if (scope) this.debug(scope, 'error', 'log', error.message);
+    if (scope) scope.emit('error', 'log', error.message);
     this.account(execution);
     return { ok: false, error, requestId: partial.request_id, execution };
   }
 
-  private reject(request: ExecuteRequest, requestId: string, started: number, error: AlgaError, retryAfterSeconds?: number): ExecuteResult {
+  private reject(request: ExecuteCall, requestId: string, started: number, error: AlgaError, retryAfterSeconds?: number): ExecuteResult {
     const execution: ExecutionRecord = {
       ...this.recordBase(request, requestId, started),
       memory_bytes: 0,
@@ -363,7 +333,7 @@ export class Runner extends EventEmitter {
     return { ok: false, error, requestId, retryAfterSeconds, execution };
   }
 
-  private recordBase(request: ExecuteRequest, requestId: string, started: number) {
+  private recordBase(request: ExecuteCall, requestId: string, started: number) {
     const { context } = request;
     return {
       request_id: requestId,
@@ -384,6 +354,9 @@ export class Runner extends EventEmitter {
     this.emit('execution', execution);
   }
 }
+
+/** Prepared installs the runner keeps (each a few hundred bytes, plus its secrets once opened). */
+const preparedInstallsKept = 4096;
 
 /** Up to three GET endpoints with parameters filled in, or one path no router knows. */
 function warmUpPathsOf(manifest: Manifest): string[] {

@@ -58,6 +58,7 @@ export const hostErrors = {
   E_INSTALL_LIMITS_INVALID: { status: 400, message: 'A requested limit exceeds the operator\'s ceiling.' },
   E_INSTALL_SECRETS_INVALID: { status: 400, message: 'Install secrets must be an object of string values.' },
   E_INSTALL_CONSENT_REQUIRED: { status: 409, message: 'This version asks for permissions nobody has accepted for this install yet; send grants and egress listing what you accept. Nothing was changed.' },
+  E_STORAGE_PURGE_FAILED: { status: 502, message: 'The runner did not confirm that the extension\'s storage was deleted; retry DELETE /api/installs/{extensionId}/storage once the runner is back.' },
 
   // Gateway
   E_EXT_NOT_FOUND: { status: 404, message: 'No such extension for this tenant: it is not installed for this tenant, or does not exist.' },

@@ -1,6 +1,6 @@
 import type { Capability, Manifest, WitInterface } from '../../lib/bundle/index.ts';
-import type { SealedSecretEnvelope } from '../../lib/sealed-secrets.ts';
 import type { EffectiveLimits } from '../limits.ts';
+import type { InstallSecrets } from '../prepared-installs.ts';
 
 /** One WIT `host-error` case; thrown by a factor function, returned to the guest as `err`. */
 export class HostError {
@@ -29,8 +29,8 @@ export interface ExecutionScope {
   /** Egress hosts allowed by the install. */
   installEgress: readonly string[];
   limits: EffectiveLimits;
-  /** The install's sealed secrets, opened in order (a later envelope's value wins). */
-  secretEnvelopes: readonly SealedSecretEnvelope[];
+  /** The install's sealed secrets (opened values are kept with the prepared install). */
+  secrets?: InstallSecrets;
   uiProxyRouteBase?: string;
   /** Aborted when the execution ends early (deadline, trap). */
   signal: AbortSignal;
@@ -52,5 +52,12 @@ export interface CapabilityFactor {
   capability: Capability;
   iface: WitInterface;
   functions: Record<string, HostFunction>;
+  /**
+   * Called after the guest answered, before the answer leaves the runner, which waits for it:
+   * e.g. until the execution's storage writes are durable. Throw an AlgaError to answer it instead.
+   */
+  settle?(scope: ExecutionScope): Promise<void> | void;
+  /** Counts into the factor's metrics `count` calls of `fn` that a guest worker answered itself. */
+  countServedElsewhere?(fn: string, result: string, count: number): void;
   close?(): Promise<void> | void;
 }

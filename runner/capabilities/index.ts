@@ -36,6 +36,26 @@ export class CapabilityDispatcher {
     }
   }
 
+  /**
+   * Counts host calls a guest worker answered itself (keyed `iface.function:result`, see
+   * runner/storage/worker-reads.ts) as if they had come here: the execution's host calls and the metrics.
+   */
+  countServedInWorker(scope: ExecutionScope, served: Record<string, number> | undefined): void {
+    for (const [call, count] of Object.entries(served ?? {})) {
+      const match = /^([a-z-]+)\.([A-Za-z]+):([a-z-]+)$/.exec(call);
+      const factor = match && this.byInterface.get(match[1]);
+      if (!factor || !Number.isSafeInteger(count) || count <= 0) continue;
+      scope.usage.hostCalls += count;
+      this.calls.inc({ capability: factor.capability }, count);
+      factor.countServedElsewhere?.(match[2], match[3], count);
+    }
+  }
+
+  /** Lets every factor finish what the execution's answer must wait for (see CapabilityFactor.settle). */
+  async settle(scope: ExecutionScope): Promise<void> {
+    for (const factor of this.byInterface.values()) await factor.settle?.(scope);
+  }
+
   async close(): Promise<void> {
     for (const factor of this.byInterface.values()) await factor.close?.();
   }

@@ -6,21 +6,22 @@ import { HostError } from './factor.ts';
 
 /**
  * `alga.secrets`: the install's sealed envelope, opened with the runner's secret key only when
- * the capability is granted and a secret is asked for. Values are never logged or recorded.
+ * the capability is granted and a secret is asked for; the opened values stay with the prepared
+ * install revision (runner/prepared-installs.ts), in memory only. Values are never logged or recorded.
  */
 export function createSecretsFactor(options: { secretKey?: string; registry: Registry }): CapabilityFactor {
   const reads = new Counter({ name: 'runner_secret_reads_total', help: 'Guest secret reads by result.', labelNames: ['result'], registers: [options.registry] });
-  const opened = new WeakMap<ExecutionScope, Record<string, string>>();
 
-  function secretsOf(scope: ExecutionScope): Record<string, string> {
-    const cached = opened.get(scope);
-    if (cached) return cached;
-    if (scope.secretEnvelopes.length === 0) return {};
+  function secretsOf(scope: ExecutionScope): Readonly<Record<string, string>> {
+    const secrets = scope.secrets;
+    if (!secrets || secrets.envelopes.length === 0) return {};
+    if (secrets.opened) return secrets.opened;
     const secretKey = options.secretKey;
     if (!secretKey) throw new HostError('unavailable', 'The runner has no secret key to open secrets with.');
     try {
-      const values = Object.assign({}, ...scope.secretEnvelopes.map((envelope) => openSecrets(envelope, secretKey))) as Record<string, string>;
-      opened.set(scope, values);
+      // Opened in order: a later envelope's value wins.
+      const values = Object.assign({}, ...secrets.envelopes.map((envelope) => openSecrets(envelope, secretKey))) as Record<string, string>;
+      secrets.opened = values;
       return values;
     } catch (error) {
       throw new HostError('unavailable', isAlgaError(error) ? error.message : 'The secrets could not be opened.');

@@ -1,47 +1,112 @@
-import type { Database, RootDatabase } from 'lmdb';
+/// <reference path="../../sdk/runtime/generated/extension@0.1.0.d.ts" />
+import type * as Wit from 'alga:extension/storage@0.1.0';
 import { Counter, type Registry } from 'prom-client';
-import { openPrivateLmdb } from '../../lib/private-lmdb.ts';
+import { AlgaError } from '../../lib/errors/index.ts';
+import type { Awaitable, Namespace } from '../storage/engine.ts';
+import { mapAwaitable, type BatchOutcome, type Expectation, type KeyValueStore, type Operation, type StorageLimits } from '../storage/key-value-store.ts';
 import type { CapabilityFactor, ExecutionScope } from './factor.ts';
 import { HostError } from './factor.ts';
 
 /**
- * `alga.storage`: LMDB key-value storage namespaced by tenant + extension, so one tenant's
- * keys are unreachable from another's. Key-count and byte quotas per namespace. The LMDB files are 0600.
+ * `alga.storage`: the WIT functions of wit/storage.wit over the KeyValueStore (namespaced by
+ * tenant + extension, quotas per namespace, atomic counters, versions and batches; see
+ * runner/storage/). This module turns WIT values into store calls and counts them.
  */
 
-interface Usage {
-  keys: number;
-  bytes: number;
+const namespaceOf = (scope: ExecutionScope): Namespace => ({ tenantId: scope.tenantId, extensionId: scope.extensionId });
+const limitsOf = (scope: ExecutionScope): StorageLimits => ({ maxKeys: scope.limits.maxStorageKeys, maxBytes: scope.limits.maxStorageBytes, maxValueBytes: scope.limits.maxStorageValueBytes });
+
+/** A version the guest sends back; one beyond what any read returned can never match. */
+function versionFromWit(version: unknown): number {
+  if (typeof version !== 'bigint' || version < 0n) throw new HostError('invalid', 'A version must be a whole number from a previous read.');
+  return version > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(version);
 }
 
-const maxKeyBytes = 512;
-const maxPageSize = 1000;
-const separator = '\u0000';
+function expectationFromWit(expect: Wit.Expectation | undefined): Expectation | undefined {
+  if (expect === undefined) return undefined;
+  switch (expect?.tag) {
+    case 'absent':
+      return { kind: 'absent' };
+    case 'version':
+      return { kind: 'version', version: versionFromWit(expect.val) };
+    case 'value':
+      return { kind: 'value', value: expect.val };
+    default:
+      throw new HostError('invalid', 'An expectation must be absent, a version or a value.');
+  }
+}
 
-export function createStorageFactor(options: { path: string; registry: Registry }): CapabilityFactor & { root: RootDatabase } {
-  const root = openPrivateLmdb({ path: options.path, compression: false });
-  const values: Database<Buffer, string> = root.openDB({ name: 'values', encoding: 'binary' });
-  const usage: Database<Usage, string> = root.openDB({ name: 'usage', encoding: 'msgpack' });
+function operationFromWit(operation: Wit.Operation): Operation {
+  switch (operation?.tag) {
+    case 'put':
+      return { kind: 'put', key: operation.val.key, value: operation.val.value, expect: expectationFromWit(operation.val.expect) };
+    case 'delete':
+      return { kind: 'delete', key: operation.val.key, expect: expectationFromWit(operation.val.expect) };
+    case 'increment':
+      return { kind: 'increment', key: operation.val.key, by: operation.val.by };
+    case 'check': {
+      const expect = expectationFromWit(operation.val.expect);
+      if (!expect) throw new HostError('invalid', 'A check needs an expectation.');
+      return { kind: 'check', key: operation.val.key, expect };
+    }
+    default:
+      throw new HostError('invalid', 'An operation must be put, delete, increment or check.');
+  }
+}
+
+function outcomeToWit(outcome: BatchOutcome): Wit.BatchOutcome {
+  if ('conflict' in outcome) {
+    const { index, key, currentVersion } = outcome.conflict;
+    return { tag: 'conflict', val: { index, key, currentVersion: currentVersion === undefined ? undefined : BigInt(currentVersion) } };
+  }
+  return {
+    tag: 'committed',
+    val: outcome.committed.map((result): Wit.OperationResult => {
+      switch (result.kind) {
+        case 'put':
+          return { tag: 'put', val: BigInt(result.version) };
+        case 'delete':
+          return { tag: 'delete', val: result.existed };
+        case 'increment':
+          return { tag: 'increment', val: result.value };
+        case 'check':
+          return { tag: 'check' };
+      }
+    }),
+  };
+}
+
+type ReadFunction = (store: KeyValueStore, namespace: Namespace, args: unknown[]) => Awaitable<unknown>;
+
+/** The read functions of the interface; guest workers serve them too (runner/storage/worker-reads.ts). */
+export const storageReads: Record<string, ReadFunction> = {
+  get: (store, namespace, [key]) => store.get(namespace, key),
+  getVersioned: (store, namespace, [key]) => mapAwaitable(store.getVersioned(namespace, key), (stored) => stored && ({ value: stored.value, version: BigInt(stored.version) } satisfies Wit.VersionedValue)),
+  listByPrefix: (store, namespace, [prefix, cursor, limit]) => store.list(namespace, prefix, cursor, limit),
+};
+
+/** The `operation` label of runner_storage_operations_total for each function. */
+const operationOf: Record<string, string> = { get: 'get', getVersioned: 'get', listByPrefix: 'list', put: 'put', delete: 'delete', increment: 'increment', batch: 'batch' };
+
+export function createStorageFactor(options: { store: KeyValueStore; registry: Registry }): CapabilityFactor {
+  const { store } = options;
+  /** Executions that wrote: their answer waits until the writes are durable. */
+  const wrote = new WeakSet<ExecutionScope>();
+  const writing = <T>(scope: ExecutionScope, write: () => Promise<T>): Promise<T> => {
+    wrote.add(scope); // also when it fails: a failed batch may have raced a flush, and waiting costs nothing then
+    return write();
+  };
   const operations = new Counter({
     name: 'runner_storage_operations_total',
-    help: 'Guest storage operations by operation and result.',
+    help: 'Guest storage operations by operation and result (ok, conflict, or the host-error case).',
     labelNames: ['operation', 'result'],
     registers: [options.registry],
   });
 
-  const namespaceOf = (scope: ExecutionScope): string => `${scope.tenantId}${separator}${scope.extensionId}${separator}`;
-
-  function checkKey(key: unknown): string {
-    if (typeof key !== 'string' || key.length === 0) throw new HostError('invalid', 'A storage key must be a non-empty string.');
-    if (Buffer.byteLength(key) > maxKeyBytes) throw new HostError('invalid', `A storage key must be at most ${maxKeyBytes} bytes.`);
-    if (key.includes(separator)) throw new HostError('invalid', 'A storage key must not contain NUL.');
-    return key;
-  }
-
-  function counted<T>(operation: string, run: () => T): T {
+  async function counted<T>(operation: string, run: () => T | Promise<T>, resultOf: (value: T) => string = () => 'ok'): Promise<T> {
     try {
-      const result = run();
-      operations.inc({ operation, result: 'ok' });
+      const result = await run();
+      operations.inc({ operation, result: resultOf(result) });
       return result;
     } catch (error) {
       operations.inc({ operation, result: error instanceof HostError ? error.tag : 'error' });
@@ -52,67 +117,37 @@ export function createStorageFactor(options: { path: string; registry: Registry 
   return {
     capability: 'alga.storage',
     iface: 'storage',
-    root,
     functions: {
-      get: (scope, [key]) =>
-        counted('get', () => {
-          const value = values.get(namespaceOf(scope) + checkKey(key));
-          return value === undefined ? undefined : new Uint8Array(value);
-        }),
+      get: (scope, args) => counted('get', () => storageReads.get(store, namespaceOf(scope), args)),
+      getVersioned: (scope, args) => counted('get', () => storageReads.getVersioned(store, namespaceOf(scope), args)),
       put: (scope, [key, value]) =>
-        counted('put', () => {
-          const name = checkKey(key);
-          if (!(value instanceof Uint8Array)) throw new HostError('invalid', 'A storage value must be bytes.');
-          if (value.length > scope.limits.maxStorageValueBytes) throw new HostError('limit', `A value may be at most ${scope.limits.maxStorageValueBytes} bytes.`);
-          const namespace = namespaceOf(scope);
-          values.transactionSync(() => {
-            const current = usage.get(namespace) ?? { keys: 0, bytes: 0 };
-            const previous = values.get(namespace + name);
-            const next = {
-              keys: current.keys + (previous === undefined ? 1 : 0),
-              bytes: current.bytes + value.length + (previous === undefined ? Buffer.byteLength(name) : -previous.length),
-            };
-            if (next.keys > scope.limits.maxStorageKeys) throw new HostError('limit', `This install may keep at most ${scope.limits.maxStorageKeys} keys.`);
-            if (next.bytes > scope.limits.maxStorageBytes) throw new HostError('limit', `This install may keep at most ${scope.limits.maxStorageBytes} bytes.`);
-            values.putSync(namespace + name, Buffer.from(value.buffer, value.byteOffset, value.byteLength));
-            usage.putSync(namespace, next);
-          });
+        counted('put', async () => {
+          await writing(scope, () => store.put(namespaceOf(scope), limitsOf(scope), key, value));
         }),
-      delete: (scope, [key]) =>
-        counted('delete', () => {
-          const name = checkKey(key);
-          const namespace = namespaceOf(scope);
-          return values.transactionSync(() => {
-            const previous = values.get(namespace + name);
-            if (previous === undefined) return false;
-            const current = usage.get(namespace) ?? { keys: 1, bytes: previous.length + Buffer.byteLength(name) };
-            values.removeSync(namespace + name);
-            usage.putSync(namespace, { keys: Math.max(0, current.keys - 1), bytes: Math.max(0, current.bytes - previous.length - Buffer.byteLength(name)) });
-            return true;
-          });
-        }),
-      listByPrefix: (scope, [prefix, cursor, limit]) =>
-        counted('list', () => {
-          if (typeof prefix !== 'string' || prefix.includes(separator)) throw new HostError('invalid', 'The prefix must be a string without NUL.');
-          if (cursor !== undefined && typeof cursor !== 'string') throw new HostError('invalid', 'The cursor must be a string from a previous page.');
-          const pageSize = Math.max(1, Math.min(Number(limit) || 100, maxPageSize));
-          const namespace = namespaceOf(scope);
-          const start = namespace + (cursor && cursor.startsWith(prefix) ? cursor : prefix);
-          const entries: { key: string; value: Uint8Array }[] = [];
-          let more = false;
-          for (const { key, value } of values.getRange({ start })) {
-            if (!key.startsWith(namespace + prefix)) break;
-            const name = key.slice(namespace.length);
-            if (cursor && name === cursor) continue;
-            if (entries.length === pageSize) {
-              more = true;
-              break;
-            }
-            entries.push({ key: name, value: new Uint8Array(value) });
-          }
-          return { entries, cursor: more ? entries[entries.length - 1].key : undefined };
-        }),
+      delete: (scope, [key]) => counted('delete', () => writing(scope, () => store.delete(namespaceOf(scope), limitsOf(scope), key))),
+      listByPrefix: (scope, args) => counted('list', () => storageReads.listByPrefix(store, namespaceOf(scope), args)),
+      increment: (scope, [key, by]) => counted('increment', () => writing(scope, () => store.increment(namespaceOf(scope), limitsOf(scope), key, by))),
+      batch: (scope, [witOperations]) =>
+        counted(
+          'batch',
+          async () => {
+            if (!Array.isArray(witOperations)) throw new HostError('invalid', 'A batch must be a list of operations.');
+            const operations = (witOperations as Wit.Operation[]).map(operationFromWit);
+            return outcomeToWit(await writing(scope, () => store.batch(namespaceOf(scope), limitsOf(scope), operations)));
+          },
+          (outcome) => (outcome.tag === 'conflict' ? 'conflict' : 'ok'),
+        ),
     },
-    close: () => root.close(),
+    countServedElsewhere(fn, result, count) {
+      operations.inc({ operation: operationOf[fn] ?? fn, result }, count);
+    },
+    async settle(scope) {
+      if (!wrote.has(scope)) return;
+      try {
+        await store.durable();
+      } catch (error) {
+        throw new AlgaError('E_RUNNER_STORAGE_NOT_DURABLE', `Request ${scope.requestId}: ${(error as Error).message}`);
+      }
+    },
   };
 }

@@ -1,13 +1,16 @@
-import { timingSafeEqual, createHash } from 'node:crypto';
-import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { timingSafeEqual, createHash, hash } from 'node:crypto';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { AlgaError, isAlgaError } from '../../lib/errors/index.ts';
 import type { ExecutionRecord, Runner } from '../runner.ts';
 import { sendError } from './errors.ts';
 import { registerExtUi } from './ext-ui.ts';
+import { registerStorageAdmin } from './storage-admin.ts';
 import { decodeExecuteFrame, encodeExecuteFrame, executeFrameType } from '../../lib/execute-frame.ts';
 import { executeAnswerJson, executionFigures, parseExecuteJson } from './execute-json.ts';
+import { serveExecuteChannels } from './channel.ts';
 
-const digest = (value: string) => createHash('sha256').update(value).digest();
+/** sha256 (the one-shot form where Node has it: no Hash object per request). */
+const digest = (value: string): Buffer => (typeof hash === 'function' ? hash('sha256', value, 'buffer') : createHash('sha256').update(value).digest());
 
 /** Compares digests, so neither the length nor the content of the token leaks through timing. */
 function tokenMatches(header: string | undefined, expectedDigest: Buffer): boolean {
@@ -15,7 +18,7 @@ function tokenMatches(header: string | undefined, expectedDigest: Buffer): boole
   return timingSafeEqual(digest(presented), expectedDigest);
 }
 
-/** The runner's HTTP API around a Runner: execute, ext-ui, metrics, health, debug events. */
+/** The runner's HTTP API around a Runner: execute (also as a channel), ext-ui, metrics, health, debug events. */
 export function buildRunnerApp(runner: Runner): FastifyInstance {
   const token = runner.config.serviceToken;
   if (!token) throw new AlgaError('E_RUNNER_CONFIG_INVALID', 'RUNNER_SERVICE_TOKEN is required to serve HTTP.');
@@ -48,9 +51,11 @@ export function buildRunnerApp(runner: Runner): FastifyInstance {
   });
 
   const tokenDigest = digest(token);
-  const requireToken = async (request: FastifyRequest, reply: import('fastify').FastifyReply) => {
-    if (!tokenMatches(request.headers.authorization, tokenDigest)) return sendError(reply, new AlgaError('E_RUNNER_UNAUTHORIZED'));
-  };
+  // A callback hook, not an async one: no promise per request.
+  function requireToken(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
+    if (tokenMatches(request.headers.authorization, tokenDigest)) return done();
+    sendError(reply, new AlgaError('E_RUNNER_UNAUTHORIZED'));
+  }
 
   app.setErrorHandler((error: Error & { statusCode?: number }, _request, reply) => {
     if (error.statusCode === 413) return sendError(reply, new AlgaError('E_RUNNER_REQUEST_TOO_LARGE'));
@@ -91,9 +96,14 @@ export function buildRunnerApp(runner: Runner): FastifyInstance {
     });
   });
 
+  // The execute channel: one kept-open connection, many calls in flight (lib/execute-frame.ts).
+  const channels = serveExecuteChannels(app.server, runner, { authorized: (authorization) => tokenMatches(authorization, tokenDigest) });
+  app.addHook('preClose', () => channels.close());
+
   app.get('/metrics', async (_request, reply) => reply.header('content-type', runner.registry.contentType).send(await runner.registry.metrics()));
   app.get('/healthz', async () => ({ status: 'ok', workers: runner.workers }));
   registerExtUi(app, runner);
+  registerStorageAdmin(app, runner, requireToken);
 
   if (runner.config.logger) {
     runner.on('execution', (execution: ExecutionRecord) => {

@@ -2,6 +2,7 @@ import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from '
 import { pathToFileURL } from 'node:url';
 import { guestWasiImports, withDirectWasiFunctions } from './guest-environment.ts';
 import { globalExportPrefix } from '../loading/global-exports.ts';
+import { WorkerStorageReads } from '../storage/worker-reads.ts';
 import { claimToken, type ExecuteMessage, type ForgetMessage, type GuestCode, type GuestResponse, type HostCallMessage, type HostCallReply, type PrepareMessage, type WorkerMessage } from './protocol.ts';
 
 /**
@@ -50,8 +51,13 @@ function post(message: WorkerMessage, transfer: ArrayBuffer[] = []): void {
   parentPort!.postMessage(message, transfer);
 }
 
+/** Granted storage reads are answered here, without a round trip to the main thread. */
+const storageReads = new WorkerStorageReads();
+
 function hostCall(iface: string, fn: string, args: unknown[]): unknown {
   if (warmingUp || !currentJob) throw { payload: { tag: 'unavailable', val: 'Host calls are not available while the extension warms up.' } };
+  const servedHere = storageReads.serve(currentJob.storageReads, currentJob.context, iface, fn, args);
+  if (servedHere) return servedHere.value;
   Atomics.store(cell, 0, 0);
   hostPort.postMessage({ jobId: currentJob.jobId, iface, fn, args } satisfies HostCallMessage);
   Atomics.wait(cell, 0, 0);
@@ -181,14 +187,14 @@ async function execute(job: ExecuteMessage): Promise<boolean> {
     const memoryBytes = instance.memory.buffer.byteLength;
     if (!validResponse(response)) {
       instances.delete(job.instanceKey);
-      post({ type: 'failure', jobId: job.jobId, kind: 'invalid-response', message: 'The handler did not return a status, headers and a byte body.', memoryBytes });
+      post({ type: 'failure', jobId: job.jobId, kind: 'invalid-response', message: 'The handler did not return a status, headers and a byte body.', memoryBytes, servedInWorker: storageReads.take() });
       return false;
     }
     const body = response.body.byteOffset === 0 && response.body.byteLength === response.body.buffer.byteLength ? response.body : response.body.slice();
     if (!instance.snapshot && memoryBytes > job.code.memoryLimitBytes * memoryHighWater) instances.delete(job.instanceKey);
     const idleNow = !instance.snapshot;
     post(
-      { type: 'result', jobId: job.jobId, response: { status: response.status, headers: response.headers, body }, memoryBytes, freshInstance: fresh, instanceKeys: idleNow ? [...instances.keys()] : undefined },
+      { type: 'result', jobId: job.jobId, response: { status: response.status, headers: response.headers, body }, memoryBytes, freshInstance: fresh, instanceKeys: idleNow ? [...instances.keys()] : undefined, servedInWorker: storageReads.take() },
       [body.buffer as ArrayBuffer],
     );
     if (idleNow) return true;
@@ -197,7 +203,7 @@ async function execute(job: ExecuteMessage): Promise<boolean> {
     currentJob = undefined;
     const { kind, message } = classify(error, instance, job);
     instances.delete(job.instanceKey);
-    post({ type: 'failure', jobId: job.jobId, kind, message, memoryBytes: instance?.memory.buffer.byteLength ?? 0 });
+    post({ type: 'failure', jobId: job.jobId, kind, message, memoryBytes: instance?.memory.buffer.byteLength ?? 0, servedInWorker: storageReads.take() });
   }
   return false;
 }

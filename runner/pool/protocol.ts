@@ -1,4 +1,5 @@
 /** Messages between the runner's main thread and its guest workers. */
+import type { ServedInWorker, StorageReadGrant } from '../storage/worker-reads.ts';
 
 export type IsolationPolicy = 'tenant' | 'request';
 
@@ -50,6 +51,8 @@ export interface ExecuteMessage {
   code: GuestCode;
   context: GuestContext;
   request: GuestRequest;
+  /** Set when the worker may answer this job's storage reads itself (runner/storage/worker-reads.ts). */
+  storageReads?: StorageReadGrant;
 }
 
 /** New compiled code: the worker keeps the modules and loads the glue before any request needs them. */
@@ -68,8 +71,8 @@ export type FailureKind = 'trap' | 'memory' | 'invalid-response' | 'load';
 
 export type WorkerMessage =
   /** `instanceKeys` is set when the worker is already idle again (nothing left to do after answering). */
-  | { type: 'result'; jobId: number; response: GuestResponse; memoryBytes: number; freshInstance: boolean; instanceKeys?: string[] }
-  | { type: 'failure'; jobId: number; kind: FailureKind; message: string; memoryBytes: number }
+  | { type: 'result'; jobId: number; response: GuestResponse; memoryBytes: number; freshInstance: boolean; instanceKeys?: string[]; servedInWorker?: ServedInWorker }
+  | { type: 'failure'; jobId: number; kind: FailureKind; message: string; memoryBytes: number; servedInWorker?: ServedInWorker }
   | { type: 'stdio'; jobId: number; stream: 'stdout' | 'stderr'; text: string; truncated: boolean }
   /** The worker finished `jobId` (and, under `request` policy, restored the snapshot after it). */
   | { type: 'idle'; jobId: number; instanceKeys: string[] };

@@ -1,5 +1,6 @@
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { startTsWorker } from '../../lib/ts-worker.ts';
+import type { ServedInWorker } from '../storage/worker-reads.ts';
 import { claimToken, type ExecuteMessage, type FailureKind, type ForgetMessage, type GuestCode, type GuestResponse, type HostCallMessage, type HostCallReply, type PrepareMessage, type WorkerMessage } from './protocol.ts';
 
 export type PoolJob = Omit<ExecuteMessage, 'type' | 'jobId'> & {
@@ -9,8 +10,8 @@ export type PoolJob = Omit<ExecuteMessage, 'type' | 'jobId'> & {
 };
 
 export type PoolOutcome =
-  | { kind: 'ok'; response: GuestResponse; memoryBytes: number; freshInstance: boolean }
-  | { kind: FailureKind; message: string; memoryBytes: number }
+  | { kind: 'ok'; response: GuestResponse; memoryBytes: number; freshInstance: boolean; servedInWorker?: ServedInWorker }
+  | { kind: FailureKind; message: string; memoryBytes: number; servedInWorker?: ServedInWorker }
   | { kind: 'deadline'; message: string; memoryBytes: number }
   | { kind: 'queue-timeout'; message: string; memoryBytes: number };
 
@@ -186,11 +187,11 @@ export class WorkerPool<Owner> {
       }
       case 'result':
         if (running?.jobId !== message.jobId) return;
-        this.settle(running, { kind: 'ok', response: message.response, memoryBytes: message.memoryBytes, freshInstance: message.freshInstance });
+        this.settle(running, { kind: 'ok', response: message.response, memoryBytes: message.memoryBytes, freshInstance: message.freshInstance, servedInWorker: message.servedInWorker });
         if (message.instanceKeys) this.finished(slot, message.instanceKeys);
         return;
       case 'failure':
-        if (running?.jobId === message.jobId) this.settle(running, { kind: message.kind, message: message.message, memoryBytes: message.memoryBytes });
+        if (running?.jobId === message.jobId) this.settle(running, { kind: message.kind, message: message.message, memoryBytes: message.memoryBytes, servedInWorker: message.servedInWorker });
         return;
       case 'idle':
         if (running?.jobId === message.jobId) this.finished(slot, message.instanceKeys);

@@ -19,7 +19,21 @@ export {
   type HostErrorKind,
 } from './errors.ts';
 export { utf8, fromUtf8, jsonBytes, parseJsonBytes, toBytes, type BodyInit } from './bytes.ts';
-export { storage, type StorageEntry, type StoragePage, type ListOptions } from './storage.ts';
+export {
+  storage,
+  StorageConflictError,
+  type StorageEntry,
+  type StoragePage,
+  type ListOptions,
+  type Versioned,
+  type Expectation,
+  type ConditionalResult,
+  type StorageConflict,
+  type BatchOperation,
+  type BatchStepResult,
+  type StorageTransaction,
+  type TransactionOptions,
+} from './storage.ts';
 export { http, type FetchInit, type FetchResponse } from './http.ts';
 export { secrets } from './secrets.ts';
 export { log, type LogLevel, type LogFields } from './log.ts';

@@ -59,6 +59,13 @@ describe('examples answer requests (real components, host imports written here)'
         put: (key: string, value: Uint8Array) => void store().set(key, value),
         delete: (key: string) => store().delete(key),
         listByPrefix: () => ({ entries: [] }),
+        getVersioned: (key: string) => (store().has(key) ? { value: store().get(key), version: 1n } : undefined),
+        increment(key: string, by: bigint) {
+          const sum = BigInt(decoder.decode(store().get(key) ?? encoder.encode('0'))) + by;
+          store().set(key, encoder.encode(String(sum)));
+          return sum;
+        },
+        batch: () => hostError('unavailable', 'Batches are not written for this test.'),
       },
     });
     egress = await loadGuest(component('egress'), {
@@ -85,12 +92,12 @@ describe('examples answer requests (real components, host imports written here)'
 
   it('kv-counter counts per store and answers 405 for the wrong method', () => {
     tenant = 'tenant-a';
-    expect(bodyJson(counter.handle({ method: 'GET', path: '/count' }))).toEqual({ count: 0 });
+    expect(bodyJson(counter.handle({ method: 'GET', path: '/count' }))).toEqual({ count: 0, version: null });
     counter.handle({ method: 'POST', path: '/increment' });
     expect(bodyJson(counter.handle({ method: 'POST', path: '/increment' }))).toEqual({ count: 2 });
-    expect(bodyJson(counter.handle({ method: 'GET', path: '/count' }))).toEqual({ count: 2 });
+    expect(bodyJson(counter.handle({ method: 'GET', path: '/count' }))).toEqual({ count: 2, version: 1 });
     tenant = 'tenant-b';
-    expect(bodyJson(counter.handle({ method: 'GET', path: '/count' }))).toEqual({ count: 0 });
+    expect(bodyJson(counter.handle({ method: 'GET', path: '/count' }))).toEqual({ count: 0, version: null });
     expect(counter.handle({ method: 'GET', path: '/increment' }).status).toBe(405);
   });
 

@@ -69,6 +69,8 @@ describe('gateway ↔ runner contract', () => {
   beforeAll(async () => {
     runner = createServer((request, response) => {
       if (request.url === '/healthz') return response.end('{"status":"ok"}');
+      // A runner without the execute channel (an older one): the gateway calls it over HTTP.
+      if (request.url === '/v1/channel') return response.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"Route GET:/v1/channel not found"}');
       const chunks: Buffer[] = [];
       request.on('data', (chunk) => chunks.push(chunk));
       request.on('end', () => {

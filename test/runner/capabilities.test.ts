@@ -1,7 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sealSecrets } from '../../lib/sealed-secrets.ts';
+import type { StorageEngine } from '../../runner/storage/engine.ts';
+import { openLmdbStorageEngine } from '../../runner/storage/lmdb-engine.ts';
 import { guestDir } from '../support/projects.ts';
 import { executeBody, guestJson, startFixture, type CallOptions, type RunnerFixture } from './support.ts';
 
@@ -58,6 +61,115 @@ describe('runner: host capabilities', () => {
       const tooBig = (await call({ path: '/storage/put', method: 'POST', query: 'key=k0', body: 'y'.repeat(5000), tenant: 'tenant-quota' })).guest;
       expect(tooBig).toMatchObject({ ok: false, error: 'limit' });
       expect((await call({ path: '/storage/get', query: 'key=k0', tenant: 'tenant-quota' })).guest).toEqual({ ok: true, value: 'x' });
+    });
+  });
+
+  describe('storage: counters, versions, batches and purge (wit/storage.wit through a real component)', () => {
+    const batch = async (tenant: string, operations: unknown[]) => (await call({ path: '/storage/batch', method: 'POST', body: JSON.stringify(operations), tenant })).guest;
+
+    it('increments atomically from the decimal text a put stored, and refuses a value that is not an integer', async () => {
+      const tenant = 'tenant-counter';
+      expect((await call({ path: '/storage/increment', method: 'POST', query: 'key=n&by=5', tenant })).guest).toEqual({ ok: true, value: '5' });
+      // A negative s64 as a plain parameter traps inside componentize-js guests; in a batch step it crosses.
+      expect(await batch(tenant, [{ tag: 'increment', val: { key: 'n', by: '-7' } }])).toEqual({ ok: true, value: { tag: 'committed', val: [{ tag: 'increment', val: '-2' }] } });
+      expect((await call({ path: '/storage/increment', method: 'POST', query: 'key=n&by=1', tenant })).guest).toEqual({ ok: true, value: '-1' });
+      expect((await call({ path: '/storage/get', query: 'key=n', tenant })).guest).toEqual({ ok: true, value: '-1' });
+      await call({ path: '/storage/put', method: 'POST', query: 'key=word', body: 'hello', tenant });
+      const refused = (await call({ path: '/storage/increment', method: 'POST', query: 'key=word', tenant })).guest;
+      expect(refused).toMatchObject({ ok: false, error: 'invalid' });
+      expect(refused.message).toContain('not an integer');
+    });
+
+    it('commits a batch all or nothing: a conflict names the step and the current version, a quota refusal writes nothing', async () => {
+      const tenant = 'tenant-batch';
+      const created = await batch(tenant, [
+        { tag: 'put', val: { key: 'a', value: 'one', expect: { tag: 'absent' } } },
+        { tag: 'increment', val: { key: 'b', by: '2' } },
+        { tag: 'check', val: { key: 'a', expect: { tag: 'value', val: 'one' } } },
+      ]);
+      expect(created).toMatchObject({ ok: true, value: { tag: 'committed', val: [{ tag: 'put' }, { tag: 'increment', val: '2' }, { tag: 'check' }] } });
+      const version = created.value.val[0].val;
+      expect((await call({ path: '/storage/get-versioned', query: 'key=a', tenant })).guest).toEqual({ ok: true, value: { value: 'one', version } });
+
+      const stale = await batch(tenant, [
+        { tag: 'increment', val: { key: 'b', by: '1' } },
+        { tag: 'delete', val: { key: 'a', expect: { tag: 'version', val: String(BigInt(version) + 1n) } } },
+      ]);
+      expect(stale).toEqual({ ok: true, value: { tag: 'conflict', val: { index: 1, key: 'a', currentVersion: version } } });
+      expect((await call({ path: '/storage/get', query: 'key=b', tenant })).guest).toEqual({ ok: true, value: '2' });
+
+      // The fixture allows 5 keys: 2 stored + 4 new is over, so none of the 4 lands.
+      const tooMany = await batch(tenant, ['c', 'd', 'e', 'f'].map((key) => ({ tag: 'put', val: { key, value: key } })));
+      expect(tooMany).toMatchObject({ ok: false, error: 'limit' });
+      expect((await call({ path: '/storage/list', query: 'prefix=', tenant })).guest.value.keys).toEqual(['a', 'b']);
+      expect(await batch(tenant, [{ tag: 'delete', val: { key: 'a', expect: { tag: 'version', val: version } } }])).toEqual({ ok: true, value: { tag: 'committed', val: [{ tag: 'delete', val: true }] } });
+    });
+
+    it('answers granted reads in the guest worker: they see the latest writes, also the same request\'s, and count as host calls', async () => {
+      const tenant = 'tenant-worker-reads';
+      const metric = async () => Number(/runner_storage_operations_total\{operation="get",result="ok"\} (\d+)/.exec(await (await fetch(`${fixture.url}/metrics`)).text())?.[1] ?? 0);
+      const before = await metric();
+      for (const value of ['first', 'second']) {
+        const { guest, execution } = await call({ path: '/storage/put-then-get', method: 'POST', query: 'key=doc', body: value, tenant });
+        expect(guest).toEqual({ ok: true, value });
+        expect(execution.host_calls).toBe(2);
+      }
+      const mix = await call({ path: '/storage/mix', query: 'reads=3&writes=0', tenant });
+      expect(mix.execution.host_calls).toBe(3);
+      expect(await metric()).toBe(before + 5);
+    });
+
+    it('runs on an engine given in the config, and withholds an answer whose writes cannot be made durable', async () => {
+      const lmdb = openLmdbStorageEngine({ path: join(fixture.dataDir, 'engine-under-test') });
+      let failFlush = false;
+      // The LMDB engine without its worker path (so every call goes through the main thread) and with a flush that can fail.
+      const engine: StorageEngine = {
+        read: (namespace, key) => lmdb.read(namespace, key),
+        list: (namespace, prefix, after, limit) => lmdb.list(namespace, prefix, after, limit),
+        update: (namespace, keys, decide) => lmdb.update(namespace, keys, decide),
+        purge: (namespace) => lmdb.purge(namespace),
+        durable: async () => {
+          await lmdb.durable!();
+          if (failFlush) throw new Error('EIO: i/o error, fsync');
+        },
+        close: () => lmdb.close(),
+      };
+      const custom = await startFixture({ storageEngine: engine });
+      try {
+        const customHash = custom.publish(guestDir('misbehave'));
+        const run = (path: string, query: string, method = 'GET', body?: string) => custom.execute(executeBody({ hash: customHash, path, method, query, body, providers: ['alga.storage'] }));
+        expect((await run('/storage/put', 'key=k', 'POST', 'kept')).status).toBe(200);
+        expect(guestJson((await run('/storage/get', 'key=k')).json)).toEqual({ ok: true, value: 'kept' });
+        failFlush = true;
+        const withheld = await run('/storage/put', 'key=k', 'POST', 'maybe');
+        expect(withheld.status).toBe(503);
+        expect(withheld.json.error.code).toBe('E_RUNNER_STORAGE_NOT_DURABLE');
+        expect((await run('/storage/get', 'key=k')).status).toBe(200); // a request that wrote nothing does not wait
+      } finally {
+        await custom.close();
+      }
+    });
+
+    it('refuses the new functions without the grant, like the old ones', async () => {
+      const { guest, execution } = await call({ path: '/storage/increment', method: 'POST', query: 'key=n', providers: ['alga.log'], tenant: 'tenant-no-grant' });
+      expect(guest).toMatchObject({ ok: false, error: 'denied' });
+      expect(execution.denials).toEqual([{ capability: 'alga.storage', reason: 'The install was not granted alga.storage.' }]);
+    });
+
+    it('purges one tenant\'s storage of one extension through DELETE /v1/storage/{tenant}/{extension}, only with the service token', async () => {
+      for (const tenant of ['tenant-gone', 'tenant-stays']) await call({ path: '/storage/put', method: 'POST', query: 'key=k', body: 'v', tenant });
+      const purge = (token: string, path = '/v1/storage/tenant-gone/ext-test') => fetch(`${fixture.url}${path}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
+      const refused = await purge('wrong-token');
+      expect(refused.status).toBe(401);
+      expect((await refused.json()).error.code).toBe('E_RUNNER_UNAUTHORIZED');
+      expect((await call({ path: '/storage/get', query: 'key=k', tenant: 'tenant-gone' })).guest).toEqual({ ok: true, value: 'v' });
+      const purged = await purge(fixture.token);
+      expect(await purged.json()).toEqual({ purged: true, keys: 1 });
+      expect((await call({ path: '/storage/get', query: 'key=k', tenant: 'tenant-gone' })).guest).toEqual({ ok: true, value: null });
+      expect((await call({ path: '/storage/get', query: 'key=k', tenant: 'tenant-stays' })).guest).toEqual({ ok: true, value: 'v' });
+      const invalid = await purge(fixture.token, `/v1/storage/${encodeURIComponent('a\u0000b')}/ext-test`);
+      expect(invalid.status).toBe(400);
+      expect((await invalid.json()).error.code).toBe('E_RUNNER_STORAGE_NAMESPACE_INVALID');
     });
   });
 

@@ -1,8 +1,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createStorageFactor } from '../../runner/capabilities/storage.ts';
+import { openLmdbStorageEngine } from '../../runner/storage/lmdb-engine.ts';
 import { tempDir } from '../host/temp-dir.ts';
 
 describe('runner storage (alga.storage) files on disk', () => {
@@ -11,9 +10,9 @@ describe('runner storage (alga.storage) files on disk', () => {
 
   it('creates its LMDB folder 0700 and data.mdb and lock.mdb 0600', async () => {
     const path = join(dir.path, 'storage');
-    const storage = createStorageFactor({ path, registry: new Registry() });
-    await storage.root.put('k', Buffer.from('guest data'));
-    await storage.root.close();
+    const engine = openLmdbStorageEngine({ path });
+    await engine.root.put('k', Buffer.from('guest data'));
+    await engine.close();
     const modeOf = (file: string) => (statSync(file).mode & 0o777).toString(8);
     expect(modeOf(path)).toBe('700');
     expect(modeOf(join(path, 'data.mdb'))).toBe('600');

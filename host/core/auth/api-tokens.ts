@@ -1,5 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, hash as oneShotHash, randomBytes } from 'node:crypto';
 import { AlgaError } from '../../../lib/errors/index.ts';
+import { DecodedReads } from '../decoded-reads.ts';
 import type { HostStore } from '../store.ts';
 import { newId } from './accounts.ts';
 import { defaultTokenScopes, type TokenKind } from './scopes.ts';
@@ -54,16 +55,20 @@ function checkExpiry(expiresAt: unknown): void {
 }
 
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
+  // One-shot (Node ≥ 20.12): no Hash object per presented token.
+  return typeof oneShotHash === 'function' ? oneShotHash('sha256', token, 'hex') : createHash('sha256').update(token).digest('hex');
 }
 
 export class ApiTokens {
   private readonly byHash;
   private readonly hashById;
+  /** Every call presents its token: its record is decoded again only when it changed. */
+  private readonly presented;
 
   constructor(private readonly store: HostStore) {
     this.byHash = store.db<ApiTokenRecord, string>('core.tokens');
     this.hashById = store.db<string, string>('core.token-ids');
+    this.presented = new DecodedReads(this.byHash);
   }
 
   create(input: NewApiToken, tenantExists: (id: string) => boolean): { token: string; record: ApiTokenRecord } {
@@ -99,10 +104,11 @@ export class ApiTokens {
     return { token, record };
   }
 
-  /** The live record for a presented token, or undefined (unknown, malformed or expired). */
+  /** The live record for a presented token (frozen), or undefined (unknown, malformed or expired). */
   resolve(token: string): ApiTokenRecord | undefined {
     if (typeof token !== 'string' || !token.startsWith('alga_') || token.length > 200) return undefined;
-    const record = this.byHash.get(hashToken(token));
+    const hash = hashToken(token);
+    const record = this.presented.get(hash, hash);
     if (!record) return undefined;
     if (record.expiresAt && Date.parse(record.expiresAt) <= Date.now()) return undefined;
     return record;

@@ -7,6 +7,7 @@ import type { ExtensionsApi, ExtensionsSubModule } from './api.ts';
 import { EndpointTable } from './gateway/endpoints.ts';
 import { ExecutionLog } from './gateway/execution-log.ts';
 import { QuotaTracker } from './gateway/quotas.ts';
+import { createRunnerClient } from './gateway/runner-client.ts';
 import { gatewayRoutes } from './gateway/routes.ts';
 import { installActions } from './installs/install-actions.ts';
 import { InstallStore } from './installs/install-store.ts';
@@ -44,11 +45,13 @@ export default definePlugin({
     const executions = new ExecutionLog(host.store, { limits: host.config.executionLog, metrics: host.metrics, log: host.log.child({ area: 'execution-log' }) });
     const verifier = new BundleVerifier();
     const installService = new InstallService({ installs, registry, blobDir, trust, ceilings: host.config.ceilings, runnerPublicKey: host.runner.publicKey });
-    const actions = installActions({ service: installService, installs, audit: host.audit, events: host.events });
+    const actions = installActions({ service: installService, installs, audit: host.audit, events: host.events, runner: host.runner });
     const api: ExtensionsApi = { registry, installs, installService, installActions: actions, executions, blobDir, trust, tenantOf: (request) => tenantOf(request, host.auth) };
     host.plugins.expose(api);
 
+    const runnerClient = createRunnerClient();
     host.lifecycle.onClose(async () => {
+      runnerClient.close();
       executions.close();
       await verifier.close();
     });
@@ -57,7 +60,7 @@ export default definePlugin({
     await host.routes.register(installRoutes, { prefix: '/api/installs', installs, service: installService, actions, executions, auth: host.auth });
     await host.routes.register(gatewayRoutes, {
       prefix: '/api/ext',
-      auth: host.auth, installs, registry, endpoints: new EndpointTable(), quotas: new QuotaTracker(), executions, runner: host.runner, config: host.config, metrics: host.metrics, uiProxyRouteBase,
+      auth: host.auth, installs, registry, endpoints: new EndpointTable(), quotas: new QuotaTracker(), executions, runner: host.runner, runnerClient, config: host.config, metrics: host.metrics, uiProxyRouteBase,
     });
     await host.routes.register(uiProxyRoutes, {
       prefix: uiProxyRouteBase,

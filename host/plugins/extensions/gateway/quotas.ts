@@ -7,6 +7,20 @@
 
 export type QuotaDecision = { ok: true; release(): void } | { ok: false; retryAfterSeconds: number; reason: 'rate' | 'concurrency' };
 
+/** One admitted call: gives its concurrency slot back once. */
+class QuotaLease {
+  readonly ok = true;
+  private released = false;
+
+  constructor(private readonly bucket: Bucket) {}
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.bucket.inFlight--;
+  }
+}
+
 export interface QuotaLimits {
   requestsPerMinute: number;
   maxConcurrency: number;
@@ -50,16 +64,7 @@ export class QuotaTracker {
     if (bucket.inFlight >= limits.maxConcurrency) return { ok: false, reason: 'concurrency', retryAfterSeconds: 1 };
     bucket.tokens -= 1;
     bucket.inFlight++;
-    const held = bucket;
-    let released = false;
-    return {
-      ok: true,
-      release: () => {
-        if (released) return;
-        released = true;
-        held.inFlight--;
-      },
-    };
+    return new QuotaLease(bucket);
   }
 
   /** How many buckets are held; idle, full ones are dropped as calls come in. */

@@ -1,6 +1,9 @@
 import { actorOf, type Principal } from '../../../core/auth/index.ts';
 import type { AuditLog } from '../../../core/audit.ts';
 import type { HostEvents } from '../../../core/events.ts';
+import type { RunnerHandle } from '../../../core/runner/handle.ts';
+import { AlgaError, isAlgaError } from '../../../../lib/errors/index.ts';
+import { purgeExtensionStorage } from './storage-purge.ts';
 import type { InstallRecord, InstallStore } from './install-store.ts';
 import type { InstallInput, InstallService } from './installs.ts';
 
@@ -13,11 +16,32 @@ export interface InstallActions {
   create(principal: Principal | undefined, tenantId: string, extensionId: string, input: InstallInput): InstallRecord;
   update(principal: Principal | undefined, tenantId: string, extensionId: string, input: InstallInput): InstallRecord;
   remove(principal: Principal | undefined, tenantId: string, extensionId: string): InstallRecord;
+  /**
+   * Removes the install, then has the runner delete the tenant's storage of the extension
+   * (so no new request of the install writes meanwhile). Refused before anything changes when
+   * the runner is known to be down; E_STORAGE_PURGE_FAILED saying the install was removed when
+   * the runner does not confirm.
+   */
+  removeAndPurgeStorage(principal: Principal | undefined, tenantId: string, extensionId: string): Promise<{ removed: InstallRecord; purgedKeys: number }>;
+  /** Has the runner delete the tenant's storage of the extension, installed or not; the number of keys. */
+  purgeStorage(principal: Principal | undefined, tenantId: string, extensionId: string): Promise<number>;
 }
 
-export function installActions(options: { service: InstallService; installs: InstallStore; audit: AuditLog; events: HostEvents }): InstallActions {
-  const { service, installs, audit, events } = options;
-  return {
+export function installActions(options: { service: InstallService; installs: InstallStore; audit: AuditLog; events: HostEvents; runner: RunnerHandle }): InstallActions {
+  const { service, installs, audit, events, runner } = options;
+
+  async function purge(principal: Principal | undefined, tenantId: string, extensionId: string, whatHappened = ''): Promise<number> {
+    try {
+      const { keys } = await purgeExtensionStorage(runner, tenantId, extensionId);
+      audit.record({ action: 'install.storage_purged', actor: actorOf(principal), tenantId, target: extensionId, detail: { keys } });
+      return keys;
+    } catch (error) {
+      audit.record({ action: 'install.storage_purged', actor: actorOf(principal), tenantId, target: extensionId, outcome: 'failed' });
+      throw isAlgaError(error) ? new AlgaError(error.code, `${whatHappened} ${error.detail ?? ''}`.trim()) : error;
+    }
+  }
+
+  const actions: InstallActions = {
     create(principal, tenantId, extensionId, input) {
       const install = service.create(tenantId, extensionId, input);
       audit.record({ action: 'install.created', actor: actorOf(principal), tenantId, target: `${extensionId}@${install.version}`, detail: { grants: install.grants, egress: install.egress, secretNames: install.secretNames } });
@@ -48,5 +72,12 @@ export function installActions(options: { service: InstallService; installs: Ins
       events.emit('install.removed', { tenantId, extensionId: removed.extensionId });
       return removed;
     },
+    async removeAndPurgeStorage(principal, tenantId, extensionId) {
+      if (!runner.isAvailable()) throw new AlgaError('E_STORAGE_PURGE_FAILED', 'The runner is not running; the install was kept.');
+      const removed = actions.remove(principal, tenantId, extensionId);
+      return { removed, purgedKeys: await purge(principal, tenantId, removed.extensionId, 'The install was removed.') };
+    },
+    purgeStorage: (principal, tenantId, extensionId) => purge(principal, tenantId, extensionId),
   };
+  return actions;
 }

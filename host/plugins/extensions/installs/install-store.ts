@@ -1,5 +1,6 @@
 import type { SealedSecretEnvelope } from '../../../../lib/sealed-secrets.ts';
 import type { ExtensionLimits } from '../../../core/config.ts';
+import { DecodedReads } from '../../../core/decoded-reads.ts';
 import type { HostStore } from '../../../core/store.ts';
 
 export type InstallLimits = ExtensionLimits;
@@ -35,13 +36,23 @@ export function publicInstall(record: InstallRecord): PublicInstall {
 /** Installs keyed by [tenantId, extensionId]. */
 export class InstallStore {
   private readonly db;
+  private readonly shared;
 
   constructor(private readonly store: HostStore) {
     this.db = store.db<InstallRecord, [string, string]>('ext.installs');
+    this.shared = new DecodedReads(this.db);
   }
 
   get(tenantId: string, extensionId: string): InstallRecord | undefined {
     return this.db.get([tenantId, extensionId]);
+  }
+
+  /**
+   * The same record, frozen and shared between reads until it changes (the gateway reads the
+   * install on every call; the same object back means the same install).
+   */
+  getShared(tenantId: string, extensionId: string): Readonly<InstallRecord> | undefined {
+    return this.shared.get([tenantId, extensionId], `${tenantId}\u0000${extensionId}`);
   }
 
   listForTenant(tenantId: string): InstallRecord[] {

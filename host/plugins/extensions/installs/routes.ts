@@ -61,9 +61,22 @@ export async function installRoutes(app: FastifyInstance, options: InstallRouteO
     return { install: publicInstall(actions.update(auth.principalOf(request), tenantId, request.params.extensionId, input)) };
   });
 
-  app.delete<{ Params: { extensionId: string } }>('/:extensionId', { onRequest: write }, async (request) => {
-    const removed = actions.remove(auth.principalOf(request), tenantOf(request, auth), request.params.extensionId);
-    return { uninstalled: true, extensionId: removed.extensionId };
+  // Without ?purge=storage the extension's storage is kept: installing it again finds its data.
+  app.delete<{ Params: { extensionId: string }; Querystring: { purge?: string } }>('/:extensionId', { onRequest: write }, async (request) => {
+    const principal = auth.principalOf(request);
+    const tenantId = tenantOf(request, auth);
+    if (!purgeParam(request.query.purge)) {
+      const removed = actions.remove(principal, tenantId, request.params.extensionId);
+      return { uninstalled: true, extensionId: removed.extensionId, storage: 'kept' };
+    }
+    const { removed, purgedKeys } = await actions.removeAndPurgeStorage(principal, tenantId, request.params.extensionId);
+    return { uninstalled: true, extensionId: removed.extensionId, storage: 'purged', purgedKeys };
+  });
+
+  // The tenant's storage of an extension, installed or not (e.g. after an uninstall that kept it).
+  app.delete<{ Params: { extensionId: string } }>('/:extensionId/storage', { onRequest: write }, async (request) => {
+    const purgedKeys = await actions.purgeStorage(auth.principalOf(request), tenantOf(request, auth), request.params.extensionId);
+    return { extensionId: request.params.extensionId, storage: 'purged', purgedKeys };
   });
 
   // What installing (or moving the install to) a version asks for, before anything is changed.
@@ -89,4 +102,11 @@ export async function installRoutes(app: FastifyInstance, options: InstallRouteO
     const tenantId = tenantOf(request, auth);
     return { usage: executions.usage(tenantId, request.params.extensionId, wholeNumberParam(request.query.days, 'days', { min: 1, max: 366 }) ?? 30) };
   });
+}
+
+/** `?purge=storage` deletes the extension's storage with the install; nothing else is accepted. */
+function purgeParam(value: unknown): boolean {
+  if (value === undefined || value === '') return false;
+  if (value === 'storage') return true;
+  throw new AlgaError('E_REQUEST_INVALID', 'purge must be "storage" (delete the extension\'s storage with the install) or left out (keep it).');
 }

@@ -69,6 +69,43 @@ const routes = {
     if (result.ok) result.value = { keys: result.value.entries.map((entry) => entry.key), cursor: result.value.cursor ?? null };
     return json(200, result);
   },
+  // 10 reads and 1 write, the storage-heavy handler of bench/storage-calls.ts (`?reads=n&writes=n` to change).
+  'GET /storage/mix': (_context, request) => {
+    const reads = Number(param(request.query, 'reads') || 10);
+    const writes = Number(param(request.query, 'writes') || 1);
+    let found = 0;
+    for (let index = 0; index < reads; index++) if (storage.get(`mix:${index}`) !== undefined) found++;
+    for (let index = 0; index < writes; index++) storage.put(`mix:${counter++ % 10}`, encoder.encode(`value ${counter}`));
+    return json(200, { found });
+  },
+  // A write and a read of it in one request (the write goes to the main thread, the read may be answered in the worker).
+  'POST /storage/put-then-get': (_context, request) => {
+    const key = param(request.query, 'key');
+    const result = attempt(() => (storage.put(key, request.body), decoder.decode(storage.get(key))));
+    return json(200, result);
+  },
+  'POST /storage/increment': (_context, request) => {
+    const result = attempt(() => storage.increment(param(request.query, 'key'), BigInt(param(request.query, 'by') || '1')));
+    if (result.ok) result.value = String(result.value);
+    return json(200, result);
+  },
+  'GET /storage/get-versioned': (_context, request) => {
+    const result = attempt(() => storage.getVersioned(param(request.query, 'key')));
+    if (result.ok) result.value = result.value === undefined ? null : { value: decoder.decode(result.value.value), version: String(result.value.version) };
+    return json(200, result);
+  },
+  // The body: WIT operations as JSON, with text values and versions/steps as decimal strings.
+  'POST /storage/batch': (_context, request) => {
+    const expectation = (expect) =>
+      expect === undefined ? undefined : expect.tag === 'version' ? { tag: 'version', val: BigInt(expect.val) } : expect.tag === 'value' ? { tag: 'value', val: encoder.encode(expect.val) } : expect;
+    const operations = JSON.parse(decoder.decode(request.body)).map(({ tag, val }) => ({
+      tag,
+      val: { ...val, ...(val.value !== undefined ? { value: encoder.encode(val.value) } : {}), ...(val.by !== undefined ? { by: BigInt(val.by) } : {}), expect: expectation(val.expect) },
+    }));
+    const result = attempt(() => storage.batch(operations));
+    if (result.ok) result.value = JSON.parse(JSON.stringify(result.value, (_key, value) => (typeof value === 'bigint' ? String(value) : value)));
+    return json(200, result);
+  },
   'GET /secret': (_context, request) => json(200, attempt(() => secrets.get(param(request.query, 'name')) ?? null)),
   'GET /fetch': (_context, request) => {
     const result = attempt(() => http.fetch({ method: 'GET', url: param(request.query, 'url'), headers: [], body: new Uint8Array(), timeoutMs: undefined }));
