@@ -56,7 +56,8 @@ export const hostKill: Scenario = {
           }
         })(),
       ];
-      await sleep(3000);
+      // Long enough for a few publishes of the ~12 MB bundle to be acknowledged on a busy machine.
+      await sleep(6000);
       host.child.kill('SIGKILL');
       stop = true;
       await Promise.all(writers);

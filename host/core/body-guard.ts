@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server } from 'node:http';
+import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { AlgaError } from '../../lib/errors/index.ts';
@@ -12,7 +13,10 @@ import { AlgaError } from '../../lib/errors/index.ts';
  * - A body that arrives slower than `minBytesPerSecond` on average, once `graceMs` have passed,
  *   is cut: 408 E_REQUEST_TIMEOUT, and the connection is closed.
  * - An answer sent before the body was read whole closes the connection, so a client cannot keep
- *   a refused request's body trickling in.
+ *   a refused request's body trickling in. The close lingers (`lingerMs`): the host stops
+ *   writing, reads and discards what the client is still sending for a moment, then closes —
+ *   closing at once with unread bytes would send a reset that can destroy the answer before the
+ *   client reads it.
  *
  * Node's own `requestTimeout` (set on the server) bounds a whole request besides.
  */
@@ -66,6 +70,21 @@ class GuardedBody extends Readable {
   }
 }
 
+/** How long a connection closed after an early answer keeps reading (and discarding) before it is destroyed. */
+const lingerMs = 2000;
+
+/** Node calls `destroySoon` once the last answer on a `Connection: close` socket is written: end our side first, destroy later. */
+function lingerBeforeClosing(socket: Socket): void {
+  socket.destroySoon = function lingeringClose(this: Socket) {
+    if (this.writable) this.end();
+    const destroy = () => this.destroy();
+    const timer = setTimeout(destroy, lingerMs);
+    timer.unref();
+    this.once('end', destroy); // the client is done sending (its FIN): nothing unread is left
+    this.once('close', () => clearTimeout(timer));
+  };
+}
+
 function declaresBody(request: IncomingMessage): boolean {
   const length = request.headers['content-length'];
   if (length !== undefined) return Number(length) > 0;
@@ -104,6 +123,8 @@ export function installBodyGuard(app: FastifyInstance, options: BodyGuardOptions
   });
 
   app.addHook('onSend', async (request, reply) => {
-    if (!request.raw.complete && declaresBody(request.raw)) reply.header('connection', 'close');
+    if (request.raw.complete || !declaresBody(request.raw)) return;
+    reply.header('connection', 'close');
+    lingerBeforeClosing(request.raw.socket);
   });
 }

@@ -1,4 +1,4 @@
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { definePlugin } from '../../host/core/plugin.ts';
 import extensionsPlugin from '../../host/plugins/extensions/index.ts';
@@ -75,6 +75,23 @@ describe('credentials before the body', () => {
     expect(answer.headers.connection).toBe('close');
     expect(JSON.parse(answer.body)).toEqual({ error: { code: 'E_AUTH_REQUIRED', message: expect.any(String) }, request_id: answer.headers['x-request-id'] });
     await client.closed;
+  });
+
+  it('lets a client that sends its whole body before it reads read the 401 (the close lingers instead of resetting)', async () => {
+    // 8 MB is more than the socket buffers hold, so bytes are still unread when the host closes: an
+    // immediate close would reset the connection and the client would never see the answer.
+    const body = Buffer.alloc(8 * 1024 * 1024, 97);
+    const socket = connect(port, '127.0.0.1');
+    socket.pause();
+    socket.on('error', () => {});
+    socket.write(requestHead('POST', '/api/ext/com.example.hello/hello', { 'content-type': 'application/octet-stream', 'content-length': body.length }));
+    await new Promise<void>((resolve) => socket.write(body, () => resolve()));
+    let received = '';
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+    socket.resume();
+    await new Promise((resolve) => socket.once('close', resolve));
+    expect(received).toMatch(/^HTTP\/1\.1 401 /);
+    expect(received).toContain('"code":"E_AUTH_REQUIRED"');
   });
 
   it('answers 403 on the headers, too, when the token lacks the scope', async () => {
