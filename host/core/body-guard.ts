@@ -112,19 +112,21 @@ export function installBodyGuard(app: FastifyInstance, options: BodyGuardOptions
   const server = app.server as Server;
   server.on('checkContinue', (request, response) => server.emit('request', request, response));
 
-  app.addHook('preParsing', async (request, reply, payload) => {
-    if (!declaresBody(request.raw) || payload !== request.raw) return payload;
+  app.addHook('preParsing', (request, reply, payload, done) => {
+    if (!declaresBody(request.raw) || payload !== request.raw) return done(null, payload);
     const wantsContinue = String(request.headers.expect ?? '').toLowerCase() === '100-continue';
     const body = new GuardedBody(request.raw, () => {
       if (wantsContinue && !reply.raw.headersSent) reply.raw.writeContinue();
     });
     watched.add(body);
-    return body;
+    done(null, body);
   });
 
-  app.addHook('onSend', async (request, reply) => {
-    if (request.raw.complete || !declaresBody(request.raw)) return;
-    reply.header('connection', 'close');
-    lingerBeforeClosing(request.raw.socket);
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (!request.raw.complete && declaresBody(request.raw)) {
+      reply.header('connection', 'close');
+      lingerBeforeClosing(request.raw.socket);
+    }
+    done(null, payload);
   });
 }

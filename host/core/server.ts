@@ -92,10 +92,10 @@ export async function buildHostApp(options: HostAppOptions): Promise<HostApp> {
   let pluginsReady = false;
 
   installErrorHandler(app, { dataDir: config.dataDir });
-  app.addHook('onRequest', async (_request, reply) => {
-    if (!closing) return;
+  app.addHook('onRequest', (_request, reply, done) => {
+    if (!closing) return done();
     reply.header('connection', 'close').header('retry-after', '5');
-    throw new AlgaError('E_HOST_SHUTTING_DOWN');
+    done(new AlgaError('E_HOST_SHUTTING_DOWN'));
   });
   installBodyGuard(app, { minBytesPerSecond: config.http.bodyMinBytesPerSecond, graceMs: config.http.bodyGraceMs });
   await app.register(cookie, { secret: secrets.sessionKey.toString('base64') });
