@@ -18,8 +18,10 @@ export interface RunnerConfig {
   bundleDir?: string;
   registryUrl?: string;
   serviceToken?: string;
-  /** base64 nacl box secret key that opens sealed install secrets. */
+  /** base64 nacl box secret key(s) that open sealed install secrets, one per line (the active one first). */
   secretKey?: string;
+  /** Where they were read from (RUNNER_SECRET_KEY_FILE): re-read when a key rotation brings a new one. */
+  secretKeyFile?: string;
   /** Parsed trust bundle, or a path / inline JSON (as SIGNING_TRUST_BUNDLE). */
   trustBundle?: TrustBundle | string;
   workers?: number;
@@ -52,7 +54,7 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
 const logLevels: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export type ResolvedRunnerConfig = Required<Pick<RunnerConfig, 'dataDir' | 'bundleDir' | 'workers' | 'host' | 'port' | 'egressAllowPrivate' | 'defaultIsolation' | 'recycleAfterRequests' | 'recycleAfterMs' | 'compiledCacheBytes' | 'logger' | 'logLevel' | 'logRequests'>> &
-  Pick<RunnerConfig, 'registryUrl' | 'serviceToken' | 'secretKey' | 'publicBase' | 'uiOrigin' | 'storageEngine'> & {
+  Pick<RunnerConfig, 'registryUrl' | 'serviceToken' | 'secretKey' | 'secretKeyFile' | 'publicBase' | 'uiOrigin' | 'storageEngine'> & {
     /** Follows its file (SIGNING_TRUST_BUNDLE as a path): a changed trust bundle applies within a second. */
     trust: TrustBundleSource;
     limits: LimitsConfig;
@@ -74,6 +76,7 @@ export function resolveConfig(config: RunnerConfig): ResolvedRunnerConfig {
     registryUrl: config.registryUrl,
     serviceToken: config.serviceToken,
     secretKey: config.secretKey,
+    secretKeyFile: config.secretKeyFile,
     publicBase: config.publicBase,
     storageEngine: config.storageEngine,
     trust: new TrustBundleSource(config.trustBundle, trustRecheckMs),
@@ -123,6 +126,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RunnerConfi
     registryUrl: env.RUNNER_REGISTRY_URL || undefined,
     serviceToken: env.RUNNER_SERVICE_TOKEN || undefined,
     secretKey: secretKey || undefined,
+    secretKeyFile: env.RUNNER_SECRET_KEY ? undefined : env.RUNNER_SECRET_KEY_FILE || undefined,
     trustBundle: env.SIGNING_TRUST_BUNDLE || undefined,
     workers: number(env.RUNNER_WORKERS, 'RUNNER_WORKERS'),
     host: env.RUNNER_HOST || undefined,

@@ -87,7 +87,7 @@ export class Runner extends EventEmitter {
   constructor(config: RunnerConfig) {
     super();
     this.config = resolveConfig(config);
-    mkdirSync(this.config.dataDir, { recursive: true });
+    mkdirSync(this.config.dataDir, { recursive: true, mode: 0o700 });
     collectDefaultMetrics({ register: this.registry, prefix: 'runner_' });
     const registry = this.registry;
     this.events = new DebugEvents(this.config.debug, registry);
@@ -127,7 +127,7 @@ export class Runner extends EventEmitter {
       [
         createStorageFactor({ store: this.storage, registry }),
         createHttpFactor({ allowPrivate: this.config.egressAllowPrivate, registry }),
-        createSecretsFactor({ secretKey: this.config.secretKey, registry }),
+        createSecretsFactor({ secretKey: this.config.secretKey, secretKeyFile: this.config.secretKeyFile, registry }),
         createLoggingFactor({ registry }),
         createMetricsFactor({ registry }),
         createUiProxyFactor({ config: this.config.uiProxy, registry }),

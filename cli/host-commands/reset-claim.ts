@@ -3,15 +3,19 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { AlgaError } from '../../lib/errors/index.ts';
 import { resolveDataDir } from '../../host/core/secrets/cli-defaults.ts';
+import { createAuditLog } from '../../host/core/audit.ts';
+import { createAuth } from '../../host/core/auth/index.ts';
+import { coreMigrations } from '../../host/core/core-migrations.ts';
 import { openStore } from '../../host/core/store.ts';
 import { readSetupSettings } from '../../host/plugins/setup/settings.ts';
-import { readSetupState, writeSetupState } from '../../host/plugins/setup/state.ts';
-import { openSetupWithFreshToken } from '../../host/plugins/setup/surface-token.ts';
+import { describeReset, resetClaim } from '../../host/plugins/setup/reset-claim.ts';
 
 /**
  * `alga-host reset-claim`: reopens first-run setup with a fresh token. It works on the data
  * folder directly — whoever can run it already has file access to the host — and has no HTTP
- * route. Existing accounts, the tenant and the license stay; the next claim adds an admin.
+ * route. It voids every credential issued before it (sessions, admin API tokens, admin
+ * passwords: see setup/reset-claim.ts) and says so; the tenant, other accounts and the license
+ * stay, and the next claim adds an admin.
  */
 export function register(program: Command): void {
   program
@@ -28,12 +32,10 @@ export function register(program: Command): void {
       if (!existsSync(join(dataDir, 'store'))) throw new AlgaError('E_HOST_DATA_MISSING', `${dataDir} has no store; give the data folder of an existing host with --data.`);
       const store = openStore(dataDir);
       try {
-        store.transaction(() => {
-          const state = readSetupState(store);
-          writeSetupState(store, { status: 'unclaimed', reopenedAt: new Date().toISOString(), ...(state.tenantId ? { tenantId: state.tenantId } : {}) });
-        });
-        const { banner } = openSetupWithFreshToken({ store, dataDir, ttlMinutes: settings.tokenTtlMinutes, setupUrl: `${options.url.replace(/\/+$/, '')}/setup` });
-        process.stdout.write(`Setup reopened for ${dataDir}.\n${banner.join('\n')}\n`);
+        store.migrate('core', coreMigrations);
+        const auth = createAuth({ store, audit: createAuditLog(store) });
+        const report = resetClaim({ store, auth, dataDir, ttlMinutes: settings.tokenTtlMinutes, setupUrl: `${options.url.replace(/\/+$/, '')}/setup` });
+        process.stdout.write(`${describeReset(report, dataDir).join('\n')}\n`);
       } finally {
         await store.close();
       }

@@ -1,6 +1,7 @@
 import { join, resolve } from 'node:path';
 import { AlgaError } from '../../lib/errors/index.ts';
 import { parseUiOriginTemplate } from '../../lib/ext-ui/origins.ts';
+import { trustedProxiesFrom } from './trusted-proxies.ts';
 
 export const profiles = ['appliance', 'control-plane', 'all'] as const;
 export type HostProfile = (typeof profiles)[number];
@@ -37,6 +38,8 @@ export interface HostConfig {
   http: HttpLimits;
   executionLog: ExecutionLogLimits;
   secureCookies: boolean;
+  /** ALGA_TRUSTED_PROXIES: the peers whose X-Forwarded-* headers are believed (host/core/trusted-proxies.ts); false: none. */
+  trustedProxies: string[] | false;
   /** Everything else from the environment, for plugins' own settings (ALGA_LICENSE_SERVICE_URL, …). */
   env: Readonly<Record<string, string | undefined>>;
 }
@@ -127,6 +130,7 @@ export function resolveHostConfig(input: HostConfigInput = {}): HostConfig {
       maxBytes: positiveInt(env.EXT_EXECUTION_LOG_MAX_MB, 256, 'EXT_EXECUTION_LOG_MAX_MB') * 1024 * 1024,
     },
     secureCookies: env.ALGA_SECURE_COOKIES === '1' || env.ALGA_SECURE_COOKIES === 'true',
+    trustedProxies: trustedProxiesFrom(env),
     env,
   };
 }

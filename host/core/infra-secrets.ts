@@ -11,7 +11,9 @@ import {
   serializeEncryptionKeys,
   type LicenseSigningKey,
   type Profile,
+  type RunnerKeyPair,
 } from './secrets/infra-secret-files.ts';
+import type { Keyring } from './secrets/keyring.ts';
 import { publishedPlaceholders } from './secrets/placeholders.ts';
 
 /**
@@ -20,19 +22,29 @@ import { publishedPlaceholders } from './secrets/placeholders.ts';
  * validator, used by `alga-host init-secrets`, `alga-host start` and `alga-host rotate-key`.
  */
 
-export type { Profile, LicenseSigningKey };
+export type { Profile, LicenseSigningKey, RunnerKeyPair, Keyring };
 export type { EncryptionKeys };
 
+/**
+ * The infra secrets of a host. A running host reloads them when their files change
+ * (`alga-host rotate-key`): read the fields when they are used, not once at start. Each keyring's
+ * active key is also given on its own (`sessionKey`, `runnerKeyPair`, …).
+ */
 export interface InfraSecrets {
   encryptionKeys: EncryptionKeys;
+  /** Signs session cookies (the active key); the keyring's others still verify. */
   sessionKey: Buffer;
+  sessionKeys: Keyring<Buffer>;
   runnerServiceToken: string;
-  /** base64 nacl box key pair; install secrets are sealed to publicKey. */
-  runnerKeyPair: { publicKey: string; secretKey: string };
-  /** Control plane only: Ed25519 key that signs license JWTs. */
+  /** base64 nacl box key pair; install secrets are sealed to the active publicKey, and the runner opens with any of the keyring's. */
+  runnerKeyPair: RunnerKeyPair;
+  runnerKeys: Keyring<RunnerKeyPair>;
+  /** Control plane only: Ed25519 key that signs license JWTs (the active one; the JWKS serves the others until their tokens expire). */
   licenseSigningKey?: LicenseSigningKey;
-  /** Control plane only: HMAC key for presigned download links. */
+  licenseSigningKeys?: Keyring<LicenseSigningKey>;
+  /** Control plane only: HMAC key for presigned download links (the active one). */
   downloadLinkKey?: Buffer;
+  downloadLinkKeys?: Keyring<Buffer>;
 }
 
 export interface InfraSecretOptions {
@@ -74,7 +86,7 @@ export function loadInfraSecrets(dataDir: string, options: { profile: Profile; p
     if (text === undefined) {
       throw new AlgaError('E_SECRET_MISSING', `The ${spec.label} (${path}) does not exist; create it with \`alga-host init-secrets --data ${dataDir}\`.`);
     }
-    result[spec.field] = spec.parse(text, { dataDir, label: spec.label, path, placeholders });
+    Object.assign(result, spec.fields(spec.parse(text, { dataDir, label: spec.label, path, placeholders })));
   }
   return result as unknown as InfraSecrets;
 }

@@ -4,6 +4,7 @@ import rateLimit from '@fastify/rate-limit';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { createAuditLog, type AuditLog } from './audit.ts';
 import { createAuth, type HostAuth } from './auth/index.ts';
+import { sessionCookieSigner } from './auth/session-signer.ts';
 import { startSessionSweep, type SessionSweep } from './auth/session-sweep.ts';
 import type { HostConfig } from './config.ts';
 import { createHostEvents, type HostEvents } from './events.ts';
@@ -70,7 +71,7 @@ export async function buildHostApp(options: HostAppOptions): Promise<HostApp> {
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     bodyLimit: 1024 * 1024,
-    trustProxy: config.env.ALGA_TRUST_PROXY === '1',
+    trustProxy: config.trustedProxies,
     frameworkErrors: badUrlError,
     // A whole request (headers and body) must arrive within this; Node checks every second.
     requestTimeout: config.http.requestTimeoutMs,
@@ -98,7 +99,9 @@ export async function buildHostApp(options: HostAppOptions): Promise<HostApp> {
     done(new AlgaError('E_HOST_SHUTTING_DOWN'));
   });
   installBodyGuard(app, { minBytesPerSecond: config.http.bodyMinBytesPerSecond, graceMs: config.http.bodyGraceMs });
-  await app.register(cookie, { secret: secrets.sessionKey.toString('base64') });
+  await app.register(cookie, { secret: sessionCookieSigner(() => secrets.sessionKeys) });
+  // A session cookie signed by a rotated-out key is re-signed with the active one.
+  app.addHook('onSend', async (request, reply) => auth.renewSessionCookie(request, reply));
   // Routes opt in with `config.rateLimit`; a used-up limit answers 429 E_RATE_LIMITED with Retry-After.
   await app.register(rateLimit, { global: false, errorResponseBuilder: rateLimitError });
   app.addHook('onSend', async (request, reply) => {

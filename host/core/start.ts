@@ -7,7 +7,8 @@ import { resolveHostConfig, type HostConfig, type HostConfigInput } from './conf
 import { lockDataFolder } from './data-lock.ts';
 import { ensureInfraSecrets, type InfraSecrets } from './infra-secrets.ts';
 import type { HostPlugin } from './plugin.ts';
-import { childRunner } from './runner/child.ts';
+import { childRunner, writeRunnerSecretKeys } from './runner/child.ts';
+import { watchInfraSecrets } from './secrets/live-reload.ts';
 import { externalRunner, type ManagedRunner } from './runner/external.ts';
 import { uiProxyAuthKey } from './runner/ui-proxy-key.ts';
 import { buildHostApp, type HostApp } from './server.ts';
@@ -74,15 +75,17 @@ export async function startHost(options: StartHostOptions = {}): Promise<Running
   }
   let runner: ManagedRunner | undefined;
   let host: HostApp | undefined;
+  let secretsWatch: ReturnType<typeof watchInfraSecrets> | undefined;
   try {
     let hostUrl: string | undefined;
     const bootLog = pino({ level: options.logLevel ?? config.env.ALGA_LOG_LEVEL ?? 'info' });
     runner = config.runnerBaseUrl
-      ? externalRunner({ baseUrl: config.runnerBaseUrl, publicBaseUrl: config.runnerPublicBase, serviceToken: secrets.runnerServiceToken, publicKey: secrets.runnerKeyPair.publicKey })
+      ? externalRunner({ baseUrl: config.runnerBaseUrl, publicBaseUrl: config.runnerPublicBase, serviceToken: secrets.runnerServiceToken, publicKey: () => secrets.runnerKeyPair.publicKey })
       : childRunner({
           dataDir: config.dataDir,
           serviceToken: secrets.runnerServiceToken,
           keyPair: secrets.runnerKeyPair,
+          secretKeys: () => secrets.runnerKeys.entries.map((entry) => entry.key.secretKey),
           bundleDir: bundleDirOf(config.dataDir),
           trustBundle: config.trustBundle,
           publicBaseUrl: config.runnerPublicBase,
@@ -100,6 +103,17 @@ export async function startHost(options: StartHostOptions = {}): Promise<Running
     });
     hostUrl = `http://${loopbackFor(config.host)}:${(host.app.server.address() as AddressInfo).port}`;
     await runner.start();
+    // `alga-host rotate-key` rewrites key files while the host runs: follow them (secrets/live-reload.ts).
+    const embedded = !config.runnerBaseUrl;
+    secretsWatch = watchInfraSecrets({
+      dataDir: config.dataDir,
+      profile: config.profile,
+      secrets,
+      log: host.app.log,
+      onReload: (live) => {
+        if (embedded) writeRunnerSecretKeys(config.dataDir, live.runnerKeys.entries.map((entry) => entry.key.secretKey));
+      },
+    });
     await host.listening(url);
     let closing: Promise<void> | undefined;
     const started = host;
@@ -113,6 +127,7 @@ export async function startHost(options: StartHostOptions = {}): Promise<Running
       host,
       close() {
         closing ??= (async () => {
+          secretsWatch?.close();
           try {
             await started.close();
             await startedRunner.stop();
@@ -125,6 +140,7 @@ export async function startHost(options: StartHostOptions = {}): Promise<Running
       },
     };
   } catch (error) {
+    secretsWatch?.close();
     await host?.close().catch(() => undefined);
     await runner?.stop().catch(() => undefined);
     await store.close().catch(() => undefined);

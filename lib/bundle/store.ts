@@ -100,10 +100,10 @@ function readIfPresent(path: string): Uint8Array | undefined {
 }
 
 function writeAtomically(path: string, bytes: Uint8Array): void {
-  mkdirSync(join(path, '..'), { recursive: true });
+  mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
   const temporary = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   try {
-    writeFileSync(temporary, bytes, { flush: true });
+    writeFileSync(temporary, bytes, { flush: true, mode: 0o600 });
     renameSync(temporary, path);
   } catch (error) {
     rmSync(temporary, { force: true });

@@ -53,7 +53,7 @@ export async function transpileCached(component: Uint8Array, cacheDir: string): 
   const imports = result.imports.map((name) => name.replace(/@[^/@]+$/, ''));
   const scratch = `${folder}.${process.pid}.${Date.now()}.tmp`;
   try {
-    mkdirSync(scratch, { recursive: true });
+    mkdirSync(scratch, { recursive: true, mode: 0o700 });
     writeFileSync(join(scratch, `${guestName}.mjs`), result.files[`${guestName}.js`]);
     for (const [name, bytes] of coreModules) writeFileSync(join(scratch, name), bytes);
     writeFileSync(join(scratch, 'index.json'), JSON.stringify({ imports, coreModules: [...coreModules.keys()] } satisfies CacheIndex));

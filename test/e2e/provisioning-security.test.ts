@@ -41,7 +41,7 @@ const claim = (h: HostProcess, body: Record<string, unknown>, headers?: Record<s
 
 describe('setup token', () => {
   it('refuses a wrong token, a weak or published password, and then rate-limits with 429 + Retry-After', async () => {
-    const h = await host('rate', 'appliance');
+    const h = await host('rate', 'appliance', { ALGA_SETUP_RATE_LIMIT: '10' });
     const wrong = await claim(h, { token: 'A'.repeat(43), password });
     expect(wrong.status).toBe(401);
     expect(wrong.json.error.code).toBe('E_SETUP_TOKEN_INVALID');
@@ -59,7 +59,9 @@ describe('setup token', () => {
     }
     expect(limited?.json.error.code).toBe('E_SETUP_RATE_LIMITED');
     expect(Number(limited?.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect((await request(`${h.url}/setup/status`)).json).toEqual({ claimed: false });
+    // One budget for every /setup route: the status page is held back too, and the host stays unclaimed.
+    expect((await request(`${h.url}/setup/status`)).status).toBe(429);
+    expect(await signIn(h.url, 'admin', password)).toBeUndefined();
   });
 
   it('an expired token is refused even when it is right', async () => {
@@ -120,15 +122,41 @@ describe('provision.env, existing admins and reset-claim', () => {
     expect(h.output()).not.toContain(providerKey);
     expect(h.output()).toContain('Claimed from provision.env');
 
+    // Credentials the old owner holds: a session, an admin API token, a license-admin token; and a tenant's token.
+    const asAdmin = { cookie: cookie! };
+    const adminToken = (await request(`${h.url}/api/admin/tokens`, { json: { kind: 'service', label: 'ops automation', scopes: ['admin'] }, headers: asAdmin })).json.token as string;
+    const tenantToken = (await request(`${h.url}/api/admin/tokens`, { json: { kind: 'tenant', tenantId, label: 'ci' }, headers: asAdmin })).json.token as string;
+    const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+    expect((await request(`${h.url}/api/admin/users`, { headers: bearer(adminToken) })).status).toBe(200);
+
     const reset = await run(process.execPath, [join(projectRoot, 'bin/alga-host.js'), 'reset-claim', '--data', h.dataDir], { cwd: projectRoot });
     const token = readFileSync(join(h.dataDir, 'setup-token'), 'utf8').trim();
     expect(reset.stdout).toContain(token);
+    expect(reset.stdout).toMatch(/ended 1 session\(s\)/);
+    expect(reset.stdout).toMatch(/revoked 1 admin API token\(s\):\n\s+tok_\S+ "ops automation" \(admin\)/);
+    expect(reset.stdout).toMatch(/suspended 1 admin account\(s\)[^\n]*\n\s+fleet \(usr_/);
+    expect(reset.stdout).not.toContain(adminToken);
+
+    // Nothing issued before the reset acts as an admin any more; a tenant's own token still works.
+    expect((await request(`${h.url}/api/auth/me`, { headers: asAdmin })).status).toBe(401);
+    expect((await request(`${h.url}/api/admin/users`, { headers: asAdmin })).status).toBe(401);
+    expect((await request(`${h.url}/api/admin/users`, { headers: bearer(adminToken) })).status).toBe(401);
+    expect(await signIn(h.url, 'fleet', password)).toBeUndefined();
+    expect((await request(`${h.url}/api/installs`, { headers: bearer(tenantToken) })).status).toBe(200);
+
     expect((await request(`${h.url}/setup/status`)).json).toEqual({ claimed: false });
     expect((await claim(h, { token: 'x'.repeat(43), username: 'second', password })).status).toBe(401);
     const reclaimed = await claim(h, { token, username: 'second', password });
     expect(reclaimed.status).toBe(201);
     expect(reclaimed.json.tenant_id).toBe(tenantId);
     expect((await request(`${h.url}/setup/status`)).status).toBe(410);
+
+    // The new admin vouches for the old account, which then signs in again.
+    const second = { cookie: (await signIn(h.url, 'second', password))! };
+    const fleet = (await request(`${h.url}/api/admin/users`, { headers: second })).json.users.find((user: { username: string }) => user.username === 'fleet');
+    expect(fleet.suspendedAt).toEqual(expect.any(String));
+    expect((await request(`${h.url}/api/admin/users/${fleet.id}/reactivate`, { method: 'POST', headers: second })).status).toBe(200);
+    expect(await signIn(h.url, 'fleet', password)).toBeDefined();
   });
 
   it('a provision.env readable by others is not applied; the host stays UNCLAIMED', async () => {

@@ -93,7 +93,7 @@ describe('host auth: admin API, tokens, sessions, audit', () => {
   });
 
   it('over HTTPS names the session cookie __Host-alga_session (Secure, Path=/, no Domain) and ignores the bare name there', async () => {
-    const proxied = await inProcessHost({ env: { ALGA_TRUST_PROXY: '1' } });
+    const proxied = await inProcessHost({ env: { ALGA_TRUSTED_PROXIES: '127.0.0.1' } });
     try {
       proxied.host.auth.createTenant({ id: 'acme', name: 'Acme' });
       await proxied.host.auth.createUser({ username: 'wile', password: 'a long password for wile', role: 'member', tenantId: 'acme' });

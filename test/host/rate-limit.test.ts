@@ -66,7 +66,8 @@ describe('rate-limit answers on the real host (127.0.0.1)', () => {
   });
 
   it('keeps a route\'s own catalog code (setup claims: E_SETUP_RATE_LIMITED)', async () => {
-    for (let attempt = 1; attempt <= 10; attempt++) expect((await post('/setup/claim', { token: 'wrong' })).status).not.toBe(429);
+    // The setup budget: 20 requests a minute per client, every /setup route together (ALGA_SETUP_RATE_LIMIT).
+    for (let attempt = 1; attempt <= 20; attempt++) expect((await post('/setup/claim', { token: 'wrong' })).status).not.toBe(429);
     await expectRateLimitAnswer(await post('/setup/claim', { token: 'wrong' }), 'E_SETUP_RATE_LIMITED');
   });
 

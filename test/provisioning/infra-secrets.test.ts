@@ -146,6 +146,28 @@ describe('start refuses bad secrets with a sentence naming the secret', () => {
     expect(error.message).toContain('runner service token');
   });
 
+  it('a key copied from the docs is refused by its bytes, whatever base64 spelling it is written in', () => {
+    const docs = readFileSync(join(projectRoot, 'docs/provisioning.md'), 'utf8');
+    const sample = /```sh\n[^\n]*runner-service-token[^\n]*\n([A-Za-z0-9_-]{43})\n/.exec(docs)![1];
+    const bytes = Buffer.from(sample, 'base64url');
+    const spellings = [bytes.toString('base64'), bytes.toString('base64').replace(/=+$/, ''), bytes.toString('base64url'), `${bytes.toString('base64url')}=`];
+    expect(new Set(spellings).size).toBeGreaterThan(2);
+    for (const spelling of spellings) {
+      writeFileSync(secretPath('session-key'), `${spelling}\n`);
+      const error = refusal(() => loadInfraSecrets(dataDir, { profile: 'all' }));
+      expect([error.code, spelling]).toEqual(['E_SECRET_PLACEHOLDER', spelling]);
+      expect(error.message).toContain('session signing key');
+    }
+    rmSync(secretPath('session-key'));
+    ensureInfraSecrets(dataDir, { profile: 'all' });
+    writeFileSync(secretPath('download-link-key'), bytes.toString('base64'));
+    expect(refusal(() => loadInfraSecrets(dataDir, { profile: 'all' })).message).toContain('download link signing key');
+    writeFileSync(secretPath('download-link-key'), randomBytes(32).toString('base64'));
+    // A token is text, but its randomness is what the docs published: the standard-alphabet spelling is refused too.
+    writeFileSync(secretPath('runner-service-token'), bytes.toString('base64'));
+    expect(refusal(() => loadInfraSecrets(dataDir, { profile: 'all' })).code).toBe('E_SECRET_PLACEHOLDER');
+  });
+
   it('every value assigned in the docs, examples and sample config is refused as a token', () => {
     const assigned = new Set<string>();
     for (const file of placeholderSourceFiles()) {

@@ -38,10 +38,10 @@ describe('license service client', () => {
 
   it('a registration answer with fields of the wrong type is a service error, not a crash', async () => {
     answer = { status: 200, body: JSON.stringify({ tenant_id: 'tnt_1', edition: 'pro', company_name: 'Co', contact_email: 'a@b.test', first_jwt: 42 }) };
-    await expect(redeemInstallCode(baseUrl, 'ALGA-X', 'apl_12345678')).rejects.toMatchObject({ code: 'E_LICENSE_SERVICE_ERROR', message: expect.stringContaining('first_jwt') });
+    await expect(redeemInstallCode(baseUrl, 'ALGA-X', 'apl_12345678', 'A'.repeat(43))).rejects.toMatchObject({ code: 'E_LICENSE_SERVICE_ERROR', message: expect.stringContaining('first_jwt') });
     answer = { status: 200, body: JSON.stringify({ tenant_id: 'tnt_1', edition: 'pro', check_in_url: 'not a url' }) };
-    await expect(redeemInstallCode(baseUrl, 'ALGA-X', 'apl_12345678')).rejects.toMatchObject({ code: 'E_LICENSE_SERVICE_ERROR', message: expect.stringContaining('check_in_url') });
+    await expect(redeemInstallCode(baseUrl, 'ALGA-X', 'apl_12345678', 'A'.repeat(43))).rejects.toMatchObject({ code: 'E_LICENSE_SERVICE_ERROR', message: expect.stringContaining('check_in_url') });
     answer = { status: 400, body: JSON.stringify({ error: { reason: 'expired_claim_code' } }) };
-    await expect(redeemInstallCode(baseUrl, 'ALGA-X', 'apl_12345678')).rejects.toMatchObject({ code: 'E_INSTALL_CODE_EXPIRED' });
+    await expect(redeemInstallCode(baseUrl, 'ALGA-X', 'apl_12345678', 'A'.repeat(43))).rejects.toMatchObject({ code: 'E_INSTALL_CODE_EXPIRED' });
   });
 });

@@ -16,6 +16,11 @@ export interface User {
   tenantId?: string;
   passwordHash: string;
   createdAt: string;
+  /**
+   * Set by `alga-host reset-claim` on every admin account that existed before it: the password no
+   * longer signs in until an admin reactivates the account (POST /api/admin/users/:id/reactivate).
+   */
+  suspendedAt?: string;
 }
 
 /** A user as shown to clients: without the password hash. */
@@ -103,6 +108,28 @@ export class Accounts {
     return [...this.users.getRange({})]
       .map(({ value }) => value)
       .filter((user) => (filter.tenantId === undefined || user.tenantId === filter.tenantId) && (filter.role === undefined || user.role === filter.role));
+  }
+
+  /** Suspends every admin account not suspended yet; returns them. Synchronous: compose it in a transaction. */
+  suspendAdmins(now = new Date()): User[] {
+    const suspended: User[] = [];
+    for (const { key, value } of this.users.getRange({})) {
+      if (value.role !== 'admin' || value.suspendedAt) continue;
+      const user = { ...value, suspendedAt: now.toISOString() };
+      this.users.putSync(key, user);
+      suspended.push(user);
+    }
+    return suspended;
+  }
+
+  reactivate(id: string): User {
+    return this.store.transaction(() => {
+      const user = this.users.get(id);
+      if (!user) throw new AlgaError('E_USER_UNKNOWN', `User "${id}".`);
+      const { suspendedAt: _cleared, ...active } = user;
+      this.users.putSync(id, active);
+      return active;
+    });
   }
 
   hasHumanAdmin(): boolean {

@@ -125,6 +125,18 @@ export class ApiTokens {
       .filter((record) => (filter.tenantId === undefined || record.tenantId === filter.tenantId) && (filter.kind === undefined || record.kind === filter.kind));
   }
 
+  /** Revokes every token `matches` selects; returns them. Synchronous: compose it in a transaction. */
+  revokeWhere(matches: (record: ApiTokenRecord) => boolean): ApiTokenRecord[] {
+    const revoked: ApiTokenRecord[] = [];
+    for (const { key, value } of [...this.byHash.getRange({})]) {
+      if (!matches(value)) continue;
+      this.byHash.removeSync(key);
+      this.hashById.removeSync(value.id);
+      revoked.push(value);
+    }
+    return revoked;
+  }
+
   revoke(id: string): ApiTokenRecord {
     return this.store.transaction(() => {
       const hash = this.hashById.get(id);

@@ -7,7 +7,7 @@ import type { HostStore } from '../store.ts';
 import { Accounts, publicUser, type PublicUser, type Tenant, type User } from './accounts.ts';
 import { ApiTokens, type ApiTokenRecord, type NewApiToken } from './api-tokens.ts';
 import { decoyPasswordHash, hashPassword, verifyPasswordHash } from './passwords.ts';
-import { actorOf, changedBy, hasScope, roleScopes, Scope, type Principal, type Role } from './scopes.ts';
+import { actorOf, changedBy, hasScope, isAdminLevelScope, roleScopes, Scope, type Principal, type Role } from './scopes.ts';
 import { SECURE_SESSION_COOKIE, SESSION_COOKIE, Sessions } from './sessions.ts';
 
 export { Scope, hasScope, actorOf, type Principal, type Role, type TokenKind } from './scopes.ts';
@@ -41,11 +41,22 @@ export interface HostAuth {
   /** Starts a browser session: sets the signed session cookie (`__Host-alga_session` over HTTPS, else `alga_session`) on the reply. */
   issueSession(reply: FastifyReply, user: PublicUser): void;
   endSession(request: FastifyRequest, reply: FastifyReply): void;
+  /** onSend: re-signs the session cookie with the active key when a rotated-out key signed it. */
+  renewSessionCookie(request: FastifyRequest, reply: FastifyReply): void;
 
   /** Returns the token once; only its hash is stored. */
   createToken(input: NewApiToken, actor?: Principal): { token: string; record: ApiTokenRecord };
   revokeToken(id: string, actor?: Principal): ApiTokenRecord;
   listTokens(filter?: { tenantId?: string; kind?: ApiTokenRecord['kind'] }): ApiTokenRecord[];
+
+  /**
+   * Recovery (`alga-host reset-claim`): ends every session, revokes every admin-level API token
+   * (`admin` or `…:admin` scope) and suspends every admin account, so nothing issued before it
+   * still acts as an admin. Synchronous: run it in the same transaction that reopens setup.
+   */
+  evictEveryone(): { sessionsEnded: number; tokensRevoked: ApiTokenRecord[]; adminsSuspended: PublicUser[] };
+  /** Lifts a reset-claim suspension. */
+  reactivateUser(id: string, actor?: Principal): PublicUser;
 
   /** Who sent the request (cached per request), or undefined. */
   principalOf(request: FastifyRequest): Principal | undefined;
@@ -70,6 +81,8 @@ export function createAuth({ store, audit, secureCookies = false, sessionTtlMs, 
   const tokens = new ApiTokens(store);
   const sessions = new Sessions(store, sessionTtlMs);
   const principals = new WeakMap<FastifyRequest, Principal | null>();
+  /** Requests whose valid session cookie was signed by a rotated-out key: id and expiry, to re-sign it. */
+  const renewals = new WeakMap<FastifyRequest, { id: string; expiresAt: string }>();
   const runnerPrincipal: Principal = { kind: 'token', id: 'runner', name: 'runner service token', tokenKind: 'service', scopes: [Scope.registryRead] };
 
   function principalFromToken(record: ApiTokenRecord): Principal {
@@ -126,7 +139,9 @@ export function createAuth({ store, audit, secureCookies = false, sessionTtlMs, 
     if (!unsigned.valid || !unsigned.value) return undefined;
     const session = sessions.resolve(unsigned.value);
     const user = session ? accounts.getUser(session.userId) : undefined;
-    return user ? principalFromUser(user) : undefined;
+    if (!user || user.suspendedAt) return undefined;
+    if (unsigned.renew) renewals.set(request, { id: unsigned.value, expiresAt: session!.expiresAt });
+    return principalFromUser(user);
   }
 
   function principalOf(request: FastifyRequest): Principal | undefined {
@@ -181,8 +196,9 @@ export function createAuth({ store, audit, secureCookies = false, sessionTtlMs, 
     async verifyPassword(username, password) {
       const user = accounts.findUser(username);
       const ok = await verifyPasswordHash(password, user?.passwordHash ?? (await decoyPasswordHash()));
-      audit.record({ action: 'auth.password', outcome: ok && user ? 'ok' : 'denied', actor: user ? `user:${user.id}` : 'anonymous', tenantId: user?.tenantId, detail: { username: String(username).slice(0, 128) } });
-      return ok && user ? publicUser(user) : undefined;
+      const suspended = Boolean(ok && user?.suspendedAt);
+      audit.record({ action: 'auth.password', outcome: ok && user && !suspended ? 'ok' : 'denied', actor: user ? `user:${user.id}` : 'anonymous', tenantId: user?.tenantId, detail: { username: String(username).slice(0, 128), ...(suspended ? { suspended } : {}) } });
+      return ok && user && !suspended ? publicUser(user) : undefined;
     },
     issueSession(reply, user) {
       const { id } = sessions.create(user.id);
@@ -199,6 +215,14 @@ export function createAuth({ store, audit, secureCookies = false, sessionTtlMs, 
       reply.clearCookie(name, { path: '/', secure, httpOnly: true, sameSite: 'lax' });
       if (principal) audit.record({ action: 'session.ended', actor: actorOf(principal), tenantId: principal.tenantId });
     },
+    renewSessionCookie(request, reply) {
+      const renewal = renewals.get(request);
+      if (!renewal || reply.hasHeader('set-cookie')) return;
+      const maxAge = Math.floor((Date.parse(renewal.expiresAt) - Date.now()) / 1000);
+      if (maxAge <= 0) return;
+      const { name, secure } = sessionCookie(request);
+      reply.setCookie(name, renewal.id, { signed: true, httpOnly: true, sameSite: 'lax', secure, path: '/', maxAge });
+    },
     createToken(input, actor) {
       const created = tokens.create({ ...input, createdBy: changedBy(actor) }, (id) => accounts.getTenant(id) !== undefined);
       audit.record({ action: 'token.created', actor: changedBy(actor), tenantId: created.record.tenantId, target: `token:${created.record.id}`, detail: { kind: created.record.kind, scopes: created.record.scopes } });
@@ -210,6 +234,18 @@ export function createAuth({ store, audit, secureCookies = false, sessionTtlMs, 
       return record;
     },
     listTokens: (filter) => tokens.list(filter),
+    evictEveryone() {
+      const sessionsEnded = sessions.endEvery();
+      const tokensRevoked = tokens.revokeWhere((record) => record.scopes.some(isAdminLevelScope));
+      const adminsSuspended = accounts.suspendAdmins().map(publicUser);
+      audit.record({ action: 'auth.evicted', detail: { sessionsEnded, tokensRevoked: tokensRevoked.map((record) => record.id), adminsSuspended: adminsSuspended.map((user) => user.id) } });
+      return { sessionsEnded, tokensRevoked, adminsSuspended };
+    },
+    reactivateUser(id, actor) {
+      const user = publicUser(accounts.reactivate(id));
+      audit.record({ action: 'user.reactivated', actor: changedBy(actor), tenantId: user.tenantId, target: `user:${user.id}` });
+      return user;
+    },
     principalOf,
     requireScope: (scope) => requireScope(scope),
     requireTenantScope: (scope) => requireScope(scope, true),

@@ -48,6 +48,11 @@ export interface Principal {
   scopes: readonly string[];
 }
 
+/** `admin`, or a `<area>:admin` scope (`license:admin`): what reset-claim revokes. */
+export function isAdminLevelScope(scope: string): boolean {
+  return scope === Scope.admin || scope.endsWith(':admin');
+}
+
 export function hasScope(principal: Principal | undefined, scope: string): boolean {
   if (!principal) return false;
   return principal.scopes.includes(Scope.admin) || principal.scopes.includes(scope);

@@ -64,6 +64,13 @@ export class Sessions {
     for (const { key, value } of this.db.getRange({})) if (value.userId === userId) this.db.removeSync(key);
   }
 
+  /** Ends every session (reset-claim); returns how many there were. Synchronous: compose it in a transaction. */
+  endEvery(): number {
+    let ended = 0;
+    for (const key of [...this.db.getKeys({})]) ended += this.db.removeSync(key) ? 1 : 0;
+    return ended;
+  }
+
   /**
    * Deletes expired sessions (abandoned ones are otherwise never presented again, so never
    * removed). Reads `batchSize` rows at a time, deletes that batch's expired ones in one

@@ -36,6 +36,9 @@ export function registerAdminRoutes(app: FastifyInstance, auth: HostAuth, audit:
 
     admin.get<{ Querystring: { tenantId?: string } }>('/users', async (request) => ({ users: auth.listUsers({ tenantId: request.query.tenantId }) }));
 
+    // An admin account suspended by `alga-host reset-claim` signs in again once an admin vouches for it.
+    admin.post<{ Params: { id: string } }>('/users/:id/reactivate', async (request) => ({ user: auth.reactivateUser(request.params.id, auth.principalOf(request)) }));
+
     admin.post<{ Body: { kind: TokenKind; label?: string; tenantId?: string; publisher?: string; scopes?: string[]; expiresAt?: string } }>('/tokens', {
       schema: {
         body: {

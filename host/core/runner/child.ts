@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyBaseLogger } from 'fastify';
@@ -10,8 +10,10 @@ import { RunnerHealth } from './health.ts';
 export interface ChildRunnerOptions {
   dataDir: string;
   serviceToken: string;
-  /** base64 nacl box key pair of the runner. */
+  /** base64 nacl box key pair of the runner (the active one; read at each use, a key rotation changes it). */
   keyPair: { publicKey: string; secretKey: string };
+  /** Every secret key the runner may need (the active one first): more than one during a key rotation. */
+  secretKeys?: () => string[];
   /** Folder of verified bundles (content-addressed), shared with the host's registry blob store. */
   bundleDir: string;
   trustBundle?: string;
@@ -53,20 +55,35 @@ const spareMaxWaitMs = 120_000;
 
 type RunnerMessage = { type?: string };
 
+/** The file the local runner reads its secret keys from (RUNNER_SECRET_KEY_FILE), one per line. */
+export function runnerSecretKeyFile(dataDir: string): string {
+  return join(dataDir, 'run', 'runner-secret-key');
+}
+
+/** (Re)writes the local runner's key file; the runner re-reads it when an envelope needs a key it lacks. */
+export function writeRunnerSecretKeys(dataDir: string, secretKeys: readonly string[]): void {
+  mkdirSync(join(dataDir, 'run'), { recursive: true, mode: 0o700 });
+  const file = runnerSecretKeyFile(dataDir);
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, `${secretKeys.join('\n')}\n`, { mode: 0o600 });
+  renameSync(temporary, file);
+}
+
 /**
  * Runs `node bin/alga-runner.js` as a child on a free loopback port, watches its health, and
  * replaces it whenever it exits. Its pid is kept in `<data>/run/runner.pid`.
  *
  * A warm spare (on unless RUNNER_WARM_SPARE=0) is a second runner process started 15 s after the
  * runner, at a moment without calls (3 s quiet, or 2 minutes at most), with its code loaded and
- * workers up, that waits (RUNNER_STANDBY) without binding the port. When the runner exits, the spare is told to take over the port at once and says when it
- * listens; a new spare follows 15 s later. Without a spare, the first replacement starts at once and repeated exits back
- * off (200 ms doubling to 10 s; the count starts again after 30 s of running).
+ * workers up, that waits (RUNNER_STANDBY) without binding the port. When the runner exits, the
+ * spare is told to take over the port at once and says when it listens; a new spare follows 15 s
+ * later. Without a spare, the first replacement starts at once and repeated exits back off
+ * (200 ms doubling to 10 s; the count starts again after 30 s of running).
  */
 export function childRunner(options: ChildRunnerOptions): ManagedRunner {
   const runDir = join(options.dataDir, 'run');
   const pidFile = join(runDir, 'runner.pid');
-  const secretKeyFile = join(runDir, 'runner-secret-key');
+  const secretKeyFile = runnerSecretKeyFile(options.dataDir);
   const entry = options.entry ?? fileURLToPath(new URL('../../../bin/alga-runner.js', import.meta.url));
   const warmSpare = (options.env ?? process.env).RUNNER_WARM_SPARE !== '0';
   let port = 0;
@@ -133,7 +150,7 @@ export function childRunner(options: ChildRunnerOptions): ManagedRunner {
   /** The pid file names the runner that serves; a disk that refuses it (full) costs the file, not the runner. */
   function recordPid(pid: number | undefined): void {
     try {
-      writeFileSync(pidFile, `${pid ?? ''}\n`);
+      writeFileSync(pidFile, `${pid ?? ''}\n`, { mode: 0o600 });
     } catch (error) {
       options.log.warn({ err: error, pidFile }, 'the runner pid file could not be written');
     }
@@ -263,7 +280,9 @@ export function childRunner(options: ChildRunnerOptions): ManagedRunner {
 
   return {
     serviceToken: options.serviceToken,
-    publicKey: options.keyPair.publicKey,
+    get publicKey() {
+      return options.keyPair.publicKey;
+    },
     baseUrl: () => {
       lastCallAt = performance.now();
       return child ? url() : undefined;
@@ -276,8 +295,7 @@ export function childRunner(options: ChildRunnerOptions): ManagedRunner {
       void check();
     },
     async start() {
-      mkdirSync(runDir, { recursive: true, mode: 0o700 });
-      writeFileSync(secretKeyFile, `${options.keyPair.secretKey}\n`, { mode: 0o600 });
+      writeRunnerSecretKeys(options.dataDir, options.secretKeys?.() ?? [options.keyPair.secretKey]);
       port = await freePort();
       startServing();
       if (!(await pollUntilReady(60_000))) options.log.warn('runner is not answering /healthz yet; the gateway answers 502 until it does');

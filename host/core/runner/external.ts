@@ -7,14 +7,17 @@ export interface ManagedRunner extends RunnerHandle {
 }
 
 /** A runner elsewhere (RUNNER_BASE_URL): probed every few seconds; the host never starts or stops it. */
-export function externalRunner(options: { baseUrl: string; publicBaseUrl?: string; serviceToken: string; publicKey: string; probeIntervalMs?: number }): ManagedRunner {
+export function externalRunner(options: { baseUrl: string; publicBaseUrl?: string; serviceToken: string; publicKey: string | (() => string); probeIntervalMs?: number }): ManagedRunner {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
   const health = new RunnerHealth();
   let timer: NodeJS.Timeout | undefined;
   const check = () => health.check(baseUrl);
   return {
     serviceToken: options.serviceToken,
-    publicKey: options.publicKey,
+    // Read at each use: a key rotation changes it while the host runs.
+    get publicKey() {
+      return typeof options.publicKey === 'function' ? options.publicKey() : options.publicKey;
+    },
     baseUrl: () => baseUrl,
     publicBaseUrl: () => options.publicBaseUrl ?? baseUrl,
     isReady: () => health.ready,

@@ -2,13 +2,16 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, ty
 import nacl from 'tweetnacl';
 import { AlgaError } from '../../../lib/errors/index.ts';
 import { newKeyId, type EncryptionKeys } from './encryption.ts';
+import { activeEntry, isKeyringDocument, parseKeyringDocument, singleKeyring, type Keyring } from './keyring.ts';
 import { checkKeyBytes, checkTokenString } from './strength.ts';
-import { isPublishedPlaceholder } from './placeholders.ts';
+import { decodedForms, isPublishedKeyBytes, isPublishedPlaceholder, type PublishedPlaceholders } from './placeholders.ts';
 
 /**
  * The infra secrets, one entry each: the file it lives in (under `<data>/secrets/`), how to
  * generate it from the CSPRNG, and how to parse and check it. This table is the one generator
- * and the one validator; init-secrets, start and rotate-key all go through it.
+ * and the one validator; init-secrets, start, the running host's reload and rotate-key all go
+ * through it. The signing and sealing keys are keyrings (./keyring.ts), so they rotate without
+ * invalidating what the old key made.
  */
 
 export type Profile = 'appliance' | 'control-plane' | 'all' | (string & {});
@@ -21,16 +24,20 @@ export interface LicenseSigningKey {
   publicKeyPem: string;
 }
 
+/** A runner box key pair (base64); install secrets are sealed to the public key. */
+export interface RunnerKeyPair {
+  publicKey: string;
+  secretKey: string;
+}
+
 export interface ParseContext {
   dataDir: string;
   label: string;
   path: string;
-  placeholders: Set<string>;
+  placeholders: PublishedPlaceholders;
 }
 
 export interface SecretFileSpec<T> {
-  /** Field of InfraSecrets the value goes to. */
-  field: string;
   /** Names the secret in every error sentence. */
   label: string;
   file: string;
@@ -39,6 +46,8 @@ export interface SecretFileSpec<T> {
   guardsData?: boolean;
   generate(): string;
   parse(text: string, context: ParseContext): T;
+  /** The InfraSecrets fields the parsed value fills. */
+  fields(value: T): Record<string, unknown>;
 }
 
 export const MIN_KEY_BYTES = 32;
@@ -51,10 +60,17 @@ function fixHint(context: ParseContext): string {
   return `Generate a new one with \`alga-host init-secrets --data ${context.dataDir} --force\` (or remove ${context.path} and run init-secrets).`;
 }
 
+function placeholderError(context: ParseContext): AlgaError {
+  return new AlgaError('E_SECRET_PLACEHOLDER', `The ${context.label} (${context.path}) is a value copied from the project's docs or examples. ${fixHint(context)}`);
+}
+
 function refusePlaceholder(value: string, context: ParseContext): void {
-  if (isPublishedPlaceholder(value, context.placeholders)) {
-    throw new AlgaError('E_SECRET_PLACEHOLDER', `The ${context.label} (${context.path}) is a value copied from the project's docs or examples. ${fixHint(context)}`);
-  }
+  if (isPublishedPlaceholder(value, context.placeholders)) throw placeholderError(context);
+}
+
+/** Key material is compared as bytes: the docs' key in another base64 spelling is the same key. */
+function refusePublishedBytes(bytes: Uint8Array, context: ParseContext): void {
+  if (isPublishedKeyBytes(bytes, context.placeholders)) throw placeholderError(context);
 }
 
 function decodeKey(value: unknown, context: ParseContext, what: string): Buffer {
@@ -63,6 +79,7 @@ function decodeKey(value: unknown, context: ParseContext, what: string): Buffer 
   }
   refusePlaceholder(value.trim(), context);
   const bytes = Buffer.from(value.trim(), 'base64');
+  refusePublishedBytes(bytes, context);
   const problem = checkKeyBytes(bytes, MIN_KEY_BYTES);
   if (problem) throw new AlgaError('E_SECRET_WEAK', `The ${context.label} (${context.path}) ${what} is unusable: ${problem.reason}. ${fixHint(context)}`);
   return bytes;
@@ -88,7 +105,6 @@ export function newEncryptionKey(): { id: string; key: Buffer } {
 }
 
 export const encryptionKeysFile: SecretFileSpec<EncryptionKeys> = {
-  field: 'encryptionKeys',
   guardsData: true,
   label: 'encryption key',
   file: 'encryption-keys.json',
@@ -114,19 +130,37 @@ export const encryptionKeysFile: SecretFileSpec<EncryptionKeys> = {
     if (!keys[activeKeyId]) throw new AlgaError('E_SECRET_INVALID', `The ${context.label} file (${context.path}) names active key ${activeKeyId}, which it does not contain.`);
     return { activeKeyId, keys };
   },
+  fields: (encryptionKeys) => ({ encryptionKeys }),
 };
 
-export const sessionKeyFile: SecretFileSpec<Buffer> = {
-  field: 'sessionKey',
+/** A keyring file, or the bare single-key form `init-secrets` writes (a keyring of one, key id `initial`). */
+function parseKeyringFile<K>(text: string, context: ParseContext, parseKey: (value: unknown, what: string) => K, bare: (text: string) => K | undefined): Keyring<K> {
+  if (text.trim().startsWith('{')) {
+    const json = parseJson(text, context);
+    if (isKeyringDocument(json)) {
+      return parseKeyringDocument(json, `The ${context.label} file (${context.path})`, (value, keyId) => parseKey(value, `key ${keyId}`));
+    }
+  }
+  const single = bare(text);
+  if (single === undefined) throw new AlgaError('E_SECRET_INVALID', `The ${context.label} file (${context.path}) is neither a key nor a keyring ({"activeKeyId", "keys"}). ${fixHint(context)}`);
+  return singleKeyring('initial', single);
+}
+
+/** Symmetric keys (session signing, download links): 32+ random bytes, base64. */
+function parseSymmetricKeyring(text: string, context: ParseContext): Keyring<Buffer> {
+  return parseKeyringFile(text, context, (value, what) => decodeKey(value, context, what), (bare) => decodeKey(bare, context, 'value'));
+}
+
+export const sessionKeyFile: SecretFileSpec<Keyring<Buffer>> = {
   label: 'session signing key',
   file: 'session-key',
   appliesTo: everyProfile,
   generate: () => `${randomBytes(32).toString('base64')}\n`,
-  parse: (text, context) => decodeKey(text, context, 'value'),
+  parse: parseSymmetricKeyring,
+  fields: (sessionKeys) => ({ sessionKeys, sessionKey: activeEntry(sessionKeys).key }),
 };
 
 export const runnerServiceTokenFile: SecretFileSpec<string> = {
-  field: 'runnerServiceToken',
   label: 'runner service token',
   file: 'runner-service-token',
   appliesTo: everyProfile,
@@ -137,74 +171,101 @@ export const runnerServiceTokenFile: SecretFileSpec<string> = {
       throw new AlgaError(token ? 'E_SECRET_INVALID' : 'E_SECRET_MISSING', `The ${context.label} (${context.path}) is empty or contains spaces or control characters. ${fixHint(context)}`);
     }
     refusePlaceholder(token, context);
+    // The token's randomness, however it is spelled: the docs' sample re-encoded is still the docs' sample.
+    for (const form of decodedForms(token)) refusePublishedBytes(Buffer.from(form, 'hex'), context);
     const problem = checkTokenString(token, MIN_TOKEN_CHARS);
     if (problem) throw new AlgaError('E_SECRET_WEAK', `The ${context.label} (${context.path}) is unusable: ${problem.reason}. ${fixHint(context)}`);
     return token;
   },
+  fields: (runnerServiceToken) => ({ runnerServiceToken }),
 };
 
-export const runnerKeyPairFile: SecretFileSpec<{ publicKey: string; secretKey: string }> = {
-  field: 'runnerKeyPair',
+export function newRunnerKeyPair(): RunnerKeyPair {
+  const pair = nacl.box.keyPair();
+  return { publicKey: Buffer.from(pair.publicKey).toString('base64'), secretKey: Buffer.from(pair.secretKey).toString('base64') };
+}
+
+function parseRunnerKeyPair(value: unknown, context: ParseContext, what: string): RunnerKeyPair {
+  const pair = (value && typeof value === 'object' ? value : {}) as Record<string, unknown>;
+  const secretKey = decodeKey(pair.secretKey, context, `${what} secret key`);
+  if (secretKey.length !== nacl.box.secretKeyLength) throw new AlgaError('E_SECRET_INVALID', `The ${context.label} (${context.path}) ${what} secret key must be ${nacl.box.secretKeyLength} bytes.`);
+  const derived = Buffer.from(nacl.box.keyPair.fromSecretKey(secretKey).publicKey).toString('base64');
+  if (pair.publicKey !== derived) throw new AlgaError('E_SECRET_INVALID', `The ${context.label} (${context.path}) ${what} public key does not belong to its secret key. ${fixHint(context)}`);
+  return { publicKey: derived, secretKey: secretKey.toString('base64') };
+}
+
+export const runnerKeyPairFile: SecretFileSpec<Keyring<RunnerKeyPair>> = {
   guardsData: true,
   label: 'runner key pair',
   file: 'runner-keypair.json',
   appliesTo: everyProfile,
-  generate() {
-    const pair = nacl.box.keyPair();
-    return `${JSON.stringify({ publicKey: Buffer.from(pair.publicKey).toString('base64'), secretKey: Buffer.from(pair.secretKey).toString('base64') }, null, 2)}\n`;
-  },
+  generate: () => `${JSON.stringify(newRunnerKeyPair(), null, 2)}\n`,
   parse(text, context) {
-    const json = parseJson(text, context);
-    const secretKey = decodeKey(json.secretKey, context, 'secret key');
-    if (secretKey.length !== nacl.box.secretKeyLength) throw new AlgaError('E_SECRET_INVALID', `The ${context.label} (${context.path}) secret key must be ${nacl.box.secretKeyLength} bytes.`);
-    const derived = Buffer.from(nacl.box.keyPair.fromSecretKey(secretKey).publicKey).toString('base64');
-    if (json.publicKey !== derived) throw new AlgaError('E_SECRET_INVALID', `The ${context.label} (${context.path}) public key does not belong to its secret key. ${fixHint(context)}`);
-    return { publicKey: derived, secretKey: secretKey.toString('base64') };
+    return parseKeyringFile(text, context, (value, what) => parseRunnerKeyPair(value, context, what), (bare) => parseRunnerKeyPair(parseJson(bare, context), context, 'key pair'));
   },
+  fields: (runnerKeys) => ({ runnerKeys, runnerKeyPair: { ...activeEntry(runnerKeys).key } }),
 };
 
-export const licenseSigningKeyFile: SecretFileSpec<LicenseSigningKey> = {
-  field: 'licenseSigningKey',
+export function newLicenseSigningKeyPem(): string {
+  return generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+}
+
+export function newLicenseKeyId(): string {
+  return `lk-${newKeyId().slice(3)}`;
+}
+
+function parseLicenseKey(pem: unknown, keyId: string, context: ParseContext): LicenseSigningKey {
+  if (typeof pem !== 'string') throw new AlgaError('E_SECRET_INVALID', `The ${context.label} file (${context.path}) key ${keyId} needs "privateKey" (PKCS#8 PEM). ${fixHint(context)}`);
+  refusePlaceholder(pem, context);
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(pem);
+  } catch {
+    throw new AlgaError('E_SECRET_INVALID', `The ${context.label} (${context.path}) key ${keyId} is not a PEM private key. ${fixHint(context)}`);
+  }
+  if (privateKey.asymmetricKeyType !== 'ed25519') throw new AlgaError('E_SECRET_INVALID', `The ${context.label} (${context.path}) key ${keyId} must be an Ed25519 key.`);
+  const seed = Buffer.from(privateKey.export({ format: 'jwk' }).d ?? '', 'base64url');
+  refusePublishedBytes(privateKey.export({ format: 'der', type: 'pkcs8' }), context);
+  refusePublishedBytes(seed, context);
+  const problem = checkKeyBytes(seed, MIN_KEY_BYTES);
+  if (problem) throw new AlgaError('E_SECRET_WEAK', `The ${context.label} (${context.path}) key ${keyId} is unusable: ${problem.reason}. ${fixHint(context)}`);
+  const publicKey = createPublicKey(privateKey);
+  return { keyId, privateKey, publicKey, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
+}
+
+export const licenseSigningKeyFile: SecretFileSpec<Keyring<LicenseSigningKey>> = {
   label: 'license signing key',
   file: 'license-signing-key.json',
   appliesTo: controlPlaneOnly,
   generate() {
-    const { privateKey } = generateKeyPairSync('ed25519');
-    const keyId = `lk-${newKeyId().slice(3)}`;
-    return `${JSON.stringify({ keyId, privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }) }, null, 2)}\n`;
+    return `${JSON.stringify({ keyId: newLicenseKeyId(), privateKey: newLicenseSigningKeyPem() }, null, 2)}\n`;
   },
   parse(text, context) {
     const json = parseJson(text, context);
+    if (isKeyringDocument(json)) {
+      return parseKeyringDocument(json, `The ${context.label} file (${context.path})`, (value, keyId) =>
+        parseLicenseKey((value as { privateKey?: unknown } | undefined)?.privateKey, keyId, context),
+      );
+    }
     if (typeof json.keyId !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(json.keyId) || typeof json.privateKey !== 'string') {
       throw new AlgaError('E_SECRET_INVALID', `The ${context.label} file (${context.path}) needs "keyId" and "privateKey" (PKCS#8 PEM). ${fixHint(context)}`);
     }
-    refusePlaceholder(json.privateKey, context);
-    let privateKey: KeyObject;
-    try {
-      privateKey = createPrivateKey(json.privateKey);
-    } catch {
-      throw new AlgaError('E_SECRET_INVALID', `The ${context.label} (${context.path}) is not a PEM private key. ${fixHint(context)}`);
-    }
-    if (privateKey.asymmetricKeyType !== 'ed25519') throw new AlgaError('E_SECRET_INVALID', `The ${context.label} (${context.path}) must be an Ed25519 key.`);
-    const seed = Buffer.from(privateKey.export({ format: 'jwk' }).d ?? '', 'base64url');
-    const problem = checkKeyBytes(seed, MIN_KEY_BYTES);
-    if (problem) throw new AlgaError('E_SECRET_WEAK', `The ${context.label} (${context.path}) is unusable: ${problem.reason}. ${fixHint(context)}`);
-    const publicKey = createPublicKey(privateKey);
-    return { keyId: json.keyId, privateKey, publicKey, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
+    return singleKeyring(json.keyId, parseLicenseKey(json.privateKey, json.keyId, context));
   },
+  fields: (licenseSigningKeys) => ({ licenseSigningKeys, licenseSigningKey: activeEntry(licenseSigningKeys).key }),
 };
 
-export const downloadLinkKeyFile: SecretFileSpec<Buffer> = {
-  field: 'downloadLinkKey',
+export const downloadLinkKeyFile: SecretFileSpec<Keyring<Buffer>> = {
   label: 'download link signing key',
   file: 'download-link-key',
   appliesTo: controlPlaneOnly,
   generate: () => `${randomBytes(32).toString('base64')}\n`,
-  parse: (text, context) => decodeKey(text, context, 'value'),
+  parse: parseSymmetricKeyring,
+  fields: (downloadLinkKeys) => ({ downloadLinkKeys, downloadLinkKey: activeEntry(downloadLinkKeys).key }),
 };
 
 /** Every infra secret, in the order they are generated and checked. */
-export const infraSecretFiles: SecretFileSpec<unknown>[] = [
+export const infraSecretFiles: SecretFileSpec<any>[] = [
   encryptionKeysFile,
   sessionKeyFile,
   runnerServiceTokenFile,

@@ -60,24 +60,67 @@ export function extractCandidates(text: string): string[] {
     .filter((piece) => piece.length >= 8);
 }
 
-/** Every placeholder value published in the project, lower-cased. */
-export function publishedPlaceholders(root = projectRoot): Set<string> {
-  const values = new Set(COMMON_PLACEHOLDERS);
+/**
+ * What the project publishes, in two forms: the texts (lower-cased, for passwords and tokens
+ * compared as text) and the bytes every base64, base64url or hex text decodes to (hex), so a
+ * key copied from the docs is refused however it is spelled (`+/` or `-_`, with or without `=`).
+ */
+export interface PublishedPlaceholders {
+  texts: Set<string>;
+  bytes: Set<string>;
+}
+
+/** Keys shorter than this are never compared as bytes (too short to be a copied key). */
+const MIN_KEY_BYTES_COMPARED = 16;
+
+/** The byte strings (hex) a published text may stand for: base64 of either alphabet, and hex. */
+export function decodedForms(text: string): string[] {
+  const forms: string[] = [];
+  const unpadded = text.replace(/=+$/, '');
+  if (/^[A-Za-z0-9+/_-]+$/.test(unpadded) && unpadded.length % 4 !== 1) {
+    const bytes = Buffer.from(unpadded.replaceAll('-', '+').replaceAll('_', '/'), 'base64');
+    if (bytes.length >= MIN_KEY_BYTES_COMPARED) forms.push(bytes.toString('hex'));
+  }
+  if (/^(?:[0-9a-fA-F]{2})+$/.test(text) && text.length / 2 >= MIN_KEY_BYTES_COMPARED) forms.push(text.toLowerCase());
+  return forms;
+}
+
+/** Every placeholder value published in the project. */
+export function publishedPlaceholders(root = projectRoot): PublishedPlaceholders {
+  const texts = new Set(COMMON_PLACEHOLDERS);
+  const bytes = new Set<string>();
   for (const file of placeholderSourceFiles(root)) {
     try {
       if (statSync(file).size > MAX_FILE_BYTES) continue;
       const text = readFileSync(file, 'utf8');
       if (text.includes('\u0000')) continue;
-      for (const candidate of extractCandidates(text)) values.add(candidate.toLowerCase());
+      for (const candidate of extractCandidates(text)) {
+        texts.add(candidate.toLowerCase());
+        for (const form of decodedForms(candidate)) bytes.add(form);
+      }
     } catch {
       // unreadable file: nothing published there
     }
   }
-  return values;
+  return { texts, bytes };
 }
 
-/** True when `value` (or any of its lines) equals a published placeholder. */
-export function isPublishedPlaceholder(value: string, placeholders: Set<string>): boolean {
+/** True when `value` (or any of its lines) equals a published placeholder text. */
+export function isPublishedPlaceholder(value: string, placeholders: PublishedPlaceholders): boolean {
   const forms = [value, ...value.split(/\r?\n/)].map((form) => form.trim().toLowerCase()).filter(Boolean);
-  return forms.some((form) => placeholders.has(form));
+  return forms.some((form) => placeholders.texts.has(form));
+}
+
+/**
+ * True when key bytes were published in any spelling: equal to the bytes a published text decodes
+ * to, or found inside them (a raw key inside a published PEM/DER blob).
+ */
+export function isPublishedKeyBytes(key: Uint8Array, placeholders: PublishedPlaceholders): boolean {
+  if (key.length < MIN_KEY_BYTES_COMPARED) return false;
+  const hex = Buffer.from(key).toString('hex');
+  if (placeholders.bytes.has(hex)) return true;
+  for (const published of placeholders.bytes) {
+    for (let at = published.indexOf(hex); at >= 0; at = published.indexOf(hex, at + 1)) if (at % 2 === 0) return true;
+  }
+  return false;
 }

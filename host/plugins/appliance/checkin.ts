@@ -1,15 +1,20 @@
+import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { isAlgaError } from '../../../lib/errors/index.ts';
 import type { EncryptionKeys } from '../../core/secrets/encryption.ts';
-import { decryptString } from '../../core/secrets/encryption.ts';
+import { decryptString, encryptValue } from '../../core/secrets/encryption.ts';
 import type { HostStore } from '../../core/store.ts';
-import { fromJwks, verifyLicenseToken } from '../license/license-token.ts';
-import { checkIn } from './license-service.ts';
+import { publicKeyText, signCheckin } from '../license/checkin-signature.ts';
+import { withEndorsedKeys } from '../license/key-endorsement.ts';
+import { fromJwks, verifyLicenseToken, type LicenseClaims } from '../license/license-token.ts';
+import { checkIn, fetchPublishedJwks } from './license-service.ts';
 import { applianceId, readLicenseState, writeLicenseState, type LicenseState } from './license-state.ts';
 
 /**
- * Daily check-in for paid editions: a fresh license JWT, verified against the pinned keys before
- * it replaces the old one. Failures back off exponentially (1 min, 2, 4 … up to the interval);
- * a revoked appliance stops checking in.
+ * Daily check-in for paid editions: signed with the appliance's own key (fresh time and nonce,
+ * license/checkin-signature.ts), answered with a fresh license JWT that is verified against the
+ * pinned keys before it replaces the old one. A JWT from a key the service rotated in is accepted
+ * when a pinned key endorses that key (license/key-endorsement.ts). Failures back off
+ * exponentially (1 min, 2, 4 … up to the interval); a revoked appliance stops checking in.
  */
 
 export interface CheckinOptions {
@@ -26,18 +31,56 @@ export function backoffMs(failures: number, options: Pick<CheckinOptions, 'inter
   return Math.min(options.intervalMs, options.minBackoffMs * 2 ** Math.max(0, failures - 1));
 }
 
+/**
+ * The key that signs check-ins. An appliance registered before check-ins were signed makes one
+ * now and keeps it (written before it is first sent, so a lost answer cannot orphan it); the
+ * service enrolls its public half with that first signed check-in.
+ */
+function checkinKey(state: LicenseState, options: CheckinOptions): { state: LicenseState; privateKey: KeyObject; enroll?: string } {
+  if (state.signingKey) return { state, privateKey: createPrivateKey(decryptString(state.signingKey, options.encryptionKeys)) };
+  const pair = generateKeyPairSync('ed25519');
+  const withKey = { ...state, signingKey: encryptValue(pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), options.encryptionKeys) };
+  options.store.transaction(() => writeLicenseState(options.store, withKey));
+  return { state: withKey, privateKey: pair.privateKey, enroll: publicKeyText(pair.publicKey) };
+}
+
+function keyIdOf(jwt: string): unknown {
+  try {
+    return (JSON.parse(Buffer.from(jwt.split('.')[0], 'base64url').toString('utf8')) as { kid?: unknown }).kid;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Verifies the JWT; a kid it does not know yet is looked up in the service's JWKS and taken only if endorsed. */
+async function verifyWithRotation(jwt: string, state: LicenseState, audience: string): Promise<{ claims: LicenseClaims; jwks: unknown }> {
+  const pinned = fromJwks(state.jwks);
+  const kid = keyIdOf(jwt);
+  if (typeof kid !== 'string' || Object.hasOwn(pinned, kid)) return { claims: verifyLicenseToken(jwt, pinned, { audience }), jwks: state.jwks };
+  const published = await fetchPublishedJwks(state.jwksUrl ?? state.checkInUrl!.replace(/\/checkin$/, '/.well-known/jwks.json'));
+  const { keys, added } = withEndorsedKeys(pinned, published);
+  const claims = verifyLicenseToken(jwt, keys, { audience });
+  const publishedKeys = ((published as { keys?: Array<{ kid?: unknown }> }).keys ?? []).filter((jwk) => added.includes(jwk.kid as string));
+  return { claims, jwks: { keys: [...((state.jwks as { keys?: unknown[] })?.keys ?? []), ...publishedKeys] } };
+}
+
 /** One check-in now; returns the updated state (or undefined when there is nothing to check in). */
 export async function checkInOnce(options: CheckinOptions): Promise<LicenseState | undefined> {
-  const state = readLicenseState(options.store);
+  let state = readLicenseState(options.store);
   if (!state?.credential || !state.checkInUrl || state.revoked) return state;
   const now = Date.now();
   let next: LicenseState;
   try {
-    const { jwt } = await checkIn(state.checkInUrl, decryptString(state.credential, options.encryptionKeys));
-    const claims = verifyLicenseToken(jwt, fromJwks(state.jwks), { audience: applianceId(options.store) });
+    const id = applianceId(options.store);
+    const key = checkinKey(state, options);
+    state = key.state;
+    const signed = { ...signCheckin(id, key.privateKey), ...(key.enroll ? { public_key: key.enroll } : {}) };
+    const { jwt } = await checkIn(state.checkInUrl!, decryptString(state.credential!, options.encryptionKeys), signed);
+    const { claims, jwks } = await verifyWithRotation(jwt, state, id);
     if (claims.sub !== state.tenantId) throw new Error('The license token names another tenant.');
     next = {
       ...state,
+      jwks,
       token: jwt,
       tokenExpiresAt: new Date(claims.exp * 1000).toISOString(),
       lastCheckinAt: new Date(now).toISOString(),

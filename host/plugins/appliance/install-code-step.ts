@@ -1,7 +1,9 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { AlgaError } from '../../../lib/errors/index.ts';
 import type { InfraSecrets } from '../../core/infra-secrets.ts';
 import { encryptValue } from '../../core/secrets/encryption.ts';
 import type { HostStore } from '../../core/store.ts';
+import { publicKeyText } from '../license/checkin-signature.ts';
 import { verifyLicenseToken } from '../license/license-token.ts';
 import type { ClaimStep } from '../setup/claim.ts';
 import { fetchLicenseKeys, redeemInstallCode, serviceUrlFrom } from './license-service.ts';
@@ -24,7 +26,9 @@ export function installCodeStep(options: { store: HostStore; secrets: Pick<Infra
       const serviceUrl = serviceUrlFrom(options.env);
       const { jwks, keys } = await fetchLicenseKeys(serviceUrl, options.env.ALGA_LICENSE_PUBLIC_KEYS || undefined);
       const id = applianceId(options.store);
-      const registered = await redeemInstallCode(serviceUrl, input.installCode, id);
+      // The key that will sign this appliance's check-ins; only its public half leaves the host.
+      const checkinKey = generateKeyPairSync('ed25519');
+      const registered = await redeemInstallCode(serviceUrl, input.installCode, id, publicKeyText(checkinKey.publicKey));
       let tokenExpiresAt: string | undefined;
       if (registered.first_jwt !== undefined || registered.edition !== 'essentials') {
         if (!registered.first_jwt || !registered.appliance_credential || !registered.check_in_url) {
@@ -41,7 +45,15 @@ export function installCodeStep(options: { store: HostStore; secrets: Pick<Infra
         companyName: registered.company_name,
         contactEmail: registered.contact_email,
         ...(registered.first_jwt ? { token: registered.first_jwt, tokenExpiresAt } : {}),
-        ...(registered.appliance_credential ? { credential: encryptValue(registered.appliance_credential, options.secrets.encryptionKeys), checkInUrl: registered.check_in_url, jwks } : {}),
+        ...(registered.appliance_credential
+          ? {
+              credential: encryptValue(registered.appliance_credential, options.secrets.encryptionKeys),
+              signingKey: encryptValue(checkinKey.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), options.secrets.encryptionKeys),
+              checkInUrl: registered.check_in_url,
+              jwks,
+              jwksUrl: `${serviceUrl}/.well-known/jwks.json`,
+            }
+          : {}),
         registeredAt: now,
         ...(registered.first_jwt ? { lastCheckinAt: now } : {}),
         checkinFailures: 0,

@@ -1,4 +1,5 @@
 import { AlgaError } from '../../../lib/errors/index.ts';
+import type { SignedCheckin } from '../license/checkin-signature.ts';
 import { fromJwks, type VerificationKeys } from '../license/license-token.ts';
 
 /**
@@ -79,13 +80,20 @@ export async function fetchLicenseKeys(serviceUrl: string, pinned?: string): Pro
   }
 }
 
+/** The service's published JWKS (to learn a rotated-in key; only endorsed keys are then trusted). */
+export async function fetchPublishedJwks(jwksUrl: string): Promise<unknown> {
+  const { status, body } = await call(jwksUrl, { method: 'GET' });
+  if (status !== 200) throw new AlgaError('E_LICENSE_SERVICE_ERROR', `GET ${new URL(jwksUrl).pathname} answered ${status}.`);
+  return body;
+}
+
 const optionalText = ['company_name', 'contact_email', 'first_jwt', 'appliance_credential', 'check_in_url'] as const;
 
-export async function redeemInstallCode(serviceUrl: string, claimCode: string, applianceId: string): Promise<RegisterResponse> {
+export async function redeemInstallCode(serviceUrl: string, claimCode: string, applianceId: string, appliancePublicKey: string): Promise<RegisterResponse> {
   const { status, body } = await call(`${serviceUrl}/register`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ claim_code: claimCode, appliance_id: applianceId }),
+    body: JSON.stringify({ claim_code: claimCode, appliance_id: applianceId, appliance_public_key: appliancePublicKey }),
   });
   if (status === 200) {
     if (typeof body?.tenant_id !== 'string' || typeof body?.edition !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(body.tenant_id)) {
@@ -102,10 +110,15 @@ export async function redeemInstallCode(serviceUrl: string, claimCode: string, a
   throw new AlgaError('E_LICENSE_SERVICE_ERROR', `POST /register answered ${status}${body?.error?.code ? ` (${body.error.code})` : ''}.`);
 }
 
-export async function checkIn(checkInUrl: string, credential: string): Promise<{ jwt: string }> {
-  const { status, body } = await call(checkInUrl, { method: 'POST', headers: { authorization: `Bearer ${credential}`, 'content-type': 'application/json' }, body: '{}' });
+const checkinRefusals = ['E_CHECKIN_SIGNATURE_INVALID', 'E_CHECKIN_STALE', 'E_CHECKIN_REPLAYED'] as const;
+
+/** One signed check-in (license/checkin-signature.ts): the credential says who, the signature says it is fresh. */
+export async function checkIn(checkInUrl: string, credential: string, signed: SignedCheckin): Promise<{ jwt: string }> {
+  const { status, body } = await call(checkInUrl, { method: 'POST', headers: { authorization: `Bearer ${credential}`, 'content-type': 'application/json' }, body: JSON.stringify(signed) });
   if (status === 200 && typeof body?.jwt === 'string') return { jwt: body.jwt };
   if (status === 403) throw new AlgaError('E_APPLIANCE_REVOKED');
+  const refusal = checkinRefusals.find((code) => code === body?.error?.code);
+  if (refusal) throw new AlgaError(refusal);
   if (status === 401) throw new AlgaError('E_APPLIANCE_AUTH_REQUIRED', 'The license service does not accept this appliance\'s credential.');
   throw new AlgaError('E_LICENSE_SERVICE_ERROR', `POST check-in answered ${status}.`);
 }

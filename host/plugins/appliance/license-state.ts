@@ -17,9 +17,13 @@ export interface LicenseState {
   tokenExpiresAt?: string;
   /** Encrypted appliance credential. */
   credential?: string;
+  /** Encrypted Ed25519 private key (PKCS#8 PEM) that signs check-ins; its public half is registered with the service. */
+  signingKey?: string;
   checkInUrl?: string;
-  /** The license service's JWKS as pinned at registration. */
+  /** The license service's JWKS as pinned at registration, plus keys the service rotated in since (each endorsed by a key already pinned). */
   jwks?: unknown;
+  /** Where the service publishes its JWKS (to learn a rotated-in key). */
+  jwksUrl?: string;
   registeredAt: string;
   lastCheckinAt?: string;
   lastCheckinError?: string;

@@ -44,7 +44,13 @@ export default definePlugin({
     const installs = new InstallStore(host.store);
     const executions = new ExecutionLog(host.store, { limits: host.config.executionLog, metrics: host.metrics, log: host.log.child({ area: 'execution-log' }) });
     const verifier = new BundleVerifier();
-    const installService = new InstallService({ installs, registry, blobDir, trust, ceilings: host.config.ceilings, runnerPublicKey: host.runner.publicKey });
+    const installService = new InstallService({
+      installs, registry, blobDir, trust, ceilings: host.config.ceilings,
+      // Read when secrets are sealed: `alga-host rotate-key runner-envelope` changes it while the host runs.
+      get runnerPublicKey() {
+        return host.runner.publicKey;
+      },
+    });
     const actions = installActions({ service: installService, installs, audit: host.audit, events: host.events, runner: host.runner });
     const api: ExtensionsApi = { registry, installs, installService, installActions: actions, executions, blobDir, trust, tenantOf: (request) => tenantOf(request, host.auth) };
     host.plugins.expose(api);

@@ -2,18 +2,28 @@ import { existsSync, createReadStream, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
+import { Counter } from 'prom-client';
 import { AlgaError } from '../../../lib/errors/index.ts';
+import type { InfraSecrets } from '../../core/infra-secrets.ts';
 import { definePlugin, type HostContext } from '../../core/plugin.ts';
-import { presignDownloadLink, verifyDownloadLink } from './download-links.ts';
+import { CHECKIN_MAX_SKEW_SECONDS, checkinSignatureValid, publicKeyFromText, type SignedCheckin } from './checkin-signature.ts';
+import { presignDownloadLink, verifyDownloadLink, type LinkKey } from './download-links.ts';
 import { signLicenseToken, toJwks } from './license-token.ts';
-import { installCodeMail } from './mail.ts';
+import { installCodeMail, installCodeSubject } from './mail.ts';
+import { MailDelivery } from './mail-delivery.ts';
+import { publicMail } from './mail-queue.ts';
+import { readMailSettings } from './mail-settings.ts';
+import { licenseMigrations } from './migrations.ts';
 import { EDITIONS, isPaid, LicenseRegistry, RedeemError, type ApplianceRecord, type RegistryTenant } from './registry.ts';
 import { ensureServiceToken, LICENSE_ADMIN_SCOPE } from './service-token.ts';
 import { readLicenseSettings } from './settings.ts';
+import { smtpSender } from './smtp-sender.ts';
 
 /**
- * The license control plane: tenant registration, install codes, appliance registration,
- * check-in, license JWTs, presigned downloads and the mail outbox.
+ * The license control plane: tenant registration, install codes (mailed over SMTP, or released
+ * from the outbox on an air-gapped control plane; never stored), appliance registration, signed
+ * check-ins, license JWTs, presigned downloads. Keys are read from the live infra secrets at
+ * each use, so `alga-host rotate-key` takes effect without a restart.
  */
 
 const redeemErrors = {
@@ -23,13 +33,21 @@ const redeemErrors = {
 } as const;
 
 const applianceIdPattern = '^[A-Za-z0-9_-]{8,128}$';
+const publicKeyPattern = '^[A-Za-z0-9_-]{43}$';
+
+function controlPlaneKeys(secrets: InfraSecrets) {
+  const signing = secrets.licenseSigningKeys;
+  const links = secrets.downloadLinkKeys;
+  if (!signing || !links) throw new AlgaError('E_SECRET_MISSING', 'The license plugin needs the license signing key and download link key (profile control-plane or all).');
+  return { signing, links };
+}
 
 function register(host: HostContext): void {
   const { routes, store, auth, config, secrets } = host;
   const settings = readLicenseSettings(config.env);
-  const signingKey = secrets.licenseSigningKey;
-  const linkKey = secrets.downloadLinkKey;
-  if (!signingKey || !linkKey) throw new AlgaError('E_SECRET_MISSING', 'The license plugin needs the license signing key and download link key (profile control-plane or all).');
+  const mailSettings = readMailSettings(config.env);
+  controlPlaneKeys(secrets);
+  store.migrate('license', licenseMigrations((line) => host.lifecycle.onListening(() => host.lifecycle.announce(line))));
   const registry = new LicenseRegistry(store);
   // Runs on request, before the body is parsed or validated: a caller without the token learns nothing.
   const requireService = auth.requireScope(LICENSE_ADMIN_SCOPE);
@@ -44,23 +62,48 @@ function register(host: HostContext): void {
     const exp = now + settings.licenseTokenTtlSeconds;
     const token = signLicenseToken(
       { iss: settings.issuer, sub: tenant.id, aud: appliance.id, edition: appliance.edition, company: tenant.company, iat: now, exp, jti: randomBytes(12).toString('base64url') },
-      signingKey!,
+      secrets.licenseSigningKey!,
     );
     return { token, expiresAt: new Date(exp * 1000).toISOString() };
   }
 
-  const downloadLinkFor = (request: FastifyRequest, tenant: RegistryTenant) =>
-    presignDownloadLink({ baseUrl: baseUrlOf(request), artifact: settings.artifact, tenantId: tenant.id, ttlSeconds: settings.downloadLinkTtlSeconds, key: linkKey! });
-
-  /** Mints a code and link for the tenant and queues the mail; the code itself leaves only by mail. */
-  function issueCode(request: FastifyRequest, tenant: RegistryTenant, reissued: boolean) {
-    const { code, record } = registry.mintCode(tenant, settings.installCodeTtlMs);
-    const link = downloadLinkFor(request, tenant);
-    const mail = registry.queueMail(installCodeMail(tenant, code, record.expiresAt, link, reissued));
-    return { link, record, mail };
+  /** The keys the JWKS serves: the active one, and rotated-out ones until the last token they signed has expired. */
+  function publishedSigningKeys() {
+    const now = Date.now();
+    return controlPlaneKeys(secrets).signing.entries
+      .filter((entry) => !entry.inactiveSince || Date.parse(entry.inactiveSince) + settings.licenseTokenTtlSeconds * 1000 > now)
+      .map(({ key, endorsement }) => ({ keyId: key.keyId, publicKey: key.publicKey, endorsement }));
   }
 
-  routes.get('/.well-known/jwks.json', async () => toJwks([signingKey]));
+  const linkKeys = (): LinkKey[] =>
+    controlPlaneKeys(secrets).links.entries.map(({ key, inactiveSince }) => ({ key, ...(inactiveSince ? { signedUntil: Date.parse(inactiveSince) } : {}) }));
+
+  const downloadLinkFor = (baseUrl: string, tenant: RegistryTenant) =>
+    presignDownloadLink({ baseUrl, artifact: settings.artifact, tenantId: tenant.id, ttlSeconds: settings.downloadLinkTtlSeconds, key: secrets.downloadLinkKey! });
+
+  const attempts = new Counter({ name: 'alga_license_mail_attempts_total', help: 'Install-code mail attempts by result (sent, retry, failed = dead letter, interrupted).', labelNames: ['result'], registers: [host.metrics] });
+  const delivery = new MailDelivery({
+    store,
+    registry,
+    settings: mailSettings,
+    sender: mailSettings.smtp ? smtpSender(mailSettings.smtp) : undefined,
+    codeTtlMs: settings.installCodeTtlMs,
+    compose: ({ job, tenant, code, codeExpiresAt }) =>
+      installCodeMail({ tenant, code, codeExpiresAt, link: downloadLinkFor(job.baseUrl, tenant), reissue: job.reissue, replacesEarlier: job.attempts > 1 }),
+    log: host.log,
+    onAttempt: (result) => attempts.inc({ result }),
+  });
+  host.lifecycle.onListening(() => {
+    delivery.start();
+    if (!mailSettings.smtp) host.lifecycle.announce('No SMTP server is configured (ALGA_SMTP_HOST): install-code mail waits in the outbox (GET /outbox; POST /outbox/:id/release hands one over, code included, once).');
+  });
+  host.lifecycle.onClose(() => delivery.stop());
+
+  /** A new install-code mail for the tenant (revoking its unclaimed codes), in the caller's transaction. */
+  const issueMail = (request: FastifyRequest, tenant: RegistryTenant, reissue: boolean) =>
+    delivery.enqueue(tenant, { reissue, baseUrl: baseUrlOf(request), subject: installCodeSubject(tenant, reissue) });
+
+  routes.get('/.well-known/jwks.json', async () => toJwks(publishedSigningKeys()));
 
   routes.post<{ Body: { company: string; contact_name: string; contact_email: string; edition: (typeof EDITIONS)[number] } }>('/register-tenant', {
     onRequest: requireService,
@@ -83,7 +126,7 @@ function register(host: HostContext): void {
     try {
       registered = store.transaction(() => {
         const { tenant, created } = registry.registerTenant(input);
-        return { tenant, issued: created ? issueCode(request, tenant, false) : undefined };
+        return { tenant, issued: created ? issueMail(request, tenant, false) : undefined };
       });
     } catch (error) {
       if (error instanceof AlgaError && error.code === 'E_TENANT_EMAIL_TAKEN') {
@@ -92,9 +135,9 @@ function register(host: HostContext): void {
       throw error;
     }
     const { tenant, issued } = registered;
+    const link = downloadLinkFor(baseUrlOf(request), tenant);
     if (!issued) {
       // A repeated registration: the same tenant, no new code and no second mail.
-      const link = downloadLinkFor(request, tenant);
       return reply.status(200).send({
         tenant_id: tenant.id,
         edition: tenant.edition,
@@ -104,39 +147,43 @@ function register(host: HostContext): void {
         already_registered: true,
       });
     }
-    host.audit.record({ action: 'license.tenant_registered', actor, tenantId: tenant.id, detail: { edition: tenant.edition } });
+    issued.dispatch();
+    host.audit.record({ action: 'license.tenant_registered', actor, tenantId: tenant.id, detail: { edition: tenant.edition, mail: issued.job.id } });
     return reply.status(201).send({
       tenant_id: tenant.id,
       edition: tenant.edition,
-      download_url: issued.link.url,
-      download_expires_at: issued.link.expiresAt,
-      install_code_expires_at: issued.record.expiresAt,
-      mail_id: issued.mail.id,
+      download_url: link.url,
+      download_expires_at: link.expiresAt,
+      install_code_expires_at: issued.job.codeExpiresAt ?? null,
+      mail_id: issued.job.id,
+      mail_status: issued.job.status,
       already_registered: false,
     });
   });
 
-  routes.post<{ Body: { claim_code: string; appliance_id: string } }>('/register', {
+  routes.post<{ Body: { claim_code: string; appliance_id: string; appliance_public_key?: string } }>('/register', {
     config: { rateLimit: { max: settings.registerPerMinute, timeWindow: '1 minute', errorResponseBuilder: () => new AlgaError('E_RATE_LIMITED') } },
     schema: {
       body: {
         type: 'object', required: ['claim_code', 'appliance_id'], additionalProperties: false,
-        properties: { claim_code: { type: 'string', maxLength: 200 }, appliance_id: { type: 'string', pattern: applianceIdPattern } },
+        properties: { claim_code: { type: 'string', maxLength: 200 }, appliance_id: { type: 'string', pattern: applianceIdPattern }, appliance_public_key: { type: 'string', pattern: publicKeyPattern } },
       },
     },
   }, async (request, reply) => {
+    const { claim_code: claimCode, appliance_id: applianceId, appliance_public_key: publicKey } = request.body;
+    if (publicKey !== undefined && !publicKeyFromText(publicKey)) throw new AlgaError('E_LICENSE_REGISTER_INVALID', 'appliance_public_key is not an Ed25519 public key.');
     let redeemed;
     try {
-      redeemed = registry.redeem(request.body.claim_code, request.body.appliance_id);
+      redeemed = registry.redeem(claimCode, applianceId, publicKey);
     } catch (error) {
       if (!(error instanceof RedeemError)) throw error;
-      host.audit.record({ action: 'license.register', outcome: 'denied', actor: 'anonymous', detail: { reason: error.reason, applianceId: request.body.appliance_id } });
+      host.audit.record({ action: 'license.register', outcome: 'denied', actor: 'anonymous', detail: { reason: error.reason, applianceId } });
       const alga = new AlgaError(redeemErrors[error.reason]);
       return reply.status(alga.status).send({ error: { code: alga.code, reason: error.reason, message: alga.message }, request_id: request.id });
     }
     const { tenant, code, credential } = redeemed;
-    const appliance = registry.getAppliance(request.body.appliance_id)!;
-    host.audit.record({ action: 'license.register', actor: `appliance:${appliance.id}`, tenantId: tenant.id, detail: { edition: code.edition } });
+    const appliance = registry.getAppliance(applianceId)!;
+    host.audit.record({ action: 'license.register', actor: `appliance:${appliance.id}`, tenantId: tenant.id, detail: { edition: code.edition, signedCheckins: Boolean(publicKey) } });
     return reply.status(200).send({
       tenant_id: tenant.id,
       edition: code.edition,
@@ -159,21 +206,24 @@ function register(host: HostContext): void {
   }, async (request) => {
     const tenant = registry.findTenant({ tenantId: request.body.tenant_id, contactEmail: request.body.contact_email });
     if (!tenant) throw new AlgaError('E_TENANT_NOT_FOUND', 'Give the tenant_id or the contact_email used at registration.');
-    const { revoked, issued } = store.transaction(() => ({ revoked: registry.revokeUnclaimedCodes(tenant.id), issued: issueCode(request, tenant, true) }));
-    host.audit.record({ action: 'license.code_reissued', actor: `token:${auth.principalOf(request)?.id}`, tenantId: tenant.id, detail: { revoked } });
+    const issued = issueMail(request, tenant, true);
+    issued.dispatch();
+    host.audit.record({ action: 'license.code_reissued', actor: `token:${auth.principalOf(request)?.id}`, tenantId: tenant.id, detail: { revoked: issued.revokedCodes, mail: issued.job.id } });
+    const link = downloadLinkFor(baseUrlOf(request), tenant);
     return {
       tenant_id: tenant.id,
-      revoked_codes: revoked,
-      download_url: issued.link.url,
-      download_expires_at: issued.link.expiresAt,
-      install_code_expires_at: issued.record.expiresAt,
-      mail_id: issued.mail.id,
+      revoked_codes: issued.revokedCodes,
+      download_url: link.url,
+      download_expires_at: link.expiresAt,
+      install_code_expires_at: issued.job.codeExpiresAt ?? null,
+      mail_id: issued.job.id,
+      mail_status: issued.job.status,
     };
   });
 
   // The appliance's credential is checked on the headers, before any body is read.
   const checkinCallers = new WeakMap<object, NonNullable<ReturnType<typeof registry.applianceByCredentialToken>>>();
-  routes.post('/checkin', {
+  routes.post<{ Body: Partial<SignedCheckin> | undefined }>('/checkin', {
     onRequest: async (request) => {
       const header = request.headers.authorization;
       const credential = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : '';
@@ -184,13 +234,31 @@ function register(host: HostContext): void {
   }, async (request) => {
     const appliance = checkinCallers.get(request);
     if (!appliance) throw new AlgaError('E_APPLIANCE_AUTH_REQUIRED');
-    if (appliance.revokedAt) {
-      host.audit.record({ action: 'license.checkin', outcome: 'denied', actor: `appliance:${appliance.id}`, tenantId: appliance.tenantId, detail: { reason: 'revoked' } });
-      throw new AlgaError('E_APPLIANCE_REVOKED');
-    }
+    const deny = (reason: string, code: 'E_APPLIANCE_REVOKED' | 'E_CHECKIN_SIGNATURE_INVALID' | 'E_CHECKIN_STALE' | 'E_CHECKIN_REPLAYED') => {
+      host.audit.record({ action: 'license.checkin', outcome: 'denied', actor: `appliance:${appliance.id}`, tenantId: appliance.tenantId, detail: { reason } });
+      return new AlgaError(code);
+    };
+    if (appliance.revokedAt) throw deny('revoked', 'E_APPLIANCE_REVOKED');
     const tenant = registry.getTenant(appliance.tenantId);
     if (!tenant) throw new AlgaError('E_TENANT_NOT_FOUND');
-    registry.markCheckin(appliance.id);
+    const body = (request.body && typeof request.body === 'object' ? request.body : {}) as Partial<SignedCheckin>;
+    const signed = typeof body.signature === 'string' && typeof body.nonce === 'string' && /^[A-Za-z0-9_-]{22,64}$/.test(body.nonce) && Number.isInteger(body.issued_at);
+    const enrollKey = !appliance.publicKey && typeof body.public_key === 'string' ? body.public_key : undefined;
+    const keyText = appliance.publicKey ?? enrollKey;
+    if (keyText) {
+      const publicKey = publicKeyFromText(keyText);
+      if (!signed || !publicKey || body.appliance_id !== appliance.id || !checkinSignatureValid(body as SignedCheckin, publicKey)) throw deny('bad_signature', 'E_CHECKIN_SIGNATURE_INVALID');
+      if (Math.abs(Date.now() / 1000 - body.issued_at!) > CHECKIN_MAX_SKEW_SECONDS) throw deny('stale', 'E_CHECKIN_STALE');
+      try {
+        registry.acceptCheckin(appliance.id, body.nonce!, (body.issued_at! + CHECKIN_MAX_SKEW_SECONDS + 60) * 1000, enrollKey);
+      } catch (error) {
+        if (error instanceof AlgaError && error.code === 'E_CHECKIN_REPLAYED') throw deny('replayed', 'E_CHECKIN_REPLAYED');
+        throw error;
+      }
+    } else {
+      // Registered before check-ins were signed, and not yet enrolled: its next check-in enrolls a key.
+      registry.markCheckin(appliance.id);
+    }
     const { token, expiresAt } = licenseToken(tenant, appliance);
     return { jwt: token, expires_at: expiresAt, edition: appliance.edition, tenant_id: tenant.id };
   });
@@ -205,13 +273,28 @@ function register(host: HostContext): void {
     appliances: registry.listAppliances(request.query.tenant_id).map(({ credentialHash: _omit, ...rest }) => rest),
   }));
 
-  routes.get<{ Querystring: { to?: string; limit?: string } }>('/outbox', { onRequest: requireService }, async (request) => ({
-    messages: registry.listOutbox({ to: request.query.to, limit: request.query.limit ? Number(request.query.limit) : undefined }),
+  // Install-code mail as the operator sees it: states, attempts, errors, dead letters — never a code.
+  routes.get<{ Querystring: { to?: string; status?: string; limit?: string } }>('/outbox', { onRequest: requireService }, async (request) => ({
+    transport: delivery.transport,
+    messages: delivery.queue.list({ to: request.query.to, status: request.query.status, limit: request.query.limit ? Number(request.query.limit) : undefined }).map(publicMail),
   }));
+
+  // Air-gapped: the mail with a freshly minted code, in this answer only.
+  routes.post<{ Params: { id: string } }>('/outbox/:id/release', { onRequest: requireService }, async (request, reply) => {
+    const { job, mail } = delivery.release(request.params.id);
+    host.audit.record({ action: 'license.mail_released', actor: `token:${auth.principalOf(request)?.id}`, tenantId: job.tenantId, target: `mail:${job.id}` });
+    return reply.header('cache-control', 'no-store').send({ message: { ...publicMail(job), text: mail.text } });
+  });
+
+  routes.post<{ Params: { id: string } }>('/outbox/:id/retry', { onRequest: requireService }, async (request) => {
+    const job = delivery.retry(request.params.id);
+    host.audit.record({ action: 'license.mail_retried', actor: `token:${auth.principalOf(request)?.id}`, tenantId: job.tenantId, target: `mail:${job.id}` });
+    return { message: publicMail(job) };
+  });
 
   routes.get<{ Params: { artifact: string }; Querystring: { tenant?: string; expires?: string; sig?: string } }>('/download/:artifact', async (request, reply) => {
     const { artifact } = request.params;
-    verifyDownloadLink({ artifact, tenantId: request.query.tenant, expires: request.query.expires, sig: request.query.sig, key: linkKey });
+    verifyDownloadLink({ artifact, tenantId: request.query.tenant, expires: request.query.expires, sig: request.query.sig, keys: linkKeys(), maxTtlSeconds: settings.downloadLinkTtlSeconds });
     const file = join(config.dataDir, 'downloads', settings.artifact);
     if (artifact !== settings.artifact || !existsSync(file)) throw new AlgaError('E_NOT_FOUND', `The appliance image is not published on this control plane (${settings.artifact}).`);
     return reply

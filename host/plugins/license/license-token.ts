@@ -29,10 +29,15 @@ function b64json(value: unknown): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');
 }
 
-export function signLicenseToken(claims: LicenseClaims, key: SigningKey): string {
-  const signingInput = `${b64json({ alg: 'EdDSA', typ: 'JWT', kid: key.keyId })}.${b64json(claims)}`;
+/** A compact JWS (EdDSA) of a JSON payload; `typ` names what it is. */
+export function signCompactJws(payload: Record<string, unknown>, key: SigningKey, typ: string): string {
+  const signingInput = `${b64json({ alg: 'EdDSA', typ, kid: key.keyId })}.${b64json(payload)}`;
   const signature = signBytes(null, Buffer.from(signingInput), key.privateKey);
   return `${signingInput}.${signature.toString('base64url')}`;
+}
+
+export function signLicenseToken(claims: LicenseClaims, key: SigningKey): string {
+  return signCompactJws(claims, key, 'JWT');
 }
 
 function invalid(reason: string): AlgaError {
@@ -49,9 +54,9 @@ function decodeSegment(segment: string, what: string): Record<string, unknown> {
   throw invalid(`The token ${what} is not a JSON object.`);
 }
 
-/** Verifies signature, alg, kid and expiry; returns the claims. */
-export function verifyLicenseToken(token: string, keys: VerificationKeys, options: { now?: number; audience?: string } = {}): LicenseClaims {
-  const parts = token.split('.');
+/** Checks a compact JWS's form, alg (EdDSA only), kid and signature; returns its header and payload. */
+export function verifyCompactJws(token: string, keys: VerificationKeys): { header: Record<string, unknown>; payload: Record<string, unknown> } {
+  const parts = typeof token === 'string' ? token.split('.') : [];
   if (parts.length !== 3 || parts.some((part) => !/^[A-Za-z0-9_-]*$/.test(part))) throw invalid('The token is not a compact JWS.');
   const [headerPart, payloadPart, signaturePart] = parts;
   const header = decodeSegment(headerPart, 'header');
@@ -63,7 +68,12 @@ export function verifyLicenseToken(token: string, keys: VerificationKeys, option
   if (signature.length !== 64 || !verifyBytes(null, Buffer.from(`${headerPart}.${payloadPart}`), key, signature)) {
     throw invalid('The signature does not verify.');
   }
-  const claims = decodeSegment(payloadPart, 'payload');
+  return { header, payload: decodeSegment(payloadPart, 'payload') };
+}
+
+/** Verifies signature, alg, kid and expiry; returns the claims. */
+export function verifyLicenseToken(token: string, keys: VerificationKeys, options: { now?: number; audience?: string } = {}): LicenseClaims {
+  const claims = verifyCompactJws(token, keys).payload;
   const now = Math.floor((options.now ?? Date.now()) / 1000);
   if (typeof claims.exp !== 'number' || claims.exp <= now) throw invalid('The token has expired.');
   if (typeof claims.nbf === 'number' && claims.nbf > now + 60) throw invalid('The token is not valid yet.');
@@ -72,9 +82,20 @@ export function verifyLicenseToken(token: string, keys: VerificationKeys, option
   return claims as LicenseClaims;
 }
 
+/** The JWK member carrying a key's endorsement by the key before it (./key-endorsement.ts). */
+export const ENDORSEMENT_MEMBER = 'x-alga-endorsement';
+
 /** Public keys as a JWKS document (what the control plane publishes for appliances). */
-export function toJwks(keys: { keyId: string; publicKey: KeyObject }[]): { keys: Record<string, unknown>[] } {
-  return { keys: keys.map(({ keyId, publicKey }) => ({ ...publicKey.export({ format: 'jwk' }), kid: keyId, alg: 'EdDSA', use: 'sig' })) };
+export function toJwks(keys: { keyId: string; publicKey: KeyObject; endorsement?: string }[]): { keys: Record<string, unknown>[] } {
+  return {
+    keys: keys.map(({ keyId, publicKey, endorsement }) => ({
+      ...publicKey.export({ format: 'jwk' }),
+      kid: keyId,
+      alg: 'EdDSA',
+      use: 'sig',
+      ...(endorsement ? { [ENDORSEMENT_MEMBER]: endorsement } : {}),
+    })),
+  };
 }
 
 /** Verification keys from a JWKS document; only Ed25519 OKP keys are taken. */

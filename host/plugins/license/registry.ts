@@ -4,9 +4,9 @@ import type { HostStore } from '../../core/store.ts';
 import { hashInstallCode, mintInstallCode, normalizeInstallCode } from './install-codes.ts';
 
 /**
- * The control plane's records: the tenant registry, install codes (by hash), registered
- * appliances (credential by hash) and the outbox. All changes that must hold together run in
- * one store transaction.
+ * The control plane's records: the tenant registry, install codes (by hash only) and registered
+ * appliances (credential by hash). Install-code mail is ./mail-queue.ts. All changes that must
+ * hold together run in one store transaction.
  */
 
 export const EDITIONS = ['essentials', 'pro', 'enterprise'] as const;
@@ -39,17 +39,11 @@ export interface ApplianceRecord {
   tenantId: string;
   edition: Edition;
   credentialHash?: string;
+  /** Ed25519 public key (base64url) that signs its check-ins, registered at redemption (or enrolled at its first signed check-in). */
+  publicKey?: string;
   registeredAt: string;
   lastCheckinAt?: string;
   revokedAt?: string;
-}
-
-export interface OutboxMessage {
-  id: string;
-  to: string;
-  subject: string;
-  text: string;
-  createdAt: string;
 }
 
 export type RedeemFailure = 'invalid_claim_code' | 'expired_claim_code' | 'consumed_claim_code';
@@ -84,7 +78,7 @@ export class LicenseRegistry {
   private readonly codes;
   private readonly appliances;
   private readonly applianceByCredential;
-  private readonly outbox;
+  private readonly checkinNonces;
 
   constructor(private readonly store: HostStore) {
     this.tenants = store.db<RegistryTenant, string>('license.tenants');
@@ -92,7 +86,7 @@ export class LicenseRegistry {
     this.codes = store.db<InstallCodeRecord, string>('license.codes');
     this.appliances = store.db<ApplianceRecord, string>('license.appliances');
     this.applianceByCredential = store.db<string, string>('license.appliance-by-credential');
-    this.outbox = store.db<OutboxMessage, string>('license.outbox');
+    this.checkinNonces = store.db<number, string>('license.checkin-nonces');
   }
 
   createTenant(input: Omit<RegistryTenant, 'id' | 'createdAt'>): RegistryTenant {
@@ -137,8 +131,8 @@ export class LicenseRegistry {
     return id ? this.tenants.get(id) : undefined;
   }
 
-  /** Mints a code for the tenant; returns the code once (only its hash is kept). Synchronous. */
-  mintCode(tenant: RegistryTenant, ttlMs: number): { code: string; record: InstallCodeRecord } {
+  /** Mints a code for the tenant; returns the code once (only its hash, `key`, is kept). Synchronous. */
+  mintCode(tenant: RegistryTenant, ttlMs: number): { code: string; key: string; record: InstallCodeRecord } {
     const code = mintInstallCode();
     const now = Date.now();
     const record: InstallCodeRecord = {
@@ -149,8 +143,17 @@ export class LicenseRegistry {
       expiresAt: new Date(now + ttlMs).toISOString(),
       status: 'unclaimed',
     };
-    this.codes.putSync(hashInstallCode(normalizeInstallCode(code)!), record);
-    return { code, record };
+    const key = hashInstallCode(normalizeInstallCode(code)!);
+    this.codes.putSync(key, record);
+    return { code, key, record };
+  }
+
+  /** Revokes one code (by its hash) if it is still unclaimed: a code whose mail was never delivered. Synchronous. */
+  revokeCode(key: string | undefined): boolean {
+    const record = key ? this.codes.get(key) : undefined;
+    if (!key || !record || record.status !== 'unclaimed') return false;
+    this.codes.putSync(key, { ...record, status: 'revoked', revokedAt: new Date().toISOString() });
+    return true;
   }
 
   /** Revokes every unclaimed code of a tenant; returns how many. Synchronous. */
@@ -171,7 +174,7 @@ export class LicenseRegistry {
    * invalid_claim_code. An appliance already registered to the same tenant (its claim failed
    * locally after an earlier redemption) is registered again with a fresh credential.
    */
-  redeem(claimCode: unknown, applianceId: string): { tenant: RegistryTenant; code: InstallCodeRecord; credential?: string } {
+  redeem(claimCode: unknown, applianceId: string, publicKey?: string): { tenant: RegistryTenant; code: InstallCodeRecord; credential?: string } {
     const normalized = normalizeInstallCode(claimCode);
     if (!normalized) throw new RedeemError('invalid_claim_code');
     const key = hashInstallCode(normalized);
@@ -195,6 +198,7 @@ export class LicenseRegistry {
         tenantId: tenant.id,
         edition: record.edition,
         ...(credential ? { credentialHash: hashCredential(credential) } : {}),
+        ...(publicKey ? { publicKey } : {}),
         registeredAt: new Date().toISOString(),
       };
       this.appliances.putSync(applianceId, appliance);
@@ -217,6 +221,26 @@ export class LicenseRegistry {
     return [...this.appliances.getRange({})].map(({ value }) => value).filter((appliance) => !tenantId || appliance.tenantId === tenantId);
   }
 
+  /**
+   * Records a signed check-in: its nonce is used up (until `nonceExpiresAt`, after which the
+   * timestamp check alone refuses it) and, for an appliance registered before check-ins were
+   * signed, its key is enrolled. Throws 'replayed' when the nonce was used. One transaction.
+   */
+  acceptCheckin(id: string, nonce: string, nonceExpiresAt: number, enrollKey?: string): void {
+    this.store.transaction(() => {
+      const now = Date.now();
+      for (const { key, value } of this.checkinNonces.getRange({ start: `${id}\n`, end: `${id}\n\uffff` })) {
+        if (value <= now) this.checkinNonces.removeSync(key);
+      }
+      const nonceKey = `${id}\n${nonce}`;
+      if (this.checkinNonces.get(nonceKey) !== undefined) throw new AlgaError('E_CHECKIN_REPLAYED');
+      this.checkinNonces.putSync(nonceKey, nonceExpiresAt);
+      const appliance = this.appliances.get(id);
+      if (appliance) this.appliances.putSync(id, { ...appliance, ...(enrollKey && !appliance.publicKey ? { publicKey: enrollKey } : {}), lastCheckinAt: new Date(now).toISOString() });
+    });
+  }
+
+  /** An unsigned check-in, from an appliance that has no key on record (registered before signed check-ins). */
   markCheckin(id: string): void {
     const appliance = this.appliances.get(id);
     if (appliance) this.appliances.putSync(id, { ...appliance, lastCheckinAt: new Date().toISOString() });
@@ -230,23 +254,5 @@ export class LicenseRegistry {
       this.appliances.putSync(id, revoked);
       return revoked;
     });
-  }
-
-  queueMail(message: Omit<OutboxMessage, 'id' | 'createdAt'>): OutboxMessage {
-    const createdAt = new Date().toISOString();
-    const stored: OutboxMessage = { id: `${createdAt}_${randomBytes(4).toString('hex')}`, createdAt, ...message };
-    this.outbox.putSync(stored.id, stored);
-    return stored;
-  }
-
-  listOutbox(query: { to?: string; limit?: number } = {}): OutboxMessage[] {
-    const limit = Math.min(Math.max(query.limit ?? 100, 1), 1000);
-    const out: OutboxMessage[] = [];
-    for (const { value } of this.outbox.getRange({ reverse: true })) {
-      if (query.to && value.to !== query.to.toLowerCase()) continue;
-      out.push(value);
-      if (out.length >= limit) break;
-    }
-    return out;
   }
 }

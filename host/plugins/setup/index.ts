@@ -4,7 +4,10 @@ import { AlgaError, isAlgaError } from '../../../lib/errors/index.ts';
 import { decryptString } from '../../core/secrets/encryption.ts';
 import { definePlugin, type HostContext } from '../../core/plugin.ts';
 import { claimHost, type ClaimDeps, type ClaimInput, type ClaimStep } from './claim.ts';
-import { clientAddress, isAllowed } from './network.ts';
+import { isCrossOriginWrite } from '../../core/request-site.ts';
+import { plainAddress } from '../../core/trusted-proxies.ts';
+import { ClaimLockout } from './claim-lockout.ts';
+import { isAllowed } from './network.ts';
 import { setupPage } from './page.ts';
 import { readSetupSettings } from './settings.ts';
 import { isClaimed, PROVIDER_KEY_DB, PROVIDER_KEY_KEY, readSetupState, type SetupState } from './state.ts';
@@ -61,7 +64,9 @@ async function register(host: HostContext): Promise<void> {
   const steps: ClaimStep[] = [];
   const deps: ClaimDeps = { dataDir: config.dataDir, store, auth, audit: host.audit, events: host.events, secrets: host.secrets, steps };
   const claimed = () => isClaimed(readSetupState(store), () => auth.hasHumanAdmin());
-  const clientOf = (request: FastifyRequest) => clientAddress(request.socket.remoteAddress, request.headers['x-forwarded-for'], settings.trustedProxies);
+  const clientOf = (request: FastifyRequest) => plainAddress(request.ip);
+  const lockout = new ClaimLockout({ maxFailures: settings.lockoutAttempts, windowMs: settings.lockoutMinutes * 60_000, lockMs: settings.lockoutMinutes * 60_000 });
+  const lockedUntil = () => lockout.lockedUntilFor(readSetupState(store).tokenHash);
 
   const api: SetupApi = {
     addClaimStep: (step) => void steps.push(step),
@@ -74,36 +79,52 @@ async function register(host: HostContext): Promise<void> {
   };
   host.plugins.expose(api);
 
-  function authorizeWithToken(token: unknown) {
+  function lockedError(until: number): AlgaError {
+    return new AlgaError('E_SETUP_LOCKED', `Remote claims resume at ${new Date(until).toISOString()}.`);
+  }
+
+  function authorizeWithToken(token: unknown, request: FastifyRequest) {
     return (state: SetupState) => {
-      if (!tokenMatches(token, state.tokenHash)) throw new AlgaError('E_SETUP_TOKEN_INVALID');
+      const until = lockout.lockedUntilFor(state.tokenHash);
+      if (until) throw lockedError(until);
+      if (!tokenMatches(token, state.tokenHash)) {
+        const locked = lockout.recordFailure(state.tokenHash);
+        if (locked) {
+          request.log.warn({ until: new Date(locked).toISOString(), attempts: settings.lockoutAttempts }, 'setup locked: too many wrong setup tokens');
+          host.audit.record({ action: 'setup.locked', outcome: 'denied', actor: 'anonymous', detail: { until: new Date(locked).toISOString(), client: clientOf(request) } });
+        }
+        throw new AlgaError('E_SETUP_TOKEN_INVALID');
+      }
       if (state.tokenExpiresAt && Date.parse(state.tokenExpiresAt) <= Date.now()) throw new AlgaError('E_SETUP_TOKEN_EXPIRED');
     };
   }
 
-  async function claimFromRequest(request: FastifyRequest, body: ClaimBody) {
+  async function claimFromRequest(request: FastifyRequest, reply: FastifyReply, body: ClaimBody) {
     try {
       const result = await claimHost(
         deps,
         { username: body.username, password: body.password, providerKey: body.provider_key || undefined, installCode: body.install_code || undefined },
-        { via: 'web', authorize: authorizeWithToken(body.token) },
+        { via: 'web', authorize: authorizeWithToken(body.token, request) },
       );
       request.log.info({ tenantId: result.tenantId, adminUserId: result.admin.id }, 'host claimed');
       return result;
     } catch (error) {
       if (isAlgaError(error)) {
         host.audit.record({ action: 'setup.claim', outcome: 'denied', actor: 'anonymous', detail: { code: error.code, client: clientOf(request) } });
+        const until = error.code === 'E_SETUP_LOCKED' ? lockedUntil() : undefined;
+        if (until) reply.header('retry-after', String(Math.ceil((until - Date.now()) / 1000)));
       }
       throw error;
     }
   }
 
-  const rateLimit = {
-    max: settings.claimsPerMinute,
+  // One budget per client for every /setup route together (page, form, claim, status, unknown paths).
+  const budget = routes.rateLimit({
+    max: settings.requestsPerMinute,
     timeWindow: '1 minute',
     keyGenerator: clientOf,
     errorResponseBuilder: () => new AlgaError('E_SETUP_RATE_LIMITED'),
-  };
+  });
 
   if (!routes.hasContentTypeParser('application/x-www-form-urlencoded')) await routes.register(formbody);
 
@@ -116,28 +137,38 @@ async function register(host: HostContext): Promise<void> {
     }
     if (!isAllowed(clientOf(request), settings.allow)) throw new AlgaError('E_SETUP_FORBIDDEN_NETWORK');
   });
+  routes.addHook('onRequest', budget);
+  // A page elsewhere must not claim the host with a token it got hold of, nor post the form for the operator.
+  routes.addHook('onRequest', async (request) => {
+    if (!isCrossOriginWrite(request)) return;
+    host.audit.record({ action: 'setup.claim', outcome: 'denied', actor: 'anonymous', detail: { code: 'E_CROSS_SITE_REQUEST', client: clientOf(request) } });
+    throw new AlgaError('E_CROSS_SITE_REQUEST');
+  });
 
   // Unknown /setup/* paths get the hook above too: 410 once claimed, 404 before.
   routes.setNotFoundHandler(async (request) => {
     throw new AlgaError('E_NOT_FOUND', `${request.method} ${request.url.split('?')[0]}`);
   });
 
-  routes.get('/status', async () => ({ claimed: false }));
+  routes.get('/status', async () => {
+    const until = lockedUntil();
+    return until ? { claimed: false, locked_until: new Date(until).toISOString() } : { claimed: false };
+  });
 
-  routes.post<{ Body: ClaimBody }>('/claim', { schema: { body: claimSchema }, config: { rateLimit } }, async (request, reply) => {
-    const result = await claimFromRequest(request, request.body);
+  routes.post<{ Body: ClaimBody }>('/claim', { schema: { body: claimSchema } }, async (request, reply) => {
+    const result = await claimFromRequest(request, reply, request.body);
     return reply.status(201).send({ claimed: true, tenant_id: result.tenantId, admin: { id: result.admin.id, username: result.admin.username }, login: '/login' });
   });
 
   routes.get('/', async (_request, reply) => pageHeaders(reply).send(setupPage({ installCodes: steps.some((step) => step.handlesInstallCode) })));
 
-  routes.post<{ Body: ClaimBody }>('/', { config: { rateLimit } }, async (request, reply) => {
+  routes.post<{ Body: ClaimBody }>('/', async (request, reply) => {
     const body = (request.body && typeof request.body === 'object' ? request.body : {}) as ClaimBody;
     const field = (name: keyof ClaimBody) => (typeof body[name] === 'string' ? body[name] : undefined);
     const installCodes = steps.some((step) => step.handlesInstallCode);
     try {
       if (field('password') !== field('password_confirm')) throw new AlgaError('E_SETUP_PASSWORDS_DIFFER');
-      const result = await claimFromRequest(request, {
+      const result = await claimFromRequest(request, reply, {
         token: field('token') ?? '',
         username: field('username'),
         password: field('password') ?? '',

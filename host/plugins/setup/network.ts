@@ -1,29 +1,9 @@
 import { isIP } from 'node:net';
 
 /**
- * Who is asking, for the /setup network bind and the rate limit. X-Forwarded-For is believed only
- * when the connection comes from a configured proxy, and then only up to the first hop that is
- * not itself a trusted proxy.
+ * Which networks may reach /setup. The client address is the host's one judgement of it
+ * (fastify's `request.ip` under ALGA_TRUSTED_PROXIES: host/core/trusted-proxies.ts).
  */
-
-function normalize(ip: string): string {
-  const trimmed = ip.trim();
-  return trimmed.startsWith('::ffff:') && isIP(trimmed.slice(7)) === 4 ? trimmed.slice(7) : trimmed;
-}
-
-export function clientAddress(socketAddress: string | undefined, forwardedFor: string | string[] | undefined, trustedProxies: string[]): string {
-  let address = normalize(socketAddress ?? '');
-  const trusted = new Set(trustedProxies.map(normalize));
-  if (!trusted.has(address) || forwardedFor === undefined) return address;
-  const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor).split(',').map(normalize).filter(Boolean);
-  while (hops.length > 0) {
-    const hop = hops.pop()!;
-    if (isIP(hop) === 0) return address; // garbage: stop at the last address we could check
-    address = hop;
-    if (!trusted.has(hop)) break;
-  }
-  return address;
-}
 
 export function isLoopback(ip: string): boolean {
   return ip === '::1' || /^127\./.test(ip);

@@ -3,11 +3,14 @@ import { join } from 'node:path';
 import { AlgaError } from '../../../lib/errors/index.ts';
 import { isExposed } from '../../core/secrets/files.ts';
 import type { ClaimInput } from './claim.ts';
+import { decodeUtf8, parseDotenv } from './dotenv.ts';
 
 /**
  * `<data>/provision.env`: the declarative pre-claim (cloud-init writes it on an appliance).
- * KEY=VALUE lines; ALGA_ADMIN_PASSWORD is required, ALGA_ADMIN_USERNAME, ALGA_PROVIDER_KEY and
- * ALGA_INSTALL_CODE are optional. Must be mode 0600. Deleted once the claim succeeds.
+ * KEY=VALUE lines in the dotenv subset of ./dotenv.ts (a value is never silently cut or
+ * changed: what cannot be read exactly is refused with its line). ALGA_ADMIN_PASSWORD is required;
+ * ALGA_ADMIN_USERNAME, ALGA_PROVIDER_KEY and ALGA_INSTALL_CODE are optional. Must be mode 0600.
+ * Deleted once the claim succeeds.
  */
 
 const KNOWN = new Set(['ALGA_ADMIN_USERNAME', 'ALGA_ADMIN_PASSWORD', 'ALGA_PROVIDER_KEY', 'ALGA_INSTALL_CODE']);
@@ -17,23 +20,13 @@ export function provisionFilePath(dataDir: string): string {
 }
 
 export function parseProvisionEnv(text: string): ClaimInput {
-  const values: Record<string, string> = {};
-  text.split(/\r?\n/).forEach((line, index) => {
-    const trimmed = line.trim();
-    if (trimmed === '' || trimmed.startsWith('#')) return;
-    const match = /^(?:export\s+)?([A-Z_][A-Z0-9_]*)\s*=\s*(.*)$/.exec(trimmed);
-    if (!match) throw new AlgaError('E_PROVISION_FILE_INVALID', `Line ${index + 1} is not KEY=VALUE.`);
-    const [, key, rawValue] = match;
-    if (!KNOWN.has(key)) throw new AlgaError('E_PROVISION_FILE_INVALID', `Line ${index + 1}: unknown setting ${key} (known: ${[...KNOWN].join(', ')}).`);
-    const quoted = /^(["'])(.*)\1$/.exec(rawValue);
-    values[key] = quoted ? quoted[2] : rawValue.replace(/\s+#.*$/, '');
-  });
-  if (!values.ALGA_ADMIN_PASSWORD) throw new AlgaError('E_PROVISION_FILE_INVALID', 'ALGA_ADMIN_PASSWORD is required.');
+  const values = parseDotenv(text, KNOWN);
+  if (!values.get('ALGA_ADMIN_PASSWORD')) throw new AlgaError('E_PROVISION_FILE_INVALID', 'ALGA_ADMIN_PASSWORD is required.');
   return {
-    username: values.ALGA_ADMIN_USERNAME || undefined,
-    password: values.ALGA_ADMIN_PASSWORD,
-    providerKey: values.ALGA_PROVIDER_KEY || undefined,
-    installCode: values.ALGA_INSTALL_CODE || undefined,
+    username: values.get('ALGA_ADMIN_USERNAME') || undefined,
+    password: values.get('ALGA_ADMIN_PASSWORD'),
+    providerKey: values.get('ALGA_PROVIDER_KEY') || undefined,
+    installCode: values.get('ALGA_INSTALL_CODE') || undefined,
   };
 }
 
@@ -42,7 +35,7 @@ export function readProvisionFile(dataDir: string): ClaimInput | undefined {
   const path = provisionFilePath(dataDir);
   if (!existsSync(path)) return undefined;
   if (isExposed(path)) throw new AlgaError('E_PROVISION_FILE_MODE', `Run \`chmod 600 ${path}\` and restart.`);
-  return parseProvisionEnv(readFileSync(path, 'utf8'));
+  return parseProvisionEnv(decodeUtf8(readFileSync(path), 'provision.env'));
 }
 
 export function removeProvisionFile(dataDir: string): void {

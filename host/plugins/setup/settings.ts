@@ -6,10 +6,11 @@ export interface SetupSettings {
   tokenTtlMinutes?: number;
   /** Networks allowed to reach /setup: 'any', or a list of 'loopback' and 'lan'. */
   allow: 'any' | Array<'loopback' | 'lan'>;
-  /** Peers whose X-Forwarded-For is believed (exact IPs). */
-  trustedProxies: string[];
-  /** POST attempts per client per minute. */
-  claimsPerMinute: number;
+  /** Requests per client per minute, all /setup routes together. */
+  requestsPerMinute: number;
+  /** Wrong setup tokens (all clients together) within `lockoutMinutes` that lock remote claims for `lockoutMinutes`. */
+  lockoutAttempts: number;
+  lockoutMinutes: number;
   /** A device (e.g. /dev/tty1) the claim banner is also written to. */
   consoleDevice?: string;
 }
@@ -36,8 +37,9 @@ export function readSetupSettings(env: Readonly<Record<string, string | undefine
   return {
     tokenTtlMinutes: positiveNumber(env.ALGA_SETUP_TOKEN_TTL_MINUTES, 'ALGA_SETUP_TOKEN_TTL_MINUTES', false),
     allow,
-    trustedProxies: (env.ALGA_TRUSTED_PROXIES ?? '').split(',').map((ip) => ip.trim()).filter(Boolean),
-    claimsPerMinute: positiveNumber(env.ALGA_SETUP_RATE_LIMIT, 'ALGA_SETUP_RATE_LIMIT', true) ?? 10,
+    requestsPerMinute: positiveNumber(env.ALGA_SETUP_RATE_LIMIT, 'ALGA_SETUP_RATE_LIMIT', true) ?? 20,
+    lockoutAttempts: positiveNumber(env.ALGA_SETUP_LOCKOUT_ATTEMPTS, 'ALGA_SETUP_LOCKOUT_ATTEMPTS', true) ?? 20,
+    lockoutMinutes: positiveNumber(env.ALGA_SETUP_LOCKOUT_MINUTES, 'ALGA_SETUP_LOCKOUT_MINUTES', false) ?? 15,
     consoleDevice: env.ALGA_SETUP_CONSOLE || undefined,
   };
 }

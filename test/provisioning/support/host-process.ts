@@ -18,14 +18,13 @@ export interface HostProcess {
 /** A runner address nothing listens on: these tests need no runner, so none is started. */
 export const NO_RUNNER = 'http://127.0.0.1:9';
 
-export async function startHostProcess(options: { dataDir: string; profile: string; env?: Record<string, string>; embeddedRunner?: boolean }): Promise<HostProcess> {
+export async function startHostProcess(options: { dataDir: string; profile: string; env?: Record<string, string>; embeddedRunner?: boolean; port?: number; umask?: string }): Promise<HostProcess> {
   const env: Record<string, string | undefined> = { ...process.env, ALGA_LOG_LEVEL: 'info', ALGA_ACCESS_LOG: '1', ...options.env };
   if (!options.embeddedRunner) env.RUNNER_BASE_URL = NO_RUNNER;
-  const child = spawn(process.execPath, [join(projectRoot, 'bin/alga-host.js'), 'start', '--data', options.dataDir, '--port', '0', '--host', '127.0.0.1', '--profile', options.profile], {
-    cwd: projectRoot,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const command = [process.execPath, join(projectRoot, 'bin/alga-host.js'), 'start', '--data', options.dataDir, '--port', String(options.port ?? 0), '--host', '127.0.0.1', '--profile', options.profile];
+  // With `umask`, started the way a shell with that umask would start it.
+  const [file, ...args] = options.umask ? ['/bin/sh', '-c', `umask ${options.umask} && exec "$@"`, 'sh', ...command] : command;
+  const child = spawn(file, args, { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
@@ -89,10 +88,17 @@ export async function signIn(baseUrl: string, username: string, password: string
   return response.headers.getSetCookie().map((cookie) => cookie.split(';')[0]).join('; ');
 }
 
-/** The install code in the newest outbox mail to `to`. */
+/**
+ * The install code of the newest waiting outbox mail to `to`, as an operator of an air-gapped
+ * control plane gets it: released once (the code is minted then; the outbox never holds one).
+ */
 export async function installCodeFromOutbox(controlPlaneUrl: string, serviceToken: string, to: string): Promise<string> {
-  const outbox = await request(`${controlPlaneUrl}/outbox?to=${encodeURIComponent(to)}`, { headers: { authorization: `Bearer ${serviceToken}` } });
-  const code = /ALGA(?:-[0-9A-Z]{1,5}){7}/.exec(outbox.json?.messages?.[0]?.text ?? '')?.[0];
-  if (!code) throw new Error(`no install code in the outbox: ${outbox.text}`);
+  const headers = { authorization: `Bearer ${serviceToken}` };
+  const outbox = await request(`${controlPlaneUrl}/outbox?status=outbox&to=${encodeURIComponent(to)}`, { headers });
+  const id = outbox.json?.messages?.[0]?.id;
+  if (!id) throw new Error(`no mail waiting in the outbox: ${outbox.text}`);
+  const released = await request(`${controlPlaneUrl}/outbox/${id}/release`, { method: 'POST', headers });
+  const code = /ALGA(?:-[0-9A-Z]{1,5}){7}/.exec(released.json?.message?.text ?? '')?.[0];
+  if (!code) throw new Error(`no install code in the released mail: ${released.text}`);
   return code;
 }

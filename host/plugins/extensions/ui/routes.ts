@@ -1,6 +1,7 @@
 import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AlgaError } from '../../../../lib/errors/index.ts';
+import { isCrossOriginWrite } from '../../../core/request-site.ts';
 import type { HostContext } from '../../../core/plugin.ts';
 import type { Principal } from '../../../core/auth/index.ts';
 import { isPageScript, pageScript, pageStylesheet } from '../../../web/assets.ts';
@@ -137,9 +138,7 @@ async function uiPages(pages: FastifyInstance, { host, installs }: ExtensionUiOp
 /** A form posted from another site (the browser's Origin header says so) is refused: no login or logout CSRF. */
 function refuseCrossSiteForm(request: FastifyRequest, env: Readonly<Record<string, string | undefined>>): void {
   const origin = request.headers.origin;
-  if (origin !== undefined && origin !== hostOrigin(request, env)) {
-    throw new AlgaError('E_AUTH_FORBIDDEN', 'The form was posted from another site.');
-  }
+  if (isCrossOriginWrite(request) || (origin !== undefined && origin !== hostOrigin(request, env))) throw new AlgaError('E_CROSS_SITE_REQUEST');
 }
 
 /** Where to go after signing in: a path on this host only. */
