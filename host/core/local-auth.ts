@@ -3,6 +3,7 @@ import { createAuth, type HostAuth } from './auth/index.ts';
 import { resolveHostConfig } from './config.ts';
 import { coreMigrations } from './core-migrations.ts';
 import { ensureInfraSecrets } from './infra-secrets.ts';
+import { storageErrorOf } from '../../lib/storage-faults.ts';
 import { openStore } from './store.ts';
 
 /**
@@ -19,6 +20,9 @@ export async function withLocalAuth<T>(options: { dataDir?: string; profile?: st
   try {
     store.migrate('core', coreMigrations);
     return await action(createAuth({ store, audit: createAuditLog(store) }), config.dataDir);
+  } catch (error) {
+    // A write the disk refused is the catalog's E_STORAGE_FULL / E_STORAGE_FAILED, not an unexpected failure.
+    throw storageErrorOf(error, config.dataDir) ?? error;
   } finally {
     await store.close();
   }
