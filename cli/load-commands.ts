@@ -2,6 +2,7 @@ import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { AlgaError } from '../lib/errors/index.ts';
+import { storageErrorOf } from '../lib/storage-faults.ts';
 
 /** A command module exports `register(program)`; each lives in its own file. */
 export interface CommandModule {
@@ -26,11 +27,12 @@ export async function loadCommands(program: Command, folder: URL, argv: string[]
 }
 
 /**
- * Prints any failure as `error CODE: sentence` and sets exit code 1. An error from outside the
- * catalog becomes E_CLI_UNEXPECTED with its message; the stack is printed only with ALGA_DEBUG=1.
+ * Prints any failure as `error CODE: sentence` and sets exit code 1. A write the disk refused is
+ * E_STORAGE_FULL / E_STORAGE_FAILED; any other error from outside the catalog becomes
+ * E_CLI_UNEXPECTED with its message. The stack is printed only with ALGA_DEBUG=1.
  */
 export function reportCliError(error: unknown): void {
-  const alga = error instanceof AlgaError ? error : new AlgaError('E_CLI_UNEXPECTED', messageOf(error), { cause: error });
+  const alga = error instanceof AlgaError ? error : storageErrorOf(error) ?? new AlgaError('E_CLI_UNEXPECTED', messageOf(error), { cause: error });
   process.stderr.write(`error ${alga.code}: ${alga.message}\n`);
   if (process.env.ALGA_DEBUG === '1') process.stderr.write(`${stackOf(error)}\n`);
   process.exitCode = 1;

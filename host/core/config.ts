@@ -35,6 +35,9 @@ export interface HostConfig {
   gatewayMaxBodyBytes: number;
   registryMaxBundleBytes: number;
   ceilings: LimitCeilings;
+  /** How requests may arrive and how long a stop waits for them (docs/host.md, "Slow clients and shutdown"). */
+  http: HttpLimits;
+  executionLog: ExecutionLogLimits;
   secureCookies: boolean;
   /** ALGA_TRUSTED_PROXIES: the peers whose X-Forwarded-* headers are believed (host/core/trusted-proxies.ts); false: none. */
   trustedProxies: string[] | false;
@@ -42,6 +45,23 @@ export interface HostConfig {
   fleet: FleetSettings;
   /** Everything else from the environment, for plugins' own settings (ALGA_LICENSE_SERVICE_URL, …). */
   env: Readonly<Record<string, string | undefined>>;
+}
+
+export interface HttpLimits {
+  /** The longest one whole request (headers and body) may take to arrive (ALGA_REQUEST_TIMEOUT_MS). */
+  requestTimeoutMs: number;
+  /** A body slower than this on average, once `bodyGraceMs` have passed, is cut with 408 (ALGA_BODY_MIN_BYTES_PER_SECOND). */
+  bodyMinBytesPerSecond: number;
+  bodyGraceMs: number;
+  /** How long a stop waits for requests in flight before it closes their connections (ALGA_SHUTDOWN_DRAIN_MS). */
+  shutdownDrainMs: number;
+}
+
+/** The execution log keeps rows for `retentionMs`, and never more than `maxRows` rows or `maxBytes` bytes (the oldest go first). */
+export interface ExecutionLogLimits {
+  retentionMs: number;
+  maxRows: number;
+  maxBytes: number;
 }
 
 export interface HostConfigInput extends FleetInput {
@@ -101,6 +121,17 @@ export function resolveHostConfig(input: HostConfigInput = {}): HostConfig {
       timeoutMs: positiveInt(env.EXT_MAX_TIMEOUT_MS, 30_000, 'EXT_MAX_TIMEOUT_MS'),
       requestsPerMinute: positiveInt(env.EXT_RATE_LIMIT_PER_MINUTE, 1200, 'EXT_RATE_LIMIT_PER_MINUTE'),
       maxConcurrency: positiveInt(env.EXT_MAX_CONCURRENCY, 64, 'EXT_MAX_CONCURRENCY'),
+    },
+    http: {
+      requestTimeoutMs: positiveInt(env.ALGA_REQUEST_TIMEOUT_MS, 10 * 60_000, 'ALGA_REQUEST_TIMEOUT_MS'),
+      bodyMinBytesPerSecond: positiveInt(env.ALGA_BODY_MIN_BYTES_PER_SECOND, 16 * 1024, 'ALGA_BODY_MIN_BYTES_PER_SECOND'),
+      bodyGraceMs: positiveInt(env.ALGA_BODY_GRACE_MS, 10_000, 'ALGA_BODY_GRACE_MS'),
+      shutdownDrainMs: positiveInt(env.ALGA_SHUTDOWN_DRAIN_MS, 10_000, 'ALGA_SHUTDOWN_DRAIN_MS'),
+    },
+    executionLog: {
+      retentionMs: positiveInt(env.EXT_EXECUTION_LOG_RETENTION_DAYS, 7, 'EXT_EXECUTION_LOG_RETENTION_DAYS') * 86_400_000,
+      maxRows: positiveInt(env.EXT_EXECUTION_LOG_MAX_ROWS, 1_000_000, 'EXT_EXECUTION_LOG_MAX_ROWS'),
+      maxBytes: positiveInt(env.EXT_EXECUTION_LOG_MAX_MB, 256, 'EXT_EXECUTION_LOG_MAX_MB') * 1024 * 1024,
     },
     secureCookies: env.ALGA_SECURE_COOKIES === '1' || env.ALGA_SECURE_COOKIES === 'true',
     trustedProxies: trustedProxiesFrom(env),

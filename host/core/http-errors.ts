@@ -1,5 +1,8 @@
+import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AlgaError } from '../../lib/errors/index.ts';
+import { AlgaError, type ErrorCode } from '../../lib/errors/index.ts';
+import { storageErrorOf } from '../../lib/storage-faults.ts';
 
 /** The one error body: `{error:{code,message}, request_id}`. */
 export function errorBody(error: AlgaError, requestId: string) {
@@ -24,9 +27,35 @@ export function badUrlError(error: FastifyError, request: FastifyRequest, reply:
   reply.status(400).header('x-request-id', request.id).send(errorBody(new AlgaError('E_REQUEST_INVALID', detail), request.id));
 }
 
+/**
+ * What Node's HTTP parser refuses before fastify sees a request (fastify's `clientErrorHandler`):
+ * the one error body with a catalog code and a fresh request id, then the connection is closed.
+ * A reset connection gets nothing (there is no one to answer).
+ */
+export function clientErrorAnswer(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const code: ErrorCode = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'E_REQUEST_TIMEOUT' : error.code === 'HPE_HEADER_OVERFLOW' ? 'E_REQUEST_HEADERS_TOO_LARGE' : 'E_REQUEST_INVALID';
+  const alga = new AlgaError(code);
+  const requestId = randomUUID();
+  const body = JSON.stringify(errorBody(alga, requestId));
+  const reason = alga.status === 408 ? 'Request Timeout' : alga.status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+  // Headers may not have been read yet, so there may be no request to answer: write the response whole,
+  // unless a response has already begun on this connection (writing another would corrupt it).
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+  if (socket.writable && !inFlight?.headersSent) {
+    socket.end(`HTTP/1.1 ${alga.status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`);
+  }
+  socket.destroySoon();
+}
+
 /** Maps any thrown error to a catalog error; unexpected ones are logged and answered without detail. */
-function toAlgaError(error: FastifyError | AlgaError, log: FastifyBaseLogger): AlgaError {
+function toAlgaError(error: FastifyError | AlgaError, log: FastifyBaseLogger, dataDir: string | undefined): AlgaError {
   if (error instanceof AlgaError) return error;
+  const storage = storageErrorOf(error, dataDir);
+  if (storage) {
+    log.error({ err: error, code: storage.code }, 'the disk refused a write');
+    return storage;
+  }
   const statusCode = (error as Partial<FastifyError> | undefined)?.statusCode;
   // A 429 from any limiter (a route's own errorResponseBuilder may return a plain error or object).
   if (statusCode === 429) return new AlgaError('E_RATE_LIMITED');
@@ -42,11 +71,13 @@ function toAlgaError(error: FastifyError | AlgaError, log: FastifyBaseLogger): A
 
 /**
  * The host's one error handler. Every answer it sends is `{error:{code,message}, request_id}`
- * with the catalog's status, and every 429 carries `Retry-After`.
+ * with the catalog's status, and every 429 carries `Retry-After`. A write the disk refused
+ * (anywhere, in or outside a store transaction) is E_STORAGE_FULL 507 / E_STORAGE_FAILED 500;
+ * `dataDir` tells an I/O error on a full disk from another.
  */
-export function installErrorHandler(app: FastifyInstance): void {
+export function installErrorHandler(app: FastifyInstance, options: { dataDir?: string } = {}): void {
   app.setErrorHandler((error: FastifyError | AlgaError, request, reply) => {
-    const alga = toAlgaError(error, request.log);
+    const alga = toAlgaError(error, request.log, options.dataDir);
     if (alga.status >= 500 && error instanceof AlgaError) request.log.warn({ code: alga.code }, alga.message);
     if (alga.status === 429 && !reply.hasHeader('retry-after')) reply.header('retry-after', String(defaultRetryAfterSeconds));
     reply.status(alga.status).send(errorBody(alga, request.id));

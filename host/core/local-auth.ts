@@ -4,6 +4,7 @@ import { resolveHostConfig } from './config.ts';
 import { coreMigrations } from './core-migrations.ts';
 import { joinFleet } from './fleet-secrets.ts';
 import { ensureInfraSecrets } from './infra-secrets.ts';
+import { storageErrorOf } from '../../lib/storage-faults.ts';
 import { openHostStore } from './store-engine.ts';
 
 /**
@@ -22,6 +23,9 @@ export async function withLocalAuth<T>(options: { dataDir?: string; profile?: st
     if (config.fleet.databaseUrl) joinFleet(store, secrets);
     store.migrate('core', coreMigrations);
     return await action(createAuth({ store, audit: createAuditLog(store) }), config.dataDir);
+  } catch (error) {
+    // A write the disk refused is the catalog's E_STORAGE_FULL / E_STORAGE_FAILED, not an unexpected failure.
+    throw storageErrorOf(error, config.dataDir) ?? error;
   } finally {
     await store.close();
   }

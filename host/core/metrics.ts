@@ -1,9 +1,11 @@
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export interface HostMetrics {
   registry: Registry;
   httpDuration: Histogram<'method' | 'route' | 'status'>;
   runnerRestarts: Counter<string>;
+  /** 1 while a warm spare runner waits to take over (host/core/runner/child.ts). */
+  runnerSpareReady: Gauge<string>;
 }
 
 export function createHostMetrics(): HostMetrics {
@@ -19,5 +21,6 @@ export function createHostMetrics(): HostMetrics {
       registers: [registry],
     }),
     runnerRestarts: new Counter({ name: 'alga_host_runner_restarts_total', help: 'Times the runner child process was restarted.', registers: [registry] }),
+    runnerSpareReady: new Gauge({ name: 'alga_host_runner_spare_ready', help: '1 while a warm spare runner waits to take over from the runner child.', registers: [registry] }),
   };
 }

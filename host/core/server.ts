@@ -8,7 +8,9 @@ import { sessionCookieSigner } from './auth/session-signer.ts';
 import { startSessionSweep, type SessionSweep } from './auth/session-sweep.ts';
 import type { HostConfig } from './config.ts';
 import { createHostEvents, type HostEvents } from './events.ts';
-import { badUrlError, installErrorHandler, rateLimitError } from './http-errors.ts';
+import { AlgaError } from '../../lib/errors/index.ts';
+import { installBodyGuard } from './body-guard.ts';
+import { badUrlError, clientErrorAnswer, installErrorHandler, rateLimitError } from './http-errors.ts';
 import type { InfraSecrets } from './infra-secrets.ts';
 import { createHostMetrics, type HostMetrics } from './metrics.ts';
 import type { HostContext, HostPlugin } from './plugin.ts';
@@ -40,9 +42,15 @@ export interface HostApp {
   metrics: HostMetrics;
   /** Deletes expired sessions at start and hourly; stopped by `close`. */
   sessionSweep: SessionSweep;
-  /** Call after listen: runs the plugins' onListening listeners. */
+  /** What a plugin exposed with `host.plugins.expose` (as other plugins see it). */
+  plugin<T>(name: string): T | undefined;
+  /** Call after listen: runs the plugins' onListening listeners; /readyz counts the plugins ready from then on. */
   listening(url: string): Promise<void>;
-  /** Stops the session sweep, runs the plugins' onClose listeners, then closes fastify. */
+  /**
+   * Refuses new requests (503 E_HOST_SHUTTING_DOWN), lets those in flight finish for up to
+   * `config.http.shutdownDrainMs` and then closes their connections, closes fastify, stops the
+   * session sweep and runs the plugins' onClose listeners (which write what they hold).
+   */
   close(): Promise<void>;
 }
 
@@ -66,7 +74,14 @@ export async function buildHostApp(options: HostAppOptions): Promise<HostApp> {
     bodyLimit: 1024 * 1024,
     trustProxy: config.trustedProxies,
     frameworkErrors: badUrlError,
+    // A whole request (headers and body) must arrive within this; Node checks every second.
+    requestTimeout: config.http.requestTimeoutMs,
+    http: { connectionsCheckingInterval: 1000 },
+    clientErrorHandler: clientErrorAnswer,
+    // Requests that arrive while the host stops get the catalog's 503 (below), not fastify's own body.
+    return503OnClosing: false,
   });
+  let closing = false;
   store.migrate('core', coreMigrations);
   const audit = createAuditLog(store);
   const auth = createAuth({ store, audit, secureCookies: config.secureCookies, runnerServiceToken: secrets.runnerServiceToken });
@@ -78,7 +93,13 @@ export async function buildHostApp(options: HostAppOptions): Promise<HostApp> {
   const exposed = new Map<string, unknown>();
   let pluginsReady = false;
 
-  installErrorHandler(app);
+  installErrorHandler(app, { dataDir: config.dataDir });
+  app.addHook('onRequest', (_request, reply, done) => {
+    if (!closing) return done();
+    reply.header('connection', 'close').header('retry-after', '5');
+    done(new AlgaError('E_HOST_SHUTTING_DOWN'));
+  });
+  installBodyGuard(app, { minBytesPerSecond: config.http.bodyMinBytesPerSecond, graceMs: config.http.bodyGraceMs });
   await app.register(cookie, { secret: sessionCookieSigner(() => secrets.sessionKeys) });
   // A session cookie signed by a rotated-out key is re-signed with the active one.
   app.addHook('onSend', async (request, reply) => auth.renewSessionCookie(request, reply));
@@ -129,7 +150,6 @@ export async function buildHostApp(options: HostAppOptions): Promise<HostApp> {
     }, { prefix: plugin.prefix ?? '' });
   }
   await app.ready();
-  pluginsReady = true;
   const sessionSweep = startSessionSweep({ store, log: app.log });
 
   return {
@@ -139,10 +159,23 @@ export async function buildHostApp(options: HostAppOptions): Promise<HostApp> {
     events,
     metrics,
     sessionSweep,
+    plugin: <T>(name: string) => exposed.get(name) as T | undefined,
     async listening(url) {
       for (const listener of listeningListeners) await listener({ url });
+      // Ready once every plugin has started (the setup plugin has written its claim token), not merely loaded.
+      pluginsReady = true;
     },
     async close() {
+      closing = true;
+      const drain = setTimeout(() => {
+        app.log.warn({ drainMs: config.http.shutdownDrainMs }, 'requests still in flight when the drain ended; closing their connections');
+        app.server.closeAllConnections();
+      }, config.http.shutdownDrainMs);
+      try {
+        await app.close();
+      } finally {
+        clearTimeout(drain);
+      }
       await sessionSweep.stop();
       for (const listener of closeListeners.reverse()) {
         try {
@@ -151,7 +184,6 @@ export async function buildHostApp(options: HostAppOptions): Promise<HostApp> {
           app.log.error({ err: error }, 'plugin close listener failed');
         }
       }
-      await app.close();
       redis?.disconnect();
     },
   };

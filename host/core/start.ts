@@ -97,6 +97,7 @@ export async function startHost(options: StartHostOptions = {}): Promise<Running
           env: { ...config.env, UI_PROXY_AUTH_KEY: uiProxyAuthKey(secrets.runnerServiceToken, config.env), ...(config.fleet.databaseUrl ? { RUNNER_DATABASE_URL: config.fleet.databaseUrl } : {}) },
           log: bootLog,
           onRestart: () => host?.metrics.runnerRestarts.inc(),
+          onSpare: (waiting) => host?.metrics.runnerSpareReady.set(waiting ? 1 : 0),
         }));
     const plugins = options.plugins ?? (await loadProfilePlugins(config.profile, (line) => bootLog.warn(line)));
     host = await buildHostApp({ config, secrets, store, runner, plugins, announce: options.announce, logLevel: options.logLevel });

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Database, Key, RootDatabase } from 'lmdb';
 import { openPrivateLmdb } from '../../lib/private-lmdb.ts';
+import { storageErrorOf } from '../../lib/storage-faults.ts';
 import type { StoreDatabase } from './store-database.ts';
 import { applyMigrations, readSchemaVersion } from './store-migrations.ts';
 
@@ -23,7 +24,10 @@ export interface Migration {
 export interface HostStore {
   /** A named sub-database (msgpack values). Name it `<area>.<what>`, e.g. `setup.state`. */
   db<V = unknown, K extends Key = Key>(name: string): StoreDatabase<V, K>;
-  /** Runs `action` in one synchronous write transaction; every put/remove inside commits together or not at all. */
+  /**
+   * Runs `action` in one synchronous write transaction; every put/remove inside commits together or
+   * not at all. A commit the disk refuses throws E_STORAGE_FULL (507) or E_STORAGE_FAILED (500).
+   */
   transaction<T>(action: () => T): T;
   /** Brings `area` to the newest migration's version, each step in its own transaction. */
   migrate(area: string, migrations: readonly Migration[]): void;
@@ -65,7 +69,7 @@ export function openStore(dataDir: string): HostStore {
         return root.transactionSync(action);
       } catch (error) {
         for (const name of openedInTransaction) databases.delete(name);
-        throw error;
+        throw storageErrorOf(error, path) ?? error;
       } finally {
         openedInTransaction = undefined;
       }

@@ -1,4 +1,5 @@
-import { hasStoredBundle, readStoredBundle, readStoredSignatureFile, removeStoredBundle, storeBundle, storedBundlePath, storeSignatureFile } from './store.ts';
+import { ensureRoom } from '../storage-faults.ts';
+import { hasStoredBundle, readStoredBundle, readStoredSignatureFile, removeStoredBundle, storedBundlePath, storeHashedBundle } from './store.ts';
 
 /**
  * Where the registry keeps bundle bytes and signature files by content hash. Embedded: the
@@ -11,8 +12,8 @@ export interface BundleBlobs {
   read(hash: string): Uint8Array | undefined;
   /** The parsed signature file, or undefined when there is none. */
   readSignatureFile(hash: string): unknown;
-  /** Stores both, durably, before returning; the bytes are checked against `hash`. */
-  write(hash: string, bytes: Uint8Array, signatureFile: unknown): void;
+  /** Stores both, durably, before it resolves. `bytes` were verified against `hash` (the publish verification). */
+  write(hash: string, bytes: Uint8Array, signatureFile: unknown): Promise<void>;
   remove(hash: string): void;
   /** A file on this node holding the bytes (fetched into the cache first when needed), for streaming; undefined when unknown. */
   localPath(hash: string): string | undefined;
@@ -24,9 +25,10 @@ export function folderBundleBlobs(dir: string): BundleBlobs {
     has: (hash) => hasStoredBundle(dir, hash),
     read: (hash) => readStoredBundle(dir, hash),
     readSignatureFile: (hash) => readStoredSignatureFile(dir, hash),
-    write(hash, bytes, signatureFile) {
-      storeBundle(dir, bytes, hash);
-      storeSignatureFile(dir, hash, signatureFile);
+    async write(hash, bytes, signatureFile) {
+      // A blob that would leave the disk without its reserve is refused before it is written: the store's next commit needs that room.
+      if (!hasStoredBundle(dir, hash)) ensureRoom(dir, bytes.byteLength);
+      await storeHashedBundle(dir, hash, bytes, signatureFile);
     },
     remove: (hash) => removeStoredBundle(dir, hash),
     localPath: (hash) => (hasStoredBundle(dir, hash) ? storedBundlePath(dir, hash) : undefined),

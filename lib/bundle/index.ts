@@ -20,6 +20,7 @@ export {
   storedBundlePath,
   storedSignaturePath,
   storeBundle,
+  storeHashedBundle,
   storeSignatureFile,
   readStoredBundle,
   readStoredSignatureFile,

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AlgaError } from '../errors/index.ts';
 import { contentHashOf, hexOfContentHash, isContentHash, type ContentHash } from './hash.ts';
@@ -27,10 +28,22 @@ export function storeBundle(dir: string, bytes: Uint8Array, expectedHash?: strin
   return hash;
 }
 
+/**
+ * Stores a bundle and its signature file without blocking the event loop: for bytes whose hash the
+ * caller has just computed from them (after verification), so they are not hashed again.
+ */
+export async function storeHashedBundle(dir: string, hash: string, bytes: Uint8Array, signatureFile: unknown): Promise<void> {
+  await writeAtomicallyAsync(storedBundlePath(dir, hash), bytes);
+  await writeAtomicallyAsync(storedSignaturePath(dir, hash), new TextEncoder().encode(signatureText(signatureFile)));
+}
+
 /** Stores a signature file (JSON value or its text) beside the bundle it signs. */
 export function storeSignatureFile(dir: string, hash: string, signatureFile: unknown): void {
-  const text = typeof signatureFile === 'string' ? signatureFile : `${JSON.stringify(signatureFile, null, 2)}\n`;
-  writeAtomically(storedSignaturePath(dir, hash), new TextEncoder().encode(text));
+  writeAtomically(storedSignaturePath(dir, hash), new TextEncoder().encode(signatureText(signatureFile)));
+}
+
+function signatureText(signatureFile: unknown): string {
+  return typeof signatureFile === 'string' ? signatureFile : `${JSON.stringify(signatureFile, null, 2)}\n`;
 }
 
 export function readStoredBundle(dir: string, hash: string): Uint8Array | undefined {
@@ -49,7 +62,7 @@ export function readStoredSignatureFile(dir: string, hash: string): unknown {
 }
 
 export function hasStoredBundle(dir: string, hash: string): boolean {
-  return readIfPresent(storedBundlePath(dir, hash)) !== undefined;
+  return existsSync(storedBundlePath(dir, hash));
 }
 
 /** Hashes of every stored bundle. */
@@ -94,6 +107,18 @@ function writeAtomically(path: string, bytes: Uint8Array): void {
     renameSync(temporary, path);
   } catch (error) {
     rmSync(temporary, { force: true });
+    throw error;
+  }
+}
+
+async function writeAtomicallyAsync(path: string, bytes: Uint8Array): Promise<void> {
+  await mkdir(join(path, '..'), { recursive: true });
+  const temporary = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    await writeFile(temporary, bytes, { flush: true });
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true });
     throw error;
   }
 }

@@ -5,6 +5,9 @@ export const hostErrors = {
   // Store and startup
   E_STORE_SCHEMA_NEWER: { status: 500, message: 'The data folder was written by a newer version of the host; upgrade the host to open it.' },
   E_STORE_MIGRATION_FAILED: { status: 500, message: 'A store migration failed; nothing was changed.' },
+  E_STORAGE_FULL: { status: 507, message: 'The host\'s disk is full, so nothing was written; free space in its data folder and retry (reads keep working meanwhile).' },
+  E_STORAGE_FAILED: { status: 500, message: 'The host could not write to its data folder (an I/O error or a read-only disk), so nothing was written; check the disk and retry.' },
+  E_HOST_SHUTTING_DOWN: { status: 503, message: 'The host is shutting down; retry shortly.' },
   E_PLUGIN_UNKNOWN: { status: 500, message: 'A plugin requires another plugin that is not loaded.' },
   E_PLUGIN_CYCLE: { status: 500, message: 'Plugins require each other in a cycle.' },
   E_PROFILE_UNKNOWN: { status: 400, message: 'Unknown profile; use appliance, control-plane or all.' },
@@ -16,6 +19,8 @@ export const hostErrors = {
   // Requests
   E_REQUEST_INVALID: { status: 400, message: 'The request is invalid.' },
   E_BODY_TOO_LARGE: { status: 413, message: 'The request body is larger than allowed.' },
+  E_REQUEST_TIMEOUT: { status: 408, message: 'The request was not received in time (it arrived too slowly); send it again.' },
+  E_REQUEST_HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are larger than allowed.' },
   E_NOT_FOUND: { status: 404, message: 'Not found.' },
   E_INTERNAL: { status: 500, message: 'Something went wrong on the host; the request id identifies it in the logs.' },
 
@@ -39,6 +44,7 @@ export const hostErrors = {
   E_REGISTRY_PUBLISHER_MISMATCH: { status: 403, message: 'The publisher token may not publish for the bundle\'s publisher.' },
   E_REGISTRY_EXTENSION_OWNED: { status: 409, message: 'This extension id is already published by another publisher; publish under your own id.' },
   E_REGISTRY_SIGNER_MISMATCH: { status: 400, message: 'The bundle is signed by a key of another publisher than the manifest names.' },
+  E_REGISTRY_BUNDLE_TOO_LARGE: { status: 413, message: 'The bundle is larger than this registry accepts (REGISTRY_MAX_BUNDLE_BYTES, 64 MB by default); nothing was stored.' },
   E_REGISTRY_UPLOAD_INVALID: { status: 400, message: 'The upload needs the bundle bytes and its signature file.' },
   E_REGISTRY_NOT_FOUND: { status: 404, message: 'No published extension, version or bundle matches.' },
   E_REGISTRY_UNREACHABLE: { status: 502, message: 'The registry could not be reached; check --registry and that the host is running.' },

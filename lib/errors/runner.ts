@@ -28,6 +28,7 @@ export const runnerErrors = {
   E_RUNNER_UI_NOT_FOUND: { status: 404, message: 'No such UI file in this extension version.' },
   E_RUNNER_UI_SERVICE_WORKER: { status: 403, message: 'Extension UIs cannot install service workers: they are served by content hash and run only inside the host page.' },
   E_RUNNER_UI_LINK_INVALID: { status: 403, message: 'This extension UI link is not valid here: it is expired, altered, or opened at another extension\'s origin; reload the extension page for a fresh link.' },
+  E_RUNNER_STORAGE_FULL: { status: 507, message: 'The runner\'s disk is full, so it cannot prepare this extension version; free space and retry (extensions already loaded keep running).' },
   E_RUNNER_SHUTTING_DOWN: { status: 503, message: 'The runner is shutting down.' },
   E_RUNNER_INSTALL_NOT_PREPARED: { status: 409, message: 'The runner holds no prepared install for this revision; send the install fields with it.' },
   E_RUNNER_INTERNAL: { status: 500, message: 'The runner failed unexpectedly; the request was not run.' },

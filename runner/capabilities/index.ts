@@ -1,6 +1,7 @@
 import { Counter, type Registry } from 'prom-client';
 import type { CapabilityFactor, ExecutionScope } from './factor.ts';
 import { HostError } from './factor.ts';
+import { storageFaultOf } from '../../lib/storage-faults.ts';
 
 export { HostError, type CapabilityFactor, type ExecutionScope } from './factor.ts';
 
@@ -26,7 +27,13 @@ export class CapabilityDispatcher {
     scope.usage.hostCalls++;
     this.calls.inc({ capability: factor.capability });
     if (!scope.providers.has(factor.capability)) throw scope.deny(factor.capability, `The install was not granted ${factor.capability}.`);
-    return implementation(scope, args);
+    try {
+      return await implementation(scope, args);
+    } catch (error) {
+      // A write the runner's disk refused is something the guest can handle (and retry), not a crash.
+      if (!(error instanceof HostError) && storageFaultOf(error)) throw new HostError('unavailable', 'The runner\'s disk is full or failing; nothing was written. Retry later.');
+      throw error;
+    }
   }
 
   /**

@@ -1,5 +1,6 @@
 import { defaultArchiveLimits, readStoredBundle, readStoredSignatureFile, storeBundle, storeSignatureFile } from '../../lib/bundle/index.ts';
 import { AlgaError, isAlgaError } from '../../lib/errors/index.ts';
+import { storageFaultOf } from '../../lib/storage-faults.ts';
 
 const registryTimeoutMs = 8_000;
 /** The largest bundle the archive reader accepts: its entries plus a header and padding block each, and the end blocks. */
@@ -62,11 +63,18 @@ export class BundleSource {
     return { bytes: blob.bytes, signatureFile, origin: 'registry' };
   }
 
-  /** Keeps a verified registry download in the folder, so the next start needs no network. */
+  /**
+   * Keeps a verified registry download in the folder, so the next start needs no network. Best
+   * effort: a disk that refuses the copy (full) costs a download next time, not this execution.
+   */
   remember(hash: string, files: BundleFiles): void {
     if (files.origin === 'folder') return;
-    storeBundle(this.config.bundleDir, files.bytes, hash);
-    if (files.signatureFile !== undefined) storeSignatureFile(this.config.bundleDir, hash, files.signatureFile);
+    try {
+      storeBundle(this.config.bundleDir, files.bytes, hash);
+      if (files.signatureFile !== undefined) storeSignatureFile(this.config.bundleDir, hash, files.signatureFile);
+    } catch (error) {
+      if (!storageFaultOf(error, this.config.bundleDir)) throw error;
+    }
   }
 }
 

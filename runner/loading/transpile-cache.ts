@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { storageFaultOf } from '../../lib/storage-faults.ts';
 import { AlgaError } from '../../lib/errors/index.ts';
 import { installedVersion } from '../../lib/package-version.ts';
 
@@ -52,10 +53,17 @@ export async function transpileCached(component: Uint8Array, cacheDir: string): 
   }
   const imports = result.imports.map((name) => name.replace(/@[^/@]+$/, ''));
   const scratch = `${folder}.${process.pid}.${Date.now()}.tmp`;
-  mkdirSync(scratch, { recursive: true, mode: 0o700 });
-  writeFileSync(join(scratch, `${guestName}.mjs`), result.files[`${guestName}.js`]);
-  for (const [name, bytes] of coreModules) writeFileSync(join(scratch, name), bytes);
-  writeFileSync(join(scratch, 'index.json'), JSON.stringify({ imports, coreModules: [...coreModules.keys()] } satisfies CacheIndex));
+  try {
+    mkdirSync(scratch, { recursive: true, mode: 0o700 });
+    writeFileSync(join(scratch, `${guestName}.mjs`), result.files[`${guestName}.js`]);
+    for (const [name, bytes] of coreModules) writeFileSync(join(scratch, name), bytes);
+    writeFileSync(join(scratch, 'index.json'), JSON.stringify({ imports, coreModules: [...coreModules.keys()] } satisfies CacheIndex));
+  } catch (error) {
+    // A half-written scratch folder would only use up the space that is missing.
+    rmSync(scratch, { recursive: true, force: true });
+    if (storageFaultOf(error, cacheDir)) throw new AlgaError('E_RUNNER_STORAGE_FULL', undefined, { cause: error });
+    throw error;
+  }
   try {
     renameSync(scratch, folder);
   } catch {

@@ -21,13 +21,14 @@ export interface InProcessHost {
 /**
  * The host app in this process on a temp data folder (real LMDB, real secrets), answering via
  * `host.app.inject`. `runnerUrl` points the gateway at a runner; without one, nothing listens there.
- * `dataDir` reopens an earlier host's folder instead (it is then kept on close).
+ * `dataDir` reopens an earlier host's folder instead (it is then kept on close). `wrapStore` puts
+ * something between the host and its store (a fault injector).
  */
-export async function inProcessHost(options: { env?: Record<string, string>; runnerUrl?: string; plugins?: HostPlugin[]; dataDir?: string } = {}): Promise<InProcessHost> {
+export async function inProcessHost(options: { env?: Record<string, string>; runnerUrl?: string; plugins?: HostPlugin[]; dataDir?: string; wrapStore?: (store: HostStore) => HostStore } = {}): Promise<InProcessHost> {
   const dir = options.dataDir ? { path: options.dataDir, remove: () => {} } : tempDir();
   const config = resolveHostConfig({ dataDir: dir.path, port: 0, profile: 'appliance', env: { ...options.env, RUNNER_BASE_URL: options.runnerUrl ?? 'http://127.0.0.1:9' } });
   const secrets = ensureInfraSecrets(config.dataDir, { profile: config.profile });
-  const store = openStore(config.dataDir);
+  const store = (options.wrapStore ?? ((opened) => opened))(openStore(config.dataDir));
   const runner = externalRunner({ baseUrl: config.runnerBaseUrl!, serviceToken: secrets.runnerServiceToken, publicKey: secrets.runnerKeyPair.publicKey, probeIntervalMs: 200 });
   await runner.start();
   const host = await buildHostApp({ config, secrets, store, runner, plugins: options.plugins ?? [extensionsPlugin], announce: () => {}, logLevel: 'silent' });

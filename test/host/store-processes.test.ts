@@ -10,9 +10,9 @@ const writerScript = fileURLToPath(new URL('./store-writer.ts', import.meta.url)
 const writerCount = 8;
 const entriesPerWriter = 5;
 
-function runWriter(dataDir: string, name: string, count: number): Promise<{ code: number | null; stderr: string }> {
+function runWriter(dataDir: string, name: string, count: number, padBytes = 0): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', writerScript, dataDir, name, String(count)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', writerScript, dataDir, name, String(count), String(padBytes)], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr += chunk));
     child.on('exit', (code) => resolve({ code, stderr }));
@@ -43,5 +43,32 @@ describe('host store written by several processes at once', () => {
     expect(stored.length).toBe(expected.length);
     expect(new Set(stored)).toEqual(new Set(expected));
     await store.close();
+  }, 120_000);
+
+  it('never remaps the store in a process while other processes grow it (the map is large from the start)', async () => {
+    const grown = tempDir();
+    const store = openStore(grown.path);
+    try {
+      store.migrate('core', coreMigrations);
+      const audit = store.db<{ target: string }>('core.audit');
+      const mapSize = () => (audit as unknown as { getStats(): { mapSize: number } }).getStats().mapSize;
+      const before = mapSize();
+      // Four writers add ~2.4 MB, far past the 128 KB map lmdb-js would otherwise start with.
+      const writers = Array.from({ length: 4 }, (_, index) => runWriter(grown.path, `big${index}`, 150, 4000));
+      let done = false;
+      const results = Promise.all(writers).finally(() => (done = true));
+      let seen = 0;
+      while (!done) {
+        seen = [...audit.getRange({})].length; // reads in this process while the file grows underneath
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      for (const result of await results) expect(result, result.stderr).toMatchObject({ code: 0 });
+      expect([...audit.getRange({})]).toHaveLength(600);
+      expect(seen).toBeLessThanOrEqual(600);
+      expect(mapSize()).toBe(before);
+    } finally {
+      await store.close();
+      grown.remove();
+    }
   }, 120_000);
 });

@@ -44,7 +44,12 @@ export class Sessions {
     const record = this.db.get(key);
     if (!record) return undefined;
     if (isExpired(record, Date.now())) {
-      this.db.removeSync(key);
+      // Best effort: refusing the session needs no write, so a disk that refuses one changes nothing (the sweep retries).
+      try {
+        this.db.removeSync(key);
+      } catch {
+        // left for the sweep
+      }
       return undefined;
     }
     return record;

@@ -1,4 +1,4 @@
-import { contentHashOf, folderBundleBlobs, type BundleBlobs } from '../../../lib/bundle/index.ts';
+import { contentHashOf, folderBundleBlobs, storeBundle, storeSignatureFile, type BundleBlobs } from '../../../lib/bundle/index.ts';
 import { AlgaError } from '../../../lib/errors/index.ts';
 import type { SqlHostStore } from './postgres-store.ts';
 
@@ -9,7 +9,7 @@ export const bundleChunkBytes = 1024 * 1024;
  * Bundle bytes by content hash in PostgreSQL (`alga_bundles` + `alga_bundle_chunks`), reached by
  * every node of a fleet; this node's content-addressed folder is the cache. A bundle read from
  * the database is checked against its hash before it is cached, and whoever uses it verifies the
- * signature as always. Writing commits the rows before returning: a publish acknowledged by one
+ * signature as always. Writing commits the rows before it resolves: a publish acknowledged by one
  * node is readable by every other.
  */
 export function postgresBundleBlobs(store: SqlHostStore, cacheDir: string): BundleBlobs {
@@ -24,7 +24,8 @@ export function postgresBundleBlobs(store: SqlHostStore, cacheDir: string): Bund
     if (rows.length !== chunkCount || bytes.length !== Number(size) || contentHashOf(bytes) !== hash) {
       throw new AlgaError('E_BUNDLE_HASH_MISMATCH', `The shared bundle store holds bytes for ${hash} that do not match it.`);
     }
-    cache.write(hash, bytes, signatureText === null ? undefined : JSON.parse(signatureText));
+    storeBundle(cacheDir, bytes, hash);
+    if (signatureText !== null) storeSignatureFile(cacheDir, hash, JSON.parse(signatureText));
     return bytes;
   }
 
@@ -37,8 +38,7 @@ export function postgresBundleBlobs(store: SqlHostStore, cacheDir: string): Bund
       const text = rows[0][0] as string | null;
       return text === null ? undefined : JSON.parse(text);
     },
-    write(hash, bytes, signatureFile) {
-      if (contentHashOf(bytes) !== hash) throw new AlgaError('E_BUNDLE_HASH_MISMATCH', `Expected ${hash}, got ${contentHashOf(bytes)}.`);
+    async write(hash, bytes, signatureFile) {
       const signatureText = signatureFile === undefined ? null : typeof signatureFile === 'string' ? signatureFile : JSON.stringify(signatureFile);
       const chunks = Math.max(1, Math.ceil(bytes.length / bundleChunkBytes));
       store.transaction(() => {
@@ -51,7 +51,8 @@ export function postgresBundleBlobs(store: SqlHostStore, cacheDir: string): Bund
           store.query({ text: 'INSERT INTO alga_bundle_chunks (hash, seq, bytes) VALUES ($1, $2, $3)', values: [hash, seq, bytes.slice(seq * bundleChunkBytes, (seq + 1) * bundleChunkBytes)] });
         }
       });
-      cache.write(hash, bytes, signatureFile);
+      // The database holds it now; this node's copy is only a cache (a full disk here refuses nothing).
+      await cache.write(hash, bytes, signatureFile).catch(() => undefined);
     },
     remove(hash) {
       store.query({ text: 'DELETE FROM alga_bundles WHERE hash = $1', values: [hash] });

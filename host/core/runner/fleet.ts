@@ -15,7 +15,7 @@ import { readRunnerHeartbeats } from '../../../lib/fleet/runner-heartbeat.ts';
  *
  * Members come from a fixed list (`--runner URL …`) or from the runners' heartbeats in Redis.
  * Each member's /healthz is probed every `probeIntervalMs`; a member is skipped at once when a
- * call is refused, after 3 missed probes, or when its heartbeat expires.
+ * call or probe is refused, after 4 unanswered probes (health.ts), or when its heartbeat expires.
  */
 
 export interface RunnerFleet extends ManagedRunner {

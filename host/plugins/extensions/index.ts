@@ -22,6 +22,7 @@ import { registryRoutes } from './registry/routes.ts';
 import { prepareVersionsOnRunner } from './runner-prepare.ts';
 import { tenantOf } from './tenant-of.ts';
 import { trustBundleSource } from './trust.ts';
+import { BundleVerifier } from './verify/bundle-verifier.ts';
 import { hostRoutes } from './ui-proxy/host-routes.ts';
 import { uiProxyRouteBase, uiProxyRoutes } from './ui-proxy/routes.ts';
 
@@ -47,7 +48,8 @@ export default definePlugin({
     const trust = trustBundleSource(host.config.trustBundle);
     const registry = new RegistryStore(host.store);
     const installs = new InstallStore(host.store);
-    const executions = new ExecutionLog(host.store);
+    const executions = new ExecutionLog(host.store, { limits: host.config.executionLog, metrics: host.metrics, log: host.log.child({ area: 'execution-log' }) });
+    const verifier = new BundleVerifier();
     const installService = new InstallService({
       installs, registry, blobs, trust, ceilings: host.config.ceilings,
       // Read when secrets are sealed: `alga-host rotate-key runner-envelope` changes it while the host runs.
@@ -60,16 +62,14 @@ export default definePlugin({
     host.plugins.expose(api);
     prepareVersionsOnRunner({ runner: host.runner, installs, events: host.events, lifecycle: host.lifecycle, log: host.log });
 
-    const pruneTimer = setInterval(() => executions.prune(), 60 * 60 * 1000);
-    pruneTimer.unref();
     const runnerClient = createRunnerClient();
-    host.lifecycle.onClose(() => {
-      clearInterval(pruneTimer);
+    host.lifecycle.onClose(async () => {
       runnerClient.close();
       executions.close();
+      await verifier.close();
     });
 
-    await host.routes.register(registryRoutes, { prefix: '/api/registry', registry, blobs, trust, auth: host.auth, audit: host.audit, maxBundleBytes: host.config.registryMaxBundleBytes, events: host.events });
+    await host.routes.register(registryRoutes, { prefix: '/api/registry', registry, blobs, trust, auth: host.auth, audit: host.audit, maxBundleBytes: host.config.registryMaxBundleBytes, verifier, events: host.events });
     await host.routes.register(installRoutes, { prefix: '/api/installs', installs, service: installService, actions, executions, auth: host.auth });
     await host.routes.register(gatewayRoutes, {
       prefix: '/api/ext',

@@ -221,10 +221,18 @@ function register(host: HostContext): void {
     };
   });
 
-  routes.post<{ Body: Partial<SignedCheckin> | undefined }>('/checkin', async (request) => {
-    const header = request.headers.authorization;
-    const credential = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : '';
-    const appliance = registry.applianceByCredentialToken(credential);
+  // The appliance's credential is checked on the headers, before any body is read.
+  const checkinCallers = new WeakMap<object, NonNullable<ReturnType<typeof registry.applianceByCredentialToken>>>();
+  routes.post<{ Body: Partial<SignedCheckin> | undefined }>('/checkin', {
+    onRequest: async (request) => {
+      const header = request.headers.authorization;
+      const credential = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : '';
+      const appliance = registry.applianceByCredentialToken(credential);
+      if (!appliance) throw new AlgaError('E_APPLIANCE_AUTH_REQUIRED');
+      checkinCallers.set(request, appliance);
+    },
+  }, async (request) => {
+    const appliance = checkinCallers.get(request);
     if (!appliance) throw new AlgaError('E_APPLIANCE_AUTH_REQUIRED');
     const deny = (reason: string, code: 'E_APPLIANCE_REVOKED' | 'E_CHECKIN_SIGNATURE_INVALID' | 'E_CHECKIN_STALE' | 'E_CHECKIN_REPLAYED') => {
       host.audit.record({ action: 'license.checkin', outcome: 'denied', actor: `appliance:${appliance.id}`, tenantId: appliance.tenantId, detail: { reason } });

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { capabilityByInterface } from '../../../../lib/bundle/capabilities.ts';
 import { AlgaError, errorCatalog, type ErrorCode } from '../../../../lib/errors/index.ts';
-import { Scope, hasScope, type HostAuth } from '../../../core/auth/index.ts';
+import { Scope, hasScope, type HostAuth, type Principal } from '../../../core/auth/index.ts';
 import type { HostConfig } from '../../../core/config.ts';
 import { errorBody } from '../../../core/http-errors.ts';
 import { isSessionCallAllowed } from '../../../core/request-site.ts';
@@ -130,6 +130,31 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     return reply.status(error.status).send(errorBody(error, request.id));
   }
 
+  /**
+   * 1. Who is calling: session or API token only, settled on the headers before any body is read
+   * (and before any install data). A browser session counts only from the host's own pages
+   * (request-site.ts); an API token from anywhere. Refusals are counted like every other answer.
+   */
+  const callers = new WeakMap<FastifyRequest, Principal>();
+  function refusalOf(request: FastifyRequest, principal: Principal | undefined): ErrorCode | undefined {
+    if (request.headers.authorization === undefined && !isSessionCallAllowed(request)) return 'E_EXT_CROSS_ORIGIN';
+    if (!principal) return 'E_AUTH_REQUIRED';
+    if (!hasScope(principal, Scope.extCall) || principal.tenantId === undefined) return 'E_AUTH_FORBIDDEN';
+    return undefined;
+  }
+  async function checkCaller(request: FastifyRequest, reply: FastifyReply) {
+    const principal = auth.principalOf(request);
+    const refusal = refusalOf(request, principal);
+    if (refusal === undefined) {
+      callers.set(request, principal!);
+      return;
+    }
+    const error = new AlgaError(refusal);
+    calls.inc({ extension: 'unknown', status: String(error.status), code: refusal });
+    return reply.status(error.status).send(errorBody(error, request.id));
+  }
+  app.addHook('onRequest', checkCaller);
+
   async function handle(request: FastifyRequest<{ Params: { extensionId: string } }>, reply: FastifyReply) {
     const url = request.raw.url ?? '';
     const queryAt = url.indexOf('?');
@@ -138,12 +163,9 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     const call: CallState = { started: performance.now(), extensionId: request.params.extensionId, path: `/${rawPath.split('/').slice(4).join('/')}` };
     const { extensionId, path } = call;
 
-    // 1. Who is calling: session or API token only. Access is settled before any install data is read.
-    // A browser session counts only from the host's own pages (request-site.ts); an API token from anywhere.
-    if (request.headers.authorization === undefined && !isSessionCallAllowed(request)) return fail(request, reply, call, 'E_EXT_CROSS_ORIGIN');
-    const principal = auth.principalOf(request);
-    if (!principal) return fail(request, reply, call, 'E_AUTH_REQUIRED');
-    if (!hasScope(principal, Scope.extCall) || principal.tenantId === undefined) return fail(request, reply, call, 'E_AUTH_FORBIDDEN');
+    // 1. The caller, checked on the headers by checkCaller (above).
+    const principal = callers.get(request);
+    if (principal?.tenantId === undefined) return fail(request, reply, call, 'E_AUTH_REQUIRED');
     const tenantId = principal.tenantId;
     call.tenantId = tenantId;
 

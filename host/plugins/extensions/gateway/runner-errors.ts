@@ -6,7 +6,7 @@ import { runnerErrors } from '../../../../lib/errors/runner.ts';
  * bundle refused, busy, deadline, the extension failed). Anything else — a bad token, an unknown
  * hash, a malformed request — is the host's problem with its runner: E_RUNNER_UNAVAILABLE.
  */
-const passedThroughStatuses = new Set([413, 422, 429, 500, 502, 504]);
+const passedThroughStatuses = new Set([413, 422, 429, 500, 502, 504, 507]);
 
 /** The generic code for a runner status when its answer names no usable catalog code. */
 function genericCodeFor(status: number): ErrorCode {
@@ -14,6 +14,7 @@ function genericCodeFor(status: number): ErrorCode {
   if (status === 429) return 'E_EXT_RATE_LIMITED';
   if (status === 500) return 'E_EXT_FAILED';
   if (status === 413) return 'E_BODY_TOO_LARGE';
+  if (status === 507) return 'E_STORAGE_FULL';
   return 'E_RUNNER_UNAVAILABLE';
 }
 

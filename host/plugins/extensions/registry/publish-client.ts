@@ -8,9 +8,14 @@ export interface PublishAnswer {
   body: { created?: boolean; extensionId?: string; version?: string; contentHash?: string; size?: number; error?: { code: string; message: string }; request_id?: string };
 }
 
+/** How long the upload waits for `100 Continue` before it sends the body anyway (a proxy may not pass it on). */
+const continueWaitMs = 1000;
+
 /**
  * Uploads a bundle and its signature file to `POST {registry}/api/registry/bundles` as raw bytes,
- * calling `onProgress(sentBytes, totalBytes)` as the body goes out.
+ * calling `onProgress(sentBytes, totalBytes)` as the body goes out. It sends `Expect: 100-continue`,
+ * so a registry that refuses the upload on its headers (credentials, size) answers before any of
+ * the body is sent; an answer that comes while the body is still going out ends the upload.
  */
 export function uploadBundle(options: {
   registryUrl: string;
@@ -26,6 +31,9 @@ export function uploadBundle(options: {
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
   const chunk = options.chunkBytes ?? 256 * 1024;
   return new Promise((resolve, reject) => {
+    let answered = false;
+    let sent = 0;
+    let started = false;
     const req = request(url, {
       method: 'POST',
       headers: {
@@ -33,11 +41,15 @@ export function uploadBundle(options: {
         'content-type': 'application/octet-stream',
         'content-length': body.length,
         [SIGNATURE_HEADER]: signature,
+        expect: '100-continue',
       },
     }, (res) => {
+      answered = true;
+      clearTimeout(continueTimer);
       const chunks: Buffer[] = [];
       res.on('data', (data: Buffer) => chunks.push(data));
       res.on('end', () => {
+        if (sent < body.length) req.destroy(); // answered before the whole body went out: stop sending it
         const text = Buffer.concat(chunks).toString('utf8');
         try {
           resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) });
@@ -47,9 +59,21 @@ export function uploadBundle(options: {
       });
       res.on('error', (error: NodeJS.ErrnoException) => reject(unreachable(url, error)));
     });
-    req.on('error', (error: NodeJS.ErrnoException) => reject(unreachable(url, error)));
-    let sent = 0;
+    // Once the registry has answered, a broken pipe on the rest of the body is its way of saying stop.
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(continueTimer);
+      if (!answered) reject(unreachable(url, error));
+    });
+    const start = () => {
+      if (started || answered) return;
+      started = true;
+      clearTimeout(continueTimer);
+      writeNext();
+    };
+    const continueTimer = setTimeout(start, continueWaitMs);
+    req.on('continue', start);
     const writeNext = () => {
+      if (answered) return;
       while (sent < body.length) {
         const end = Math.min(sent + chunk, body.length);
         const more = req.write(body.subarray(sent, end));
@@ -62,7 +86,6 @@ export function uploadBundle(options: {
       }
       req.end();
     };
-    writeNext();
   });
 }
 

@@ -6,12 +6,15 @@ import type { TrustBundle } from '../../../../lib/signing/index.ts';
 import { actorOf, Scope, type HostAuth } from '../../../core/auth/index.ts';
 import type { AuditLog } from '../../../core/audit.ts';
 import type { HostEvents } from '../../../core/events.ts';
-import { publishBundle } from './publish.ts';
+import type { BundleVerifier } from '../verify/bundle-verifier.ts';
+import { publishVerifiedBundle } from './publish.ts';
 import type { RegistryStore } from './registry-store.ts';
-import { parseUpload } from './upload.ts';
+import { SIGNATURE_HEADER } from './upload.ts';
+import { uploadBodyParser } from './upload-body.ts';
 
 export interface RegistryRouteOptions {
   registry: RegistryStore;
+  /** Bundle bytes and signature files by hash: the folder, or a fleet's shared store. */
   blobs: BundleBlobs;
   trust: () => TrustBundle;
   auth: HostAuth;
@@ -19,21 +22,49 @@ export interface RegistryRouteOptions {
   maxBundleBytes: number;
   /** Told `registry.published {extensionId, version, contentHash}` after each publish. */
   events?: HostEvents;
+  verifier: BundleVerifier;
+}
+
+/** The largest JSON publish body: the bundle in base64 plus room for the signature file. */
+export function jsonUploadLimit(maxBundleBytes: number): number {
+  return Math.ceil(maxBundleBytes / 3) * 4 + 1024 * 1024;
 }
 
 /** Registry v2 under /api/registry: publish, list, detail, and blob + signatures for runners. */
 export async function registryRoutes(app: FastifyInstance, options: RegistryRouteOptions): Promise<void> {
-  const { registry, blobs, auth, audit } = options;
-  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: options.maxBundleBytes }, (_request, body, done) => done(null, body));
+  const { registry, blobs, auth, audit, verifier } = options;
+  const octetLimit = options.maxBundleBytes;
+  const jsonLimit = jsonUploadLimit(options.maxBundleBytes);
+  // Both forms arrive as bytes and are parsed on the verification thread, not here.
+  app.addContentTypeParser('application/octet-stream', uploadBodyParser(octetLimit));
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', uploadBodyParser(jsonLimit));
+
+  const tooLarge = (detail: string) => new AlgaError('E_REGISTRY_BUNDLE_TOO_LARGE', detail);
 
   app.post('/bundles', {
     onRequest: auth.requireScope(Scope.registryPublish),
-    bodyLimit: Math.ceil(options.maxBundleBytes * 1.4) + 64 * 1024,
+    // A declared length above the limit is refused before any of the body is read (or asked for, with Expect: 100-continue).
+    preParsing: async (request, _reply, payload) => {
+      const declared = Number(request.headers['content-length']);
+      const limit = String(request.headers['content-type'] ?? '').toLowerCase().startsWith('application/json') ? jsonLimit : octetLimit;
+      if (Number.isFinite(declared) && declared > limit) throw tooLarge(`The body declares ${declared} bytes; the limit is ${limit}.`);
+      return payload;
+    },
+    // … and one without a length, or with a false one, once more than the limit has arrived (uploadBodyParser).
   }, async (request, reply) => {
     const principal = auth.principalOf(request)!;
     try {
-      const { bytes, signatureFile } = parseUpload(request.body, request.headers);
-      const { created, version } = publishBundle({ registry, blobs, trust: options.trust(), bytes, signatureFile, principal });
+      if (!Buffer.isBuffer(request.body)) throw new AlgaError('E_REGISTRY_UPLOAD_INVALID', `Send application/octet-stream with the ${SIGNATURE_HEADER} header, or JSON {bundle_b64, signatures}.`);
+      const header = request.headers[SIGNATURE_HEADER];
+      const upload = await verifier.verifyUpload({
+        body: request.body,
+        form: String(request.headers['content-type'] ?? '').toLowerCase().startsWith('application/json') ? 'json' : 'raw',
+        signatureHeader: typeof header === 'string' ? header : undefined,
+        trust: options.trust(),
+        maxBundleBytes: options.maxBundleBytes,
+      });
+      const { created, version } = await publishVerifiedBundle({ registry, blobs, upload, principal });
       audit.record({ action: 'registry.published', actor: actorOf(principal), target: `${version.extensionId}@${version.version}`, detail: { contentHash: version.contentHash, created, signer: version.signer.keyId } });
       options.events?.emit('registry.published', { extensionId: version.extensionId, version: version.version, contentHash: version.contentHash });
       return reply.status(created ? 201 : 200).send({ created, extensionId: version.extensionId, version: version.version, contentHash: version.contentHash, size: version.size, signer: version.signer });

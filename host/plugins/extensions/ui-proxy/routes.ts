@@ -45,11 +45,19 @@ export async function uiProxyRoutes(app: FastifyInstance, options: UiProxyRouteO
     return value;
   }
 
-  app.post<{ Params: { '*': string } }>('/*', { bodyLimit: maxPayloadBytes }, async (request, reply) => {
+  const routeLabelOf = (name: string) => (options.routes.has(name) ? name : 'unknown');
+
+  // The key is checked on the headers, before the payload is read.
+  const requireKey = async (request: FastifyRequest<{ Params: { '*': string } }>) => {
+    if (presentsKey(request)) return;
+    calls.inc({ route: routeLabelOf(request.params['*']), code: 'E_AUTH_REQUIRED' });
+    throw new AlgaError('E_AUTH_REQUIRED', 'Host routes for extensions answer only the runner.');
+  };
+
+  app.post<{ Params: { '*': string } }>('/*', { bodyLimit: maxPayloadBytes, onRequest: requireKey }, async (request, reply) => {
     const name = request.params['*'];
-    const routeLabel = options.routes.has(name) ? name : 'unknown';
+    const routeLabel = routeLabelOf(name);
     try {
-      if (!presentsKey(request)) throw new AlgaError('E_AUTH_REQUIRED', 'Host routes for extensions answer only the runner.');
       const tenantId = header(request, 'x-alga-tenant');
       const extensionId = header(request, 'x-alga-extension');
       const installId = header(request, 'x-alga-install');
