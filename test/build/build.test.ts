@@ -8,7 +8,7 @@ import { initProject } from '../../lib/build/init.ts';
 import { packProjectDir, parseManifest } from '../../lib/bundle/index.ts';
 import { isAlgaError } from '../../lib/errors/index.ts';
 import { sharedBuildCache } from '../support/projects.ts';
-import { loadGuest } from './guest-harness.ts';
+import { loadGuest, memoryStorage } from './guest-harness.ts';
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
@@ -106,12 +106,7 @@ describe('alga-ext build: the ui template', () => {
 
     const store = new Map<string, Uint8Array>();
     const guest = await loadGuest(result.componentPath, {
-      'alga:extension/storage': {
-        get: (key: string) => store.get(key),
-        put: (key: string, value: Uint8Array) => void store.set(key, value),
-        delete: (key: string) => store.delete(key),
-        listByPrefix: () => ({ entries: [] }),
-      },
+      'alga:extension/storage': memoryStorage(store),
     });
     try {
       expect(guest.handle({ method: 'POST', path: '/notes', body: encoder.encode('{"text":" first "}') }).status).toBe(201);

@@ -66,3 +66,86 @@ export async function loadGuest(componentPath: string, host: Record<string, Reco
 export function hostError(tag: 'denied' | 'not-found' | 'invalid' | 'limit' | 'unavailable', message: string): never {
   throw Object.assign(new Error(message), { payload: { tag, val: message } });
 }
+
+type Expectation = { tag: 'absent' } | { tag: 'version'; val: bigint } | { tag: 'value'; val: Uint8Array };
+type Operation =
+  | { tag: 'put'; val: { key: string; value: Uint8Array; expect?: Expectation } }
+  | { tag: 'delete'; val: { key: string; expect?: Expectation } }
+  | { tag: 'increment'; val: { key: string; by: bigint } }
+  | { tag: 'check'; val: { key: string; expect: Expectation } };
+
+/**
+ * The whole `alga:extension/storage` interface over a Map, for guests run by `loadGuest`:
+ * every write bumps the key's version; a batch runs on a copy and lands only when every step
+ * holds. Tests replace single functions to deny or record calls.
+ */
+export function memoryStorage(store: Map<string, Uint8Array>): Record<string, (...args: any[]) => unknown> {
+  const versions = new Map<string, bigint>();
+  let nextVersion = 1n;
+  const holds = (data: Map<string, Uint8Array>, key: string, expect: Expectation | undefined) => {
+    if (!expect) return true;
+    const current = data.get(key);
+    if (expect.tag === 'absent') return current === undefined;
+    if (current === undefined) return false;
+    if (expect.tag === 'version') return (versions.get(key) ?? 0n) === expect.val;
+    return Buffer.from(current).equals(Buffer.from(expect.val));
+  };
+  const incrementIn = (data: Map<string, Uint8Array>, key: string, by: bigint) => {
+    const text = data.has(key) ? new TextDecoder().decode(data.get(key)) : '0';
+    if (!/^-?\d+$/.test(text.trim())) hostError('invalid', `storage.increment: ${key} does not hold an integer`);
+    const sum = BigInt(text.trim()) + by;
+    data.set(key, new TextEncoder().encode(String(sum)));
+    return sum;
+  };
+  return {
+    get: (key: string) => store.get(key),
+    put(key: string, value: Uint8Array) {
+      store.set(key, value);
+      versions.set(key, nextVersion++);
+    },
+    delete: (key: string) => store.delete(key),
+    listByPrefix(prefix: string, cursor: string | undefined, limit: number) {
+      const keys = [...store.keys()].filter((key) => key.startsWith(prefix)).sort();
+      const start = cursor ? keys.indexOf(cursor) : 0;
+      const page = keys.slice(start, start + limit);
+      return { entries: page.map((key) => ({ key, value: store.get(key)! })), cursor: keys[start + limit] };
+    },
+    getVersioned(key: string) {
+      const value = store.get(key);
+      return value === undefined ? undefined : { value, version: versions.get(key) ?? 0n };
+    },
+    increment(key: string, by: bigint) {
+      const sum = incrementIn(store, key, by);
+      versions.set(key, nextVersion++);
+      return sum;
+    },
+    batch(operations: Operation[]) {
+      const draft = new Map(store);
+      const written: string[] = [];
+      const results: unknown[] = [];
+      for (const [index, operation] of operations.entries()) {
+        const { key } = operation.val;
+        const expect = operation.tag === 'increment' ? undefined : operation.val.expect;
+        if (!holds(draft, key, expect)) {
+          return { tag: 'conflict', val: { index, key, currentVersion: draft.has(key) ? (versions.get(key) ?? 0n) : undefined } };
+        }
+        if (operation.tag === 'put') {
+          draft.set(key, operation.val.value);
+          written.push(key);
+          results.push({ tag: 'put', val: nextVersion + BigInt(written.length - 1) });
+        } else if (operation.tag === 'delete') {
+          results.push({ tag: 'delete', val: draft.delete(key) });
+        } else if (operation.tag === 'increment') {
+          written.push(key);
+          results.push({ tag: 'increment', val: incrementIn(draft, key, operation.val.by) });
+        } else {
+          results.push({ tag: 'check' });
+        }
+      }
+      store.clear();
+      for (const [key, value] of draft) store.set(key, value);
+      for (const key of written) versions.set(key, nextVersion++);
+      return { tag: 'committed', val: results };
+    },
+  };
+}

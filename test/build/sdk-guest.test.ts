@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { buildExtension } from '../../lib/build/index.ts';
 import { componentImports } from '../../lib/bundle/index.ts';
 import { sharedBuildCache } from '../support/projects.ts';
-import { hostError, loadGuest, type Guest } from './guest-harness.ts';
+import { hostError, loadGuest, memoryStorage, type Guest } from './guest-harness.ts';
 
 /**
  * Every wrapper of @alga/extension-runtime, run inside a real component (the sdk-tour
@@ -20,6 +20,7 @@ const bodyJson = (response: { body: Uint8Array }) => JSON.parse(decoder.decode(r
 describe('the runtime SDK inside a component', () => {
   const outDir = mkdtempSync(join(tmpdir(), 'alga-sdk-tour-'));
   const store = new Map<string, Uint8Array>();
+  const storage = memoryStorage(store);
   const calls: Array<[string, ...unknown[]]> = [];
   let denyStorage = '';
   let guest: Guest;
@@ -30,18 +31,14 @@ describe('the runtime SDK inside a component', () => {
     imports = componentImports(new Uint8Array(await import('node:fs').then((fs) => fs.readFileSync(result.componentPath))));
     guest = await loadGuest(result.componentPath, {
       'alga:extension/storage': {
-        get: (key: string) => store.get(key),
+        ...storage,
         put(key: string, value: Uint8Array) {
           if (denyStorage) hostError(denyStorage as 'denied', `storage refused ${key}`);
-          store.set(key, value);
+          storage.put(key, value);
         },
-        delete: (key: string) => store.delete(key),
         listByPrefix(prefix: string, cursor: string | undefined, limit: number) {
           calls.push(['list', prefix, cursor, limit]);
-          const keys = [...store.keys()].filter((key) => key.startsWith(prefix)).sort();
-          const start = cursor ? keys.indexOf(cursor) : 0;
-          const page = keys.slice(start, start + limit);
-          return { entries: page.map((key) => ({ key, value: store.get(key)! })), cursor: keys[start + limit] };
+          return storage.listByPrefix(prefix, cursor, limit);
         },
       },
       'alga:extension/http': {

@@ -66,13 +66,16 @@ describe('alga-ext dev', () => {
   it('makes a one-line change in src/ live on the next request, without componentize-js', async () => {
     const source = join(project, 'src', 'index.ts');
     const before = stderr.length;
-    writeFileSync(source, readFileSync(source, 'utf8').replace("json({ count: currentCount() })", "json({ count: currentCount(), unit: 'clicks' })"));
+    const original = readFileSync(source, 'utf8');
+    const edited = original.replace('json(currentCount())', "json({ ...currentCount(), unit: 'clicks' })");
+    expect(edited).not.toBe(original);
+    writeFileSync(source, edited);
     const answer = await until(
-      async () => (await (await fetch(`${url}/api/ext/com.example.kv-counter/count`)).json()) as { count: number; unit?: string },
+      async () => (await (await fetch(`${url}/api/ext/com.example.kv-counter/count`)).json()) as { count: number; version: number | null; unit?: string },
       (body) => body.unit === 'clicks',
       'the src/ change',
     );
-    expect(answer).toEqual({ count: 1, unit: 'clicks' }); // storage kept, code replaced
+    expect(answer).toEqual({ count: 1, version: expect.any(Number), unit: 'clicks' }); // storage kept, code replaced
     const said = stderr.slice(before);
     expect(said).toMatch(/Rebuilt in \d+ ms \(src\/index\.ts changed\)/);
     expect(said).not.toContain('componentize');

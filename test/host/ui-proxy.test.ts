@@ -126,6 +126,15 @@ describe('host routes for extensions (alga.ui_proxy) through a real runner', () 
     await fetch(`${url}/api/installs/${extensionId}`, { method: 'PATCH', headers: { ...auth(tokens['tenant-a']), 'content-type': 'application/json' }, body: JSON.stringify({ enabled: true }) });
   });
 
+  /** Calls until the runner answers (not 502/504: a runner being replaced or still compiling). */
+  async function callUntilServed(attempt: () => Promise<Response>): Promise<Response> {
+    for (const deadline = Date.now() + 60_000; ; await new Promise((resolve) => setTimeout(resolve, 250))) {
+      const answer = await attempt();
+      if ((answer.status !== 502 && answer.status !== 504) || Date.now() > deadline) return answer;
+      await answer.body?.cancel();
+    }
+  }
+
   it('passes the runner\'s catalog code through the gateway: guest trap, deadline, bundle refused on verification', async () => {
     const call = (token: string, path: string) => fetch(`${url}/api/ext/${extensionId}${path}`, { headers: auth(token) });
     const expectFailure = async (answer: Response, status: number, code: string) => {
@@ -140,7 +149,8 @@ describe('host routes for extensions (alga.ui_proxy) through a real runner', () 
     expect(limited.status).toBe(200);
     await expectFailure(await call(tokens['tenant-a'], '/loop'), 504, 'E_RUNNER_DEADLINE');
 
-    // Version 1.0.1 is published and installed intact, then its blob is damaged on disk before the runner first loads it.
+    // Version 1.0.1 is published, installed and served intact; then its blob is damaged on disk
+    // and the runner killed: the runner that takes over verifies the bytes again and refuses them.
     const current = unpackBundle(misbehave.bytes);
     const next = packBundle({ manifest: { ...current.manifest, version: '1.0.1' }, component: current.component, ui: current.ui });
     await publish(next);
@@ -148,10 +158,12 @@ describe('host routes for extensions (alga.ui_proxy) through a real runner', () 
     expect(upgraded.status).toBe(200);
     const { contentHash } = (await upgraded.json()).install as { contentHash: string };
     const blob = join(dir.path, 'data', 'bundles', 'sha256', `${contentHash.slice('sha256:'.length)}.algabundle`);
+    expect((await callUntilServed(() => call(tokens['tenant-c'], '/hello'))).status).toBe(200);
     const bytes = readFileSync(blob);
     bytes[bytes.length - 10] ^= 0xff;
     writeFileSync(blob, bytes);
-    await expectFailure(await call(tokens['tenant-c'], '/hello'), 422, 'E_RUNNER_VERIFICATION_FAILED');
+    process.kill(Number(readFileSync(join(dir.path, 'data', 'run', 'runner.pid'), 'utf8')), 'SIGKILL');
+    await expectFailure(await callUntilServed(() => call(tokens['tenant-c'], '/hello')), 422, 'E_RUNNER_VERIFICATION_FAILED');
 
     const log = await fetch(`${url}/api/installs/${extensionId}/executions?limit=5`, { headers: auth(tokens['tenant-a']) });
     const rows = (await log.json()).executions as { status: number; error?: string }[];

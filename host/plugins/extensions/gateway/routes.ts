@@ -244,9 +244,10 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
         memoryBytes: answer.execution?.memory_bytes,
         egressBytes: answer.execution?.egress_bytes,
         ...denials,
-        ...(denials.denials ? { cause: causeOf(denials) } : {}),
-        // An SDK extension's own account of its failure (its exception, the call it was refused) wins.
+        // An SDK extension's own account of its failure (its exception) is kept, but a refused
+        // host call is shown as the capability the install lacks: that is what its admin can grant.
         ...reportedFailure(answer.execution?.error),
+        ...(denials.denials ? { cause: causeOf(denials) } : {}),
       });
       reply.status(answer.status).headers(checked.headers);
       return reply.send(answer.body.length > 0 ? answer.body : '');
