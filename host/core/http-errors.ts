@@ -11,6 +11,8 @@ export function errorBody(error: AlgaError, requestId: string) {
 
 /** What a 429 says in `Retry-After` when whatever refused the request did not say how long to wait. */
 export const defaultRetryAfterSeconds = 60;
+/** What a 503 says in `Retry-After` when Redis, which counts a fleet's limits, did not answer. */
+const fleetOutageRetryAfterSeconds = 5;
 
 /**
  * The error `@fastify/rate-limit` throws when a route's limit is used up (the host registers it
@@ -80,6 +82,7 @@ export function installErrorHandler(app: FastifyInstance, options: { dataDir?: s
     const alga = toAlgaError(error, request.log, options.dataDir);
     if (alga.status >= 500 && error instanceof AlgaError) request.log.warn({ code: alga.code }, alga.message);
     if (alga.status === 429 && !reply.hasHeader('retry-after')) reply.header('retry-after', String(defaultRetryAfterSeconds));
+    if (alga.code === 'E_RATE_LIMIT_UNAVAILABLE') reply.header('retry-after', String(fleetOutageRetryAfterSeconds));
     reply.status(alga.status).send(errorBody(alga, request.id));
   });
   app.setNotFoundHandler((request, reply) => {

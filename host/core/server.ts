@@ -21,6 +21,7 @@ import { registerHealthRoutes } from './routes/health-routes.ts';
 import type { RunnerHandle } from './runner/handle.ts';
 import { coreMigrations } from './core-migrations.ts';
 import { connectFleetRedis } from '../../lib/fleet/redis.ts';
+import { fleetRateLimitStore } from './rate-limit-store.ts';
 import type { HostStore } from './store.ts';
 
 export interface HostAppOptions {
@@ -106,7 +107,7 @@ export async function buildHostApp(options: HostAppOptions): Promise<HostApp> {
   // A fleet node counts sign-in and other route limits in Redis, so they hold across nodes.
   const redis = config.fleet.redisUrl ? connectFleetRedis(config.fleet.redisUrl, (error) => app.log.warn({ err: error.message }, 'Redis is not answering')) : undefined;
   // Routes opt in with `config.rateLimit`; a used-up limit answers 429 E_RATE_LIMITED with Retry-After.
-  await app.register(rateLimit, { global: false, errorResponseBuilder: rateLimitError, ...(redis ? { redis, nameSpace: `${config.fleet.redisPrefix}:rate-limit:` } : {}) });
+  await app.register(rateLimit, { global: false, errorResponseBuilder: rateLimitError, ...(redis ? { store: fleetRateLimitStore(redis, `${config.fleet.redisPrefix}:rate-limit:`) } : {}) });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

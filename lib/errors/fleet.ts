@@ -9,6 +9,7 @@ export const fleetErrors = {
   E_DATABASE_SCHEMA_NEWER: { status: 500, message: 'The database was set up by a newer version of Alga; upgrade this node to use it.' },
   E_REDIS_URL_INVALID: { status: 400, message: 'The Redis URL must look like redis://host:6379.' },
   E_REDIS_UNREACHABLE: { status: 503, message: 'Redis cannot be reached; check --redis (ALGA_REDIS_URL) and that Redis is running.' },
+  E_RATE_LIMIT_UNAVAILABLE: { status: 503, message: 'This route\'s rate limit cannot be counted because Redis did not answer, so the request was not let through; retry shortly.' },
   E_QUOTA_UNAVAILABLE: { status: 503, message: 'The request quota cannot be checked because Redis did not answer; retry shortly.' },
   E_FLEET_CONFIG_INVALID: { status: 400, message: 'The fleet configuration is invalid.' },
   E_FLEET_SECRETS_MISMATCH: { status: 500, message: 'This node\'s infra secrets differ from those of the fleet it joins; copy the secrets folder of a running node (<data>/secrets) to this node.' },
