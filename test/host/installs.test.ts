@@ -1,5 +1,8 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { errorCatalog } from '../../lib/errors/index.ts';
 import { openSecrets } from '../../lib/sealed-secrets.ts';
 import type { SigningKey } from '../../lib/signing/index.ts';
 import type { InstallRecord } from '../../host/plugins/extensions/installs/install-store.ts';
@@ -167,5 +170,33 @@ describe('installs on a host without a trust bundle', () => {
     const kept = await h.host.app.inject({ method: 'GET', url: '/api/installs/com.example.hello', headers: bearer(tokenA) });
     expect(kept.statusCode).toBe(200);
     expect(kept.json().install).toMatchObject({ version: '1.0.0', contentHash: hello.hash });
+  });
+});
+
+describe('an install verifies the stored blob again (on the verification thread)', () => {
+  const fixture = signingFixture('example');
+  let h: InProcessHost;
+  let tokenB: string;
+
+  beforeAll(async () => {
+    h = await inProcessHost({ env: { SIGNING_TRUST_BUNDLE: fixture.trustBundleJson } });
+    ({ tokenB } = await publishHelloAndMakeTenants(h, fixture.key));
+  });
+  afterAll(async () => h?.close());
+
+  it('refuses a version whose blob was damaged on disk after publishing, with the verification\'s code, and saves nothing', async () => {
+    const damagedHash = sign(helloV2, fixture.key).contentHash;
+    const blob = join(h.dataDir, 'bundles', 'sha256', `${damagedHash.slice('sha256:'.length)}.algabundle`);
+    const bytes = readFileSync(blob);
+    bytes[bytes.length - 10] ^= 0xff;
+    writeFileSync(blob, bytes);
+
+    const refused = await h.host.app.inject({ method: 'POST', url: '/api/installs', headers: bearer(tokenB), payload: { extensionId: 'com.example.hello', version: '1.1.0' } });
+    expect(refused.json().error.code).toBe('E_BUNDLE_HASH_MISMATCH');
+    expect(refused.statusCode).toBe(errorCatalog.E_BUNDLE_HASH_MISMATCH.status);
+    expect((await h.host.app.inject({ method: 'GET', url: '/api/installs/com.example.hello', headers: bearer(tokenB) })).statusCode).toBe(404);
+
+    const intact = await h.host.app.inject({ method: 'POST', url: '/api/installs', headers: bearer(tokenB), payload: { extensionId: 'com.example.hello', version: '1.0.0' } });
+    expect(intact.statusCode).toBe(201);
   });
 });

@@ -56,6 +56,7 @@ export default definePlugin({
       get runnerPublicKey() {
         return host.runner.publicKey;
       },
+      verifyStored: (bytes, signatureFile, trustBundle, expectedHash) => verifier.verifyStored(bytes, signatureFile, trustBundle, expectedHash),
     });
     const actions = installActions({ service: installService, installs, audit: host.audit, events: host.events, runner: host.runner });
     const api: ExtensionsApi = { registry, installs, installService, installActions: actions, executions, blobDir, blobs, trust, tenantOf: (request) => tenantOf(request, host.auth) };

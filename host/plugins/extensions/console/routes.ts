@@ -187,7 +187,7 @@ async function consolePages(pages: FastifyInstance, { host, extensions }: Consol
       draft.config = configFromPostedForm(target.manifest, form);
       const secrets = secretsFromInstallForm(form);
       const input: InstallInput = { version: target.version, grants: permissions.grants, egress: permissions.egress, config: draft.config, ...(Object.keys(secrets).length > 0 ? { secrets } : {}) };
-      actions.create(principal, viewer.tenantId, extensionId, input);
+      await actions.create(principal, viewer.tenantId, extensionId, input);
       return redirect(reply, consoleHref(viewer, extensionPath(extensionId), { notice: 'installed' }));
     } catch (error) {
       if (!isAlgaError(error)) throw error;
@@ -244,7 +244,7 @@ async function consolePages(pages: FastifyInstance, { host, extensions }: Consol
         draft = { limits: typedLimits(form) };
         input = { limits: limitsFromForm(form) };
       }
-      actions.update(principal, viewer.tenantId, extensionId, input);
+      await actions.update(principal, viewer.tenantId, extensionId, input);
     } catch (error) {
       if (!isAlgaError(error)) throw error;
       const fresh = installs.get(viewer.tenantId, extensionId);
@@ -280,7 +280,7 @@ async function consolePages(pages: FastifyInstance, { host, extensions }: Consol
       checkFresh(form, install);
       draft.config = configFromPostedForm(target.manifest, form);
       // The form shows everything the version asks for, so its ticks are the admin's whole answer.
-      actions.update(principal, viewer.tenantId, extensionId, { version: target.version, grants: permissions.grants, egress: permissions.egress, config: draft.config });
+      await actions.update(principal, viewer.tenantId, extensionId, { version: target.version, grants: permissions.grants, egress: permissions.egress, config: draft.config });
     } catch (error) {
       if (!isAlgaError(error)) throw error;
       const fresh = installs.get(viewer.tenantId, extensionId);

@@ -13,8 +13,8 @@ import type { InstallInput, InstallService } from './installs.ts';
  * the audit log, only their names and whether they changed.
  */
 export interface InstallActions {
-  create(principal: Principal | undefined, tenantId: string, extensionId: string, input: InstallInput): InstallRecord;
-  update(principal: Principal | undefined, tenantId: string, extensionId: string, input: InstallInput): InstallRecord;
+  create(principal: Principal | undefined, tenantId: string, extensionId: string, input: InstallInput): Promise<InstallRecord>;
+  update(principal: Principal | undefined, tenantId: string, extensionId: string, input: InstallInput): Promise<InstallRecord>;
   remove(principal: Principal | undefined, tenantId: string, extensionId: string): InstallRecord;
   /**
    * Removes the install, then has the runner delete the tenant's storage of the extension
@@ -42,15 +42,15 @@ export function installActions(options: { service: InstallService; installs: Ins
   }
 
   const actions: InstallActions = {
-    create(principal, tenantId, extensionId, input) {
-      const install = service.create(tenantId, extensionId, input);
+    async create(principal, tenantId, extensionId, input) {
+      const install = await service.create(tenantId, extensionId, input);
       audit.record({ action: 'install.created', actor: actorOf(principal), tenantId, target: `${extensionId}@${install.version}`, detail: { grants: install.grants, egress: install.egress, secretNames: install.secretNames } });
       events.emit('install.saved', { tenantId, extensionId, version: install.version });
       return install;
     },
-    update(principal, tenantId, extensionId, input) {
+    async update(principal, tenantId, extensionId, input) {
       const before = installs.get(tenantId, extensionId);
-      const install = service.update(tenantId, extensionId, input);
+      const install = await service.update(tenantId, extensionId, input);
       audit.record({
         action: 'install.updated', actor: actorOf(principal), tenantId, target: `${extensionId}@${install.version}`,
         detail: {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { AlgaError } from '../../../../lib/errors/index.ts';
 import type { BundleBlobs } from '../../../../lib/bundle/index.ts';
-import { verifyBundle, type TrustBundle } from '../../../../lib/signing/index.ts';
+import type { TrustBundle } from '../../../../lib/signing/index.ts';
 import type { LimitCeilings } from '../../../core/config.ts';
 import type { RegistryStore, VersionRecord } from '../registry/registry-store.ts';
 import { consentPlan, requireConsent, type ConsentPlan } from './consent.ts';
@@ -29,6 +29,8 @@ export interface InstallServiceOptions {
   trust: () => TrustBundle;
   ceilings: LimitCeilings;
   runnerPublicKey: string;
+  /** Verifies a stored blob again, off the event loop (verify/bundle-verifier.ts). */
+  verifyStored(bytes: Buffer, signatureFile: unknown, trust: TrustBundle, expectedHash: string): Promise<void>;
 }
 
 /** Creates, changes and removes installs; every saved install is valid against its version's manifest. */
@@ -36,7 +38,7 @@ export class InstallService {
   constructor(private readonly options: InstallServiceOptions) {}
 
   /** The version to install, verified again from the stored blob (hash, signature, trust). */
-  private resolveVersion(extensionId: string, version: string | undefined): VersionRecord {
+  private async resolveVersion(extensionId: string, version: string | undefined): Promise<VersionRecord> {
     const { registry, blobs } = this.options;
     const extension = registry.getExtension(extensionId);
     if (!extension) throw new AlgaError('E_REGISTRY_NOT_FOUND', `Extension "${extensionId}".`);
@@ -45,7 +47,7 @@ export class InstallService {
     if (!record) throw new AlgaError('E_REGISTRY_NOT_FOUND', `${extensionId}@${wanted}.`);
     const bytes = blobs.read(record.contentHash);
     if (!bytes) throw new AlgaError('E_REGISTRY_NOT_FOUND', `The blob of ${extensionId}@${wanted} is missing from the bundle store.`);
-    verifyBundle(bytes, blobs.readSignatureFile(record.contentHash), this.options.trust(), { expectedHash: record.contentHash });
+    await this.options.verifyStored(Buffer.from(bytes), blobs.readSignatureFile(record.contentHash), this.options.trust(), record.contentHash);
     return record;
   }
 
@@ -67,10 +69,10 @@ export class InstallService {
     return consentPlan(target.manifest, { manifest: installed.manifest, grants: current.grants, egress: current.egress });
   }
 
-  private build(tenantId: string, extensionId: string, input: InstallInput, current: InstallRecord | undefined): InstallRecord {
+  private async build(tenantId: string, extensionId: string, input: InstallInput, current: InstallRecord | undefined): Promise<InstallRecord> {
     if (input.version !== undefined && typeof input.version !== 'string') throw new AlgaError('E_REQUEST_INVALID', 'version must be a string.');
     const versionChanged = !current || (input.version !== undefined && input.version !== current.version);
-    const version = versionChanged ? this.resolveVersion(extensionId, input.version ?? current?.version) : this.options.registry.getVersion(extensionId, current.version);
+    const version = versionChanged ? await this.resolveVersion(extensionId, input.version ?? current?.version) : this.options.registry.getVersion(extensionId, current.version);
     if (!version) throw new AlgaError('E_REGISTRY_NOT_FOUND', `${extensionId}@${current?.version}.`);
     const { manifest, contentHash } = version;
     let grants: string[];
@@ -109,19 +111,19 @@ export class InstallService {
     };
   }
 
-  create(tenantId: string, extensionId: string, input: InstallInput): InstallRecord {
+  async create(tenantId: string, extensionId: string, input: InstallInput): Promise<InstallRecord> {
     if (typeof extensionId !== 'string' || extensionId === '') throw new AlgaError('E_REQUEST_INVALID', 'extensionId is required.');
     if (this.options.installs.get(tenantId, extensionId)) throw new AlgaError('E_INSTALL_EXISTS', `${extensionId}.`);
-    const record = this.build(tenantId, extensionId, input, undefined);
+    const record = await this.build(tenantId, extensionId, input, undefined);
     return this.options.installs.save(record, (current) => {
       if (current) throw new AlgaError('E_INSTALL_EXISTS', `${extensionId}.`);
     });
   }
 
-  update(tenantId: string, extensionId: string, input: InstallInput): InstallRecord {
+  async update(tenantId: string, extensionId: string, input: InstallInput): Promise<InstallRecord> {
     const current = this.options.installs.get(tenantId, extensionId);
     if (!current) throw new AlgaError('E_INSTALL_NOT_FOUND', `${extensionId}.`);
-    const record = this.build(tenantId, extensionId, input, current);
+    const record = await this.build(tenantId, extensionId, input, current);
     return this.options.installs.save(record, (latest) => {
       if (!latest || latest.updatedAt !== current.updatedAt) throw new AlgaError('E_INSTALL_CHANGED');
     });

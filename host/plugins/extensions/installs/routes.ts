@@ -51,14 +51,14 @@ export async function installRoutes(app: FastifyInstance, options: InstallRouteO
   app.post<{ Body: InstallInput & { extensionId: string } }>('/', { onRequest: write, schema: { body: { ...installBody, required: ['extensionId'] } } }, async (request, reply) => {
     const tenantId = tenantOf(request, auth);
     const { extensionId, ...input } = request.body;
-    const install = actions.create(auth.principalOf(request), tenantId, extensionId, input);
+    const install = await actions.create(auth.principalOf(request), tenantId, extensionId, input);
     return reply.status(201).send({ install: publicInstall(install) });
   });
 
   app.patch<{ Params: { extensionId: string }; Body: InstallInput }>('/:extensionId', { onRequest: write, schema: { body: installBody } }, async (request) => {
     const tenantId = tenantOf(request, auth);
     const { extensionId: _ignored, ...input } = request.body as InstallInput & { extensionId?: string };
-    return { install: publicInstall(actions.update(auth.principalOf(request), tenantId, request.params.extensionId, input)) };
+    return { install: publicInstall(await actions.update(auth.principalOf(request), tenantId, request.params.extensionId, input)) };
   });
 
   // Without ?purge=storage the extension's storage is kept: installing it again finds its data.

@@ -36,8 +36,15 @@ export class BundleVerifier {
   verifyUpload(input: { body: Buffer; form: 'raw' | 'json'; signatureHeader?: string; trust: TrustBundle; maxBundleBytes: number }): Promise<VerifiedUpload> {
     const body = movable(input.body);
     return this.run({ id: 0, kind: 'upload', body, form: input.form, signatureHeader: input.signatureHeader, trust: input.trust, maxBundleBytes: input.maxBundleBytes }, [body]).then((answer) => {
+      if (answer.kind !== 'upload') throw new Error('The bundle verification thread answered another job.');
       return { hash: answer.hash, manifest: answer.manifest, signer: answer.signer, signatureFile: answer.signatureFile, bytes: Buffer.from(answer.bundle) };
     });
+  }
+
+  /** Checks a stored blob again (hash, signature, current trust); rejects with the verification's catalog error. The bytes are handed over. */
+  async verifyStored(bytes: Buffer, signatureFile: unknown, trust: TrustBundle, expectedHash: string): Promise<void> {
+    const bundle = movable(bytes);
+    await this.run({ id: 0, kind: 'stored', bundle, signatureFile, trust, expectedHash }, [bundle]);
   }
 
   async close(): Promise<void> {

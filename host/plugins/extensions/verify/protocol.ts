@@ -12,8 +12,18 @@ export type VerifyJob = {
       signatureHeader?: string;
       trust: TrustBundle;
       maxBundleBytes: number;
+    }
+  | {
+      id: number;
+      /** A stored blob checked again before it is installed: its hash, signature and trust. */
+      kind: 'stored';
+      bundle: ArrayBuffer;
+      signatureFile: unknown;
+      trust: TrustBundle;
+      expectedHash: string;
     };
 
 export type VerifyAnswer =
   | { id: number; ok: true; kind: 'upload'; hash: string; manifest: Manifest; signer: BundleSigner; signatureFile: unknown; bundle: ArrayBuffer }
+  | { id: number; ok: true; kind: 'stored' }
   | { id: number; ok: false; error: { code?: string; detail?: string; message: string } };

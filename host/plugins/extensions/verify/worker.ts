@@ -11,6 +11,10 @@ import type { VerifyAnswer, VerifyJob } from './protocol.ts';
  */
 
 function run(job: VerifyJob): { answer: VerifyAnswer; transfer: ArrayBuffer[] } {
+  if (job.kind === 'stored') {
+    verifyBundle(Buffer.from(job.bundle), job.signatureFile, job.trust, { expectedHash: job.expectedHash });
+    return { answer: { id: job.id, ok: true, kind: 'stored' }, transfer: [] };
+  }
   const body = Buffer.from(job.body);
   const parsed = job.form === 'json' ? parseJson(body) : body;
   const { bytes, signatureFile } = parseUpload(parsed, job.signatureHeader === undefined ? {} : { [SIGNATURE_HEADER]: job.signatureHeader });
