@@ -498,4 +498,23 @@ describe('the tenant console in Chromium', () => {
     expect(pageProblems).toEqual([]);
     await context.close();
   }, 120_000);
+
+  it('uninstalls with "also delete the data": installed again, the extension finds nothing of it', async () => {
+    expect((await api('/api/installs/com.example.kv-counter', acmeToken, { method: 'PATCH', body: { grants: ['alga.storage'] } })).status).toBe(200);
+    expect(await callUntilCompiled('/api/ext/com.example.kv-counter/count', (status) => status === 200)).toBe(200);
+    expect((await api('/api/ext/com.example.kv-counter/increment', acmeToken, { method: 'POST' })).body.count).toBeGreaterThan(0);
+    const { context, page } = await newPage();
+    await signIn(page, 'alice', password, '/console/installs/com.example.kv-counter/uninstall');
+    expect(await page.locator('#uninstall-purge').isChecked()).toBe(false);
+    await page.check('#uninstall-purge');
+    await shot(page, 'uninstall-purge');
+    await Promise.all([page.waitForURL((url) => url.pathname === '/console'), page.click('#uninstall-form button[type=submit]')]);
+    expect(await text(page, '#notice')).toMatch(/^Uninstalled com\.example\.kv-counter and deleted the data it stored \([1-9]\d* keys?\)\.$/);
+    expect((await api('/api/installs/com.example.kv-counter', acmeToken)).status).toBe(404);
+    await context.close();
+
+    expect((await api('/api/installs', acmeToken, { method: 'POST', body: { extensionId: 'com.example.kv-counter', version: '1.0.0', grants: ['alga.storage'] } })).status).toBe(201);
+    expect(await callUntilCompiled('/api/ext/com.example.kv-counter/count', (status) => status === 200)).toBe(200);
+    expect((await api('/api/ext/com.example.kv-counter/count', acmeToken)).body).toEqual({ count: 0, version: null });
+  }, 120_000);
 });

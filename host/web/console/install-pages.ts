@@ -245,6 +245,8 @@ export function uninstallPage(viewer: ConsoleViewer, install: InstallView, error
 <p>This removes ${install.name} ${install.version} for ${viewer.tenantName}: its settings, grants and secrets. Calls to it answer 404 at once. You can install it again from the catalog.</p>
 <form method="post" action="${consoleHref(viewer, extensionPath(install.extensionId, '/uninstall'))}" id="uninstall-form">
   <input type="hidden" name="updatedAt" value="${install.updatedAt}">
+  <p><input type="checkbox" id="uninstall-purge" name="purge" value="storage"> <label for="uninstall-purge">Also delete the data ${install.name} stored for ${viewer.tenantName}</label></p>
+  <p class="muted">Without this the data stays, and installing ${install.name} again finds it. Deleted data cannot be brought back.</p>
   <div class="actions"><button class="danger" type="submit">Uninstall ${install.name}</button> <a href="${consoleHref(viewer, extensionPath(install.extensionId))}">Keep it</a></div>
 </form>`;
   return consolePage({

@@ -134,7 +134,9 @@ async function consolePages(pages: FastifyInstance, { host, extensions }: Consol
         ? `This host is claimed and you are signed in as its admin${viewer.canManage ? '. Install your first extension from the catalog.' : '.'}`
         : query.notice === 'uninstalled' && query.extension && extensionIdPattern.test(query.extension)
           ? `Uninstalled ${query.extension}.`
-          : undefined;
+          : query.notice === 'uninstalled-purged' && query.extension && extensionIdPattern.test(query.extension) && /^\d{1,9}$/.test(query.keys ?? '')
+            ? `Uninstalled ${query.extension} and deleted the data it stored (${query.keys} ${query.keys === '1' ? 'key' : 'keys'}).`
+            : undefined;
     const rows = installs.listForTenant(viewer.tenantId).flatMap((install) => {
       const view = installView(install, registry, trust);
       if (!view) return [];
@@ -303,14 +305,21 @@ async function consolePages(pages: FastifyInstance, { host, extensions }: Consol
     const { extensionId } = paramsOf(request);
     const install = installs.get(viewer.tenantId, extensionId);
     if (!install) return notInstalled(reply, viewer, extensionId, 'to uninstall');
+    const form = formOf(request.body);
+    const purge = firstValue(form.purge) === 'storage';
+    let purgedKeys: number | undefined;
     try {
-      checkFresh(formOf(request.body), install);
-      actions.remove(principal, viewer.tenantId, extensionId);
+      checkFresh(form, install);
+      if (purge) purgedKeys = (await actions.removeAndPurgeStorage(principal, viewer.tenantId, extensionId)).purgedKeys;
+      else actions.remove(principal, viewer.tenantId, extensionId);
     } catch (error) {
       if (!isAlgaError(error)) throw error;
-      return send(reply, error.status, uninstallPage(viewer, viewOf(installs.get(viewer.tenantId, extensionId) ?? install), error.message));
+      const kept = installs.get(viewer.tenantId, extensionId);
+      // Removed, but the runner did not confirm the deletion: say so rather than ask again.
+      if (!kept) return send(reply, error.status, messagePage(viewer, 'Uninstalled; data not deleted', error.message));
+      return send(reply, error.status, uninstallPage(viewer, viewOf(kept), error.message));
     }
-    return redirect(reply, consoleHref(viewer, '/console', { notice: 'uninstalled', extension: extensionId }));
+    return redirect(reply, consoleHref(viewer, '/console', { notice: purge ? 'uninstalled-purged' : 'uninstalled', extension: extensionId, ...(purgedKeys !== undefined ? { keys: String(purgedKeys) } : {}) }));
   }, 'manage'));
 
   pages.get('/console/installs/:extensionId/executions', withViewer(async ({ request, reply, viewer }) => {
