@@ -9,7 +9,8 @@ import type { CommitSink, Decision, Namespace, NamespaceState, StorageEngine, St
  * `usage` (per namespace: key count, bytes, last version). Updates run in lmdb-js's
  * asynchronous transactions: the callback runs inside LMDB's single write transaction and the
  * commit happens off the main thread; the promise resolves once the commit is visible
- * (`separateFlushed`), and `durable()` once it is flushed (lmdb-js's overlapping sync flushes
+ * (`separateFlushed`) — or, given a `committing` sink, once the callback has decided, handing the
+ * commit to the sink — and `durable()` once it is flushed (lmdb-js's overlapping sync flushes
  * while later transactions go on, keeping the file consistent after an OS crash).
  */
 
