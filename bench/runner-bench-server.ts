@@ -1,7 +1,7 @@
 // Child process for the runner benchmarks: serves either a plain fastify route or a runner
 // with examples/hello and test/guests/misbehave published (signed), then prints one JSON line.
 // Usage: node --import tsx bench/runner-bench-server.ts plain|runner [workers] [dataDir]
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,7 @@ if (mode === 'plain') {
   process.stdout.write(`${JSON.stringify({ url })}\n`);
 } else {
   const dataDir = dataDirArg ?? mkdtempSync(join(tmpdir(), 'alga-bench-runner-'));
+  if (!dataDirArg) process.once('exit', () => rmSync(dataDir, { recursive: true, force: true })); // a folder it made is its own to remove
   // The same keys again when the folder is reused (a runner restart keeps its bundles and caches).
   const keysFile = join(dataDir, 'bench-keys.json');
   mkdirSync(dataDir, { recursive: true });

@@ -2,7 +2,7 @@
 import type * as Wit from 'alga:extension/storage@0.1.0';
 import { Counter, type Registry } from 'prom-client';
 import { AlgaError } from '../../lib/errors/index.ts';
-import type { Awaitable, Namespace } from '../storage/engine.ts';
+import type { Awaitable, CommitSink, Namespace } from '../storage/engine.ts';
 import { mapAwaitable, type BatchOutcome, type Expectation, type KeyValueStore, type Operation, type StorageLimits } from '../storage/key-value-store.ts';
 import type { CapabilityFactor, ExecutionScope } from './factor.ts';
 import { HostError } from './factor.ts';
@@ -90,11 +90,21 @@ const operationOf: Record<string, string> = { get: 'get', getVersioned: 'get', l
 
 export function createStorageFactor(options: { store: KeyValueStore; registry: Registry }): CapabilityFactor {
   const { store } = options;
-  /** Executions that wrote: their answer waits until the writes are durable. */
-  const wrote = new WeakSet<ExecutionScope>();
-  const writing = <T>(scope: ExecutionScope, write: () => Promise<T>): Promise<T> => {
-    wrote.add(scope); // also when it fails: a failed batch may have raced a flush, and waiting costs nothing then
-    return write();
+  /**
+   * Executions that wrote, with the commits of their writes: a write answers the guest once it is
+   * decided (the worker goes on while LMDB commits), the execution's own later reads wait for
+   * those commits, and its answer waits until they are done and durable.
+   */
+  const commitsOf = new WeakMap<ExecutionScope, Array<Promise<void>>>();
+  const writing = <T>(scope: ExecutionScope, write: (committing: CommitSink) => Promise<T>): Promise<T> => {
+    let commits = commitsOf.get(scope);
+    if (!commits) commitsOf.set(scope, (commits = [])); // also when it fails: a failed batch may have raced a flush, and waiting costs nothing then
+    return write((commit) => commits.push(commit));
+  };
+  /** Runs a read once the execution's own writes are visible (at once when it has none in flight). */
+  const afterOwnWrites = <T>(scope: ExecutionScope, read: () => Awaitable<T>): Awaitable<T> => {
+    const commits = commitsOf.get(scope);
+    return commits?.length ? Promise.all(commits).then(read) : read();
   };
   const operations = new Counter({
     name: 'runner_storage_operations_total',
@@ -118,22 +128,22 @@ export function createStorageFactor(options: { store: KeyValueStore; registry: R
     capability: 'alga.storage',
     iface: 'storage',
     functions: {
-      get: (scope, args) => counted('get', () => storageReads.get(store, namespaceOf(scope), args)),
-      getVersioned: (scope, args) => counted('get', () => storageReads.getVersioned(store, namespaceOf(scope), args)),
+      get: (scope, args) => counted('get', () => afterOwnWrites(scope, () => storageReads.get(store, namespaceOf(scope), args))),
+      getVersioned: (scope, args) => counted('get', () => afterOwnWrites(scope, () => storageReads.getVersioned(store, namespaceOf(scope), args))),
       put: (scope, [key, value]) =>
         counted('put', async () => {
-          await writing(scope, () => store.put(namespaceOf(scope), limitsOf(scope), key, value));
+          await writing(scope, (committing) => store.put(namespaceOf(scope), limitsOf(scope), key, value, committing));
         }),
-      delete: (scope, [key]) => counted('delete', () => writing(scope, () => store.delete(namespaceOf(scope), limitsOf(scope), key))),
-      listByPrefix: (scope, args) => counted('list', () => storageReads.listByPrefix(store, namespaceOf(scope), args)),
-      increment: (scope, [key, by]) => counted('increment', () => writing(scope, () => store.increment(namespaceOf(scope), limitsOf(scope), key, by))),
+      delete: (scope, [key]) => counted('delete', () => writing(scope, (committing) => store.delete(namespaceOf(scope), limitsOf(scope), key, committing))),
+      listByPrefix: (scope, args) => counted('list', () => afterOwnWrites(scope, () => storageReads.listByPrefix(store, namespaceOf(scope), args))),
+      increment: (scope, [key, by]) => counted('increment', () => writing(scope, (committing) => store.increment(namespaceOf(scope), limitsOf(scope), key, by, committing))),
       batch: (scope, [witOperations]) =>
         counted(
           'batch',
           async () => {
             if (!Array.isArray(witOperations)) throw new HostError('invalid', 'A batch must be a list of operations.');
             const operations = (witOperations as Wit.Operation[]).map(operationFromWit);
-            return outcomeToWit(await writing(scope, () => store.batch(namespaceOf(scope), limitsOf(scope), operations)));
+            return outcomeToWit(await writing(scope, (committing) => store.batch(namespaceOf(scope), limitsOf(scope), operations, committing)));
           },
           (outcome) => (outcome.tag === 'conflict' ? 'conflict' : 'ok'),
         ),
@@ -142,8 +152,10 @@ export function createStorageFactor(options: { store: KeyValueStore; registry: R
       operations.inc({ operation: operationOf[fn] ?? fn, result }, count);
     },
     async settle(scope) {
-      if (!wrote.has(scope)) return;
+      const commits = commitsOf.get(scope);
+      if (!commits) return;
       try {
+        await Promise.all(commits);
         await store.durable();
       } catch (error) {
         throw new AlgaError('E_RUNNER_STORAGE_NOT_DURABLE', `Request ${scope.requestId}: ${(error as Error).message}`);

@@ -33,6 +33,9 @@ export interface NamespaceState {
 
 export type Write = { key: string; value: Uint8Array; version: number } | { key: string; remove: true };
 
+/** Takes the commit of an update that answered before its commit finished (see StorageEngine.update). */
+export type CommitSink = (commit: Promise<void>) => void;
+
 /** What `decide` asks the engine to commit: nothing when `writes` is empty. */
 export interface Decision<T> {
   result: T;
@@ -49,9 +52,13 @@ export interface StorageEngine {
    * One atomic read-modify-write: reads `keys` and the namespace's state, calls `decide`
    * (synchronous; it may throw, and then nothing is written), and commits its writes and state
    * in the same transaction. Updates of one namespace are serialised, so `decide` always sees
-   * the state every earlier update left. Resolves once the commit is visible to every reader.
+   * the state every earlier update left. Resolves once the commit is visible to every reader —
+   * or, when `committing` is given and the engine can, as soon as `decide` has run: the commit
+   * (resolving once it is visible, rejecting if the writes did not land) is then handed to
+   * `committing` before the update resolves, and the caller waits for it before it reads its own
+   * writes or relies on them.
    */
-  update<T>(namespace: Namespace, keys: readonly string[], decide: (current: ReadonlyMap<string, StoredValue>, state: NamespaceState) => Decision<T>): Awaitable<T>;
+  update<T>(namespace: Namespace, keys: readonly string[], decide: (current: ReadonlyMap<string, StoredValue>, state: NamespaceState) => Decision<T>, committing?: CommitSink): Awaitable<T>;
   /** Deletes every key and the state of the namespace in one transaction; the number of keys removed. */
   purge(namespace: Namespace): Awaitable<number>;
   /**

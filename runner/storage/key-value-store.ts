@@ -1,5 +1,5 @@
 import { HostError } from '../capabilities/factor.ts';
-import type { Awaitable, Decision, Namespace, NamespaceState, StorageEngine, StoredValue, Write } from './engine.ts';
+import type { Awaitable, CommitSink, Decision, Namespace, NamespaceState, StorageEngine, StoredValue, Write } from './engine.ts';
 
 /**
  * What `alga.storage` means, defined once for every engine: key rules, quotas, versions,
@@ -231,25 +231,26 @@ export class KeyValueStore {
     );
   }
 
-  async batch(namespace: Namespace, limits: StorageLimits, operations: unknown): Promise<BatchOutcome> {
+  /** With `committing`, it may answer before the commit is done and hand the commit there (see StorageEngine.update). */
+  async batch(namespace: Namespace, limits: StorageLimits, operations: unknown, committing?: CommitSink): Promise<BatchOutcome> {
     const checked = checkOperations(operations, limits);
     if (checked.length === 0) return { committed: [] };
     const keys = [...new Set(checked.map((operation) => operation.key))];
-    return this.engine.update(checkNamespace(namespace), keys, (current, state) => decideBatch(checked, limits, current, state));
+    return this.engine.update(checkNamespace(namespace), keys, (current, state) => decideBatch(checked, limits, current, state), committing);
   }
 
-  async put(namespace: Namespace, limits: StorageLimits, key: unknown, value: unknown): Promise<number> {
-    const outcome = await this.batch(namespace, limits, [{ kind: 'put', key, value }]);
+  async put(namespace: Namespace, limits: StorageLimits, key: unknown, value: unknown, committing?: CommitSink): Promise<number> {
+    const outcome = await this.batch(namespace, limits, [{ kind: 'put', key, value }], committing);
     return (committedResults(outcome)[0] as { version: number }).version;
   }
 
-  async delete(namespace: Namespace, limits: StorageLimits, key: unknown): Promise<boolean> {
-    const outcome = await this.batch(namespace, limits, [{ kind: 'delete', key }]);
+  async delete(namespace: Namespace, limits: StorageLimits, key: unknown, committing?: CommitSink): Promise<boolean> {
+    const outcome = await this.batch(namespace, limits, [{ kind: 'delete', key }], committing);
     return (committedResults(outcome)[0] as { existed: boolean }).existed;
   }
 
-  async increment(namespace: Namespace, limits: StorageLimits, key: unknown, by: unknown): Promise<bigint> {
-    const outcome = await this.batch(namespace, limits, [{ kind: 'increment', key, by }]);
+  async increment(namespace: Namespace, limits: StorageLimits, key: unknown, by: unknown, committing?: CommitSink): Promise<bigint> {
+    const outcome = await this.batch(namespace, limits, [{ kind: 'increment', key, by }], committing);
     return (committedResults(outcome)[0] as { value: bigint }).value;
   }
 

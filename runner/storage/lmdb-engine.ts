@@ -1,6 +1,6 @@
 import type { Database, RootDatabase } from 'lmdb';
 import { openPrivateLmdb } from '../../lib/private-lmdb.ts';
-import type { Decision, Namespace, NamespaceState, StorageEngine, StoredValue, Write } from './engine.ts';
+import type { CommitSink, Decision, Namespace, NamespaceState, StorageEngine, StoredValue, Write } from './engine.ts';
 
 /**
  * The embedded storage engine: one LMDB environment (folder 0700, files 0600). Keys are
@@ -9,7 +9,8 @@ import type { Decision, Namespace, NamespaceState, StorageEngine, StoredValue, W
  * `usage` (per namespace: key count, bytes, last version). Updates run in lmdb-js's
  * asynchronous transactions: the callback runs inside LMDB's single write transaction and the
  * commit happens off the main thread; the promise resolves once the commit is visible
- * (`separateFlushed`), and `durable()` once it is flushed (lmdb-js's overlapping sync flushes
+ * (`separateFlushed`) — or, given a `committing` sink, once the callback has decided, handing the
+ * commit to the sink — and `durable()` once it is flushed (lmdb-js's overlapping sync flushes
  * while later transactions go on, keeping the file consistent after an OS crash).
  */
 
@@ -23,6 +24,8 @@ export interface LmdbStorageEngine extends StorageEngine {
    */
   renewReads(): void;
 }
+
+type Outcome<T> = { ok: true; result: T } | { ok: false; error: unknown };
 
 export function namespacePrefix(namespace: Namespace): string {
   return `${namespace.tenantId}${separator}${namespace.extensionId}${separator}`;
@@ -80,9 +83,11 @@ export function openLmdbStorageEngine(options: LmdbStorageEngineOptions): LmdbSt
       return entries;
     },
 
-    async update<T>(namespace: Namespace, keys: readonly string[], decide: (current: ReadonlyMap<string, StoredValue>, state: NamespaceState) => Decision<T>): Promise<T> {
+    async update<T>(namespace: Namespace, keys: readonly string[], decide: (current: ReadonlyMap<string, StoredValue>, state: NamespaceState) => Decision<T>, committing?: CommitSink): Promise<T> {
       const prefix = namespacePrefix(namespace);
-      const outcome = await root.transaction((): { ok: true; result: T } | { ok: false; error: unknown } => {
+      let decided: ((outcome: Outcome<T>) => void) | undefined;
+      const outcomeDecided = committing && new Promise<Outcome<T>>((resolve) => (decided = resolve));
+      const commit = root.transaction((): Outcome<T> => {
         const current = new Map<string, StoredValue>();
         for (const key of keys) {
           const stored = readStored(prefix + key);
@@ -92,11 +97,23 @@ export function openLmdbStorageEngine(options: LmdbStorageEngineOptions): LmdbSt
         try {
           decision = decide(current, readState(prefix));
         } catch (error) {
-          return { ok: false, error }; // nothing was written in this callback yet
+          const refused: Outcome<T> = { ok: false, error }; // nothing was written in this callback yet
+          decided?.(refused);
+          return refused;
         }
-        if (decision.writes.length > 0) apply(prefix, decision.writes, decision.state);
-        return { ok: true, result: decision.result };
+        if (decision.writes.length > 0) apply(prefix, decision.writes, decision.state); // a failure here fails the commit
+        const outcome: Outcome<T> = { ok: true, result: decision.result };
+        decided?.(outcome);
+        return outcome;
       });
+      let outcome: Outcome<T>;
+      if (outcomeDecided) {
+        // The callback runs inside LMDB's write transaction, well before the commit (and its flush) is done.
+        outcome = await Promise.race([outcomeDecided, commit]);
+        const visible = commit.then(() => undefined);
+        visible.catch(() => {}); // its failure is the caller's to see, when it waits for it
+        committing!(visible);
+      } else outcome = await commit;
       if (!outcome.ok) throw outcome.error;
       return outcome.result;
     },

@@ -8,8 +8,10 @@ import { openLmdbStorageEngine, type LmdbStorageEngine } from './lmdb-engine.ts'
  * runner's LMDB environment (lmdb-js shares one environment between the threads of a process),
  * so a read costs no round trip to the main thread. The same KeyValueStore and read functions
  * as on the main thread define what a read means. A request's reads here see one snapshot,
- * taken at its first read and renewed after each call it sends to the main thread (so after
- * each of its writes): everything committed before the request started, and its own writes. Only
+ * taken at its first read and renewed after each call it sends to the main thread: everything
+ * committed before the request started. A write answers the guest before its commit is done, so
+ * once a request has written, its reads go to the main thread, which answers them when the
+ * request's writes are visible (its own writes are always seen). Only
  * granted reads are served here (the main thread decides, see `StorageReadGrant`); everything
  * else — writes, calls without the grant (denied and audited there), other interfaces — goes to
  * the main thread as before. What was served here is tallied and reported with the result, so
@@ -32,6 +34,8 @@ export class WorkerStorageReads {
   /** The request the snapshot was taken for, and whether a call since went to the main thread. */
   private snapshotFor: object | undefined;
   private stale = true;
+  /** The request that sent a write to the main thread: its later reads go there too. */
+  private wroteFor: object | undefined;
 
   /**
    * The value of `alga:extension/{iface}.{fn}(args)` when this worker may answer it, else
@@ -41,8 +45,10 @@ export class WorkerStorageReads {
   serve(grant: StorageReadGrant | undefined, context: { tenantId: string; extensionId: string }, iface: string, fn: string, args: unknown[]): { value: unknown } | undefined {
     if (!grant || iface !== 'storage' || !Object.prototype.hasOwnProperty.call(storageReads, fn)) {
       this.stale = true; // the main thread answers it, and it may write
+      if (iface === 'storage') this.wroteFor = context;
       return undefined;
     }
+    if (this.wroteFor === context) return undefined; // its write may still be committing: the main thread reads once it is visible
     const { engine, store } = this.open(grant.path);
     if (this.stale || this.snapshotFor !== context) {
       engine.renewReads();

@@ -150,6 +150,40 @@ describe('runner: host capabilities', () => {
       }
     });
 
+    it('answers a guest\'s write once decided but its request only once the commit landed: a commit that fails withholds the answer', async () => {
+      const lmdb = openLmdbStorageEngine({ path: join(fixture.dataDir, 'engine-commits') });
+      let failCommits = false;
+      // The LMDB engine (worker reads and all) whose handed-over commits can be made to fail, as a disk refusing the write would.
+      const engine: StorageEngine = {
+        read: (namespace, key) => lmdb.read(namespace, key),
+        list: (namespace, prefix, after, limit) => lmdb.list(namespace, prefix, after, limit),
+        update: (namespace, keys, decide, committing) =>
+          lmdb.update(namespace, keys, decide, committing && ((commit) => committing(failCommits ? commit.then(() => Promise.reject(new Error('EIO: i/o error, write'))) : commit))),
+        purge: (namespace) => lmdb.purge(namespace),
+        durable: () => lmdb.durable!(),
+        workerReadPath: lmdb.workerReadPath,
+        close: () => lmdb.close(),
+      };
+      const custom = await startFixture({ storageEngine: engine });
+      try {
+        const customHash = custom.publish(guestDir('misbehave'));
+        const run = (path: string, query: string, method = 'GET', body?: string) => custom.execute(executeBody({ hash: customHash, path, method, query, body, providers: ['alga.storage'] }));
+        const kept = await run('/storage/put-then-get', 'key=k', 'POST', 'kept');
+        expect(kept.status).toBe(200);
+        expect(guestJson(kept.json)).toEqual({ ok: true, value: 'kept' });
+        failCommits = true;
+        for (const path of ['/storage/put', '/storage/put-then-get']) {
+          const withheld = await run(path, 'key=k', 'POST', 'lost');
+          expect(withheld.status, path).toBe(503);
+          expect(withheld.json.error.code, path).toBe('E_RUNNER_STORAGE_NOT_DURABLE');
+        }
+        failCommits = false;
+        expect((await run('/storage/get', 'key=k')).status).toBe(200);
+      } finally {
+        await custom.close();
+      }
+    });
+
     it('refuses the new functions without the grant, like the old ones', async () => {
       const { guest, execution } = await call({ path: '/storage/increment', method: 'POST', query: 'key=n', providers: ['alga.log'], tenant: 'tenant-no-grant' });
       expect(guest).toMatchObject({ ok: false, error: 'denied' });

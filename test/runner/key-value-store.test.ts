@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HostError } from '../../runner/capabilities/factor.ts';
 import { KeyValueStore, type StorageLimits } from '../../runner/storage/key-value-store.ts';
 import { namespacePrefix, openLmdbStorageEngine, type LmdbStorageEngine } from '../../runner/storage/lmdb-engine.ts';
+import { WorkerStorageReads } from '../../runner/storage/worker-reads.ts';
 import { tempDir } from '../host/temp-dir.ts';
 
 /** The semantics of alga.storage (runner/storage/key-value-store.ts) over the real LMDB engine. */
@@ -139,5 +140,37 @@ describe('alga.storage key-value store on LMDB', () => {
     // The quota starts over.
     for (let index = 0; index < limits.maxKeys; index++) await store.put(namespace, limits, `n${index}`, bytes('1'));
     expect(await store.purge(namespace)).toBe(limits.maxKeys);
+  });
+
+  it('with a commit sink, answers a write once decided and hands over its commit: the write is visible and durable once that resolves', async () => {
+    const namespace = fresh();
+    const commits: Array<Promise<void>> = [];
+    const version = await store.put(namespace, limits, 'early', bytes('one'), (commit) => commits.push(commit));
+    expect(version).toBeGreaterThan(0);
+    expect(commits).toHaveLength(1);
+    await commits[0];
+    expect(text(await store.get(namespace, 'early'))).toBe('one');
+    await store.durable();
+    // A write its transaction refuses (over the key quota) throws its own error, and writes nothing.
+    const refused = await hostError(store.put(namespace, { ...limits, maxKeys: 1 }, 'second', bytes('two'), (commit) => commits.push(commit)));
+    expect(refused.tag).toBe('limit');
+    await Promise.all(commits);
+    expect(await store.get(namespace, 'second')).toBeUndefined();
+  });
+
+  it('in a guest worker, leaves a request\'s reads to the main thread once it has written (the commit may still be on its way), and reads in the worker again for the next request', async () => {
+    const namespace = fresh();
+    await store.put(namespace, limits, 'k', bytes('stored'));
+    const reads = new WorkerStorageReads();
+    const grant = { path: engine.workerReadPath! };
+    const request = { tenantId: namespace.tenantId, extensionId: namespace.extensionId };
+    const get = (context: typeof request) => reads.serve(grant, context, 'storage', 'get', ['k']);
+    expect(text(get(request)?.value as Uint8Array)).toBe('stored');
+    expect(reads.serve(grant, request, 'storage', 'put', ['k', bytes('new')])).toBeUndefined();
+    expect(get(request)).toBeUndefined();
+    expect(reads.serve(grant, request, 'storage', 'listByPrefix', ['', undefined, 10])).toBeUndefined();
+    const next = { ...request };
+    expect(text(get(next)?.value as Uint8Array)).toBe('stored');
+    expect(reads.take()).toEqual({ 'storage.get:ok': 2 });
   });
 });
