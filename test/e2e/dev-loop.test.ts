@@ -46,6 +46,15 @@ afterAll(async () => {
 });
 
 describe('alga-ext dev', () => {
+  it('answers HEAD wherever it answers GET, as the host does: the dev page and a GET endpoint', async () => {
+    const page = await fetch(url, { method: 'HEAD' });
+    expect([page.status, page.headers.get('content-type')]).toEqual([200, 'text/html; charset=utf-8']);
+    const count = await fetch(`${url}/api/ext/com.example.kv-counter/count`, { method: 'HEAD' });
+    expect([count.status, count.headers.get('content-type'), await count.text()]).toEqual([200, 'application/json; charset=utf-8', '']);
+    const refused = await fetch(`${url}/api/ext/com.example.kv-counter/increment`, { method: 'DELETE' });
+    expect([refused.status, refused.headers.get('allow')]).toEqual([405, 'POST']);
+  });
+
   it('serves the UI from its own origin on the dev page, with the API behind the bridge', async () => {
     const page = await browser.newPage();
     await page.goto(url);

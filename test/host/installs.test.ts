@@ -106,7 +106,7 @@ describe('installs per tenant and the gateway in front of them', () => {
     expect(undeclaredPath.json().error.code).toBe('E_EXT_NO_SUCH_PATH');
     const undeclaredMethod = await inject({ method: 'POST', url: '/api/ext/com.example.hello/hello', headers: bearer(tokenA), payload: 'x' });
     expect(undeclaredMethod.statusCode).toBe(405);
-    expect(undeclaredMethod.headers.allow).toBe('GET');
+    expect(undeclaredMethod.headers.allow).toBe('GET, HEAD');
     const down = await inject({ method: 'GET', url: '/api/ext/com.example.hello/hello', headers: bearer(tokenA) });
     expect(down.statusCode).toBe(502); // not 504: the gateway did not wait for its deadline
     expect(down.json()).toMatchObject({ error: { code: 'E_RUNNER_UNAVAILABLE' }, request_id: down.headers['x-request-id'] });

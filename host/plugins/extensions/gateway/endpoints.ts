@@ -1,5 +1,6 @@
 import { compilePathPattern, type PathPattern } from '../../../../sdk/runtime/path-pattern.ts';
 import type { Manifest } from '../../../../lib/bundle/index.ts';
+import { allowedMethods, methodToCall } from '../../../../lib/bundle/endpoint-methods.ts';
 
 interface Declared {
   endpoints: { method: string; pattern: PathPattern }[];
@@ -26,10 +27,14 @@ export class EndpointTable {
     });
   }
 
-  /** True when `method path` is declared by the manifest of `contentHash` (false until `compile`d). */
-  allows(contentHash: string, method: string, path: string): boolean {
-    for (const endpoint of this.byHash.get(contentHash)?.endpoints ?? []) if (endpoint.method === method && endpoint.pattern.match(path) !== null) return true;
-    return false;
+  /**
+   * The method the extension is called with for `method path`: the method itself when the manifest
+   * of `contentHash` declares it there, GET for a HEAD on a GET path (endpoint-methods.ts);
+   * undefined when neither (and until `compile`d).
+   */
+  methodToCall(contentHash: string, method: string, path: string): string | undefined {
+    const endpoints = this.byHash.get(contentHash)?.endpoints ?? [];
+    return methodToCall(method, (candidate) => endpoints.some((endpoint) => endpoint.method === candidate && endpoint.pattern.match(path) !== null));
   }
 
   /** The manifest's `api.redirectOrigins`. */
@@ -37,10 +42,9 @@ export class EndpointTable {
     return this.byHash.get(contentHash)?.redirectOrigins ?? [];
   }
 
-  /** The methods the manifest of `contentHash` declares for `path` (empty when it declares the path under none), sorted. */
+  /** What `Allow` lists for `path` (empty when the manifest of `contentHash` declares the path under no method). */
   methodsFor(contentHash: string, path: string): string[] {
     const endpoints = this.byHash.get(contentHash)?.endpoints ?? [];
-    const methods = new Set(endpoints.filter((endpoint) => endpoint.pattern.match(path) !== null).map((endpoint) => endpoint.method));
-    return [...methods].sort();
+    return allowedMethods(endpoints.filter((endpoint) => endpoint.pattern.match(path) !== null).map((endpoint) => endpoint.method));
   }
 }

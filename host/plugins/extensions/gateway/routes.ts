@@ -177,7 +177,9 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     if (!found.enabled) return fail(request, reply, call, 'E_EXT_INSTALL_DISABLED');
     call.install = found;
     if (!endpoints.has(found.contentHash)) endpoints.compile(found.contentHash, registry.getVersion(found.extensionId, found.version)?.manifest);
-    if (!endpoints.allows(found.contentHash, request.method, path)) {
+    // A HEAD on a GET endpoint calls the extension with GET; Node sends that answer's headers only.
+    const method = endpoints.methodToCall(found.contentHash, request.method, path);
+    if (method === undefined) {
       const allowed = endpoints.methodsFor(found.contentHash, path);
       return allowed.length > 0 ? fail(request, reply, call, 'E_EXT_METHOD_NOT_ALLOWED', undefined, { allow: allowed.join(', ') }) : fail(request, reply, call, 'E_EXT_NO_SUCH_PATH');
     }
@@ -199,7 +201,7 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const envelope = {
         context: { tenant_id: tenantId, extension_id: extensionId, install_id: found.id, request_id: request.id, version: found.version, content_hash: found.contentHash },
-        http: { method: request.method, path, query: rawQuery, headers: forwardedRequestHeaders(request.headers) },
+        http: { method, path, query: rawQuery, headers: forwardedRequestHeaders(request.headers) },
       };
       const install = installFieldsOf(found);
       let answer;
