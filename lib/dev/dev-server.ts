@@ -172,6 +172,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     if (url.pathname === '/__alga/state') return send(response, 200, 'application/json', JSON.stringify(state()));
     if (url.pathname === '/__alga/events') {
       response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+      if (request.method === 'HEAD') return void response.end(); // the stream's headers, without holding it open
       response.write(`event: state\ndata: ${JSON.stringify(state())}\n\n`);
       clients.add(response);
       request.on('close', () => clients.delete(response));

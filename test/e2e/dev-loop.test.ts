@@ -51,6 +51,8 @@ describe('alga-ext dev', () => {
     expect([page.status, page.headers.get('content-type')]).toEqual([200, 'text/html; charset=utf-8']);
     const count = await fetch(`${url}/api/ext/com.example.kv-counter/count`, { method: 'HEAD' });
     expect([count.status, count.headers.get('content-type'), await count.text()]).toEqual([200, 'application/json; charset=utf-8', '']);
+    const events = await fetch(`${url}/__alga/events`, { method: 'HEAD' });
+    expect([events.status, events.headers.get('content-type'), await events.text()]).toEqual([200, 'text/event-stream', '']);
     const refused = await fetch(`${url}/api/ext/com.example.kv-counter/increment`, { method: 'DELETE' });
     expect([refused.status, refused.headers.get('allow')]).toEqual([405, 'POST']);
   });
