@@ -19,6 +19,7 @@ export const hostErrors = {
   // Requests
   E_REQUEST_INVALID: { status: 400, message: 'The request is invalid.' },
   E_BODY_TOO_LARGE: { status: 413, message: 'The request body is larger than allowed.' },
+  E_REQUEST_MEDIA_TYPE: { status: 415, message: 'The request body is not of a type this endpoint reads; send JSON with content-type: application/json.' },
   E_REQUEST_TIMEOUT: { status: 408, message: 'The request was not received in time (it arrived too slowly); send it again.' },
   E_REQUEST_HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are larger than allowed.' },
   E_NOT_FOUND: { status: 404, message: 'Not found.' },
