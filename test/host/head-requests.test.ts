@@ -14,22 +14,29 @@ import { tempDir } from './temp-dir.ts';
 describe('HEAD wherever GET', () => {
   const data = tempDir();
   let h: InProcessHost;
+  let session: Record<string, string>;
 
   beforeAll(async () => {
     writeFileSync(join(data.path, 'password'), 'head requests pass phrase 4Kp');
     const claimed = await algaHost(['setup', '--data', data.path, '--password-file', join(data.path, 'password')]);
     expect(claimed.code, claimed.stderr).toBe(0);
     h = await inProcessHost({ dataDir: data.path, plugins: await loadProfilePlugins('appliance') });
+    h.host.auth.createTenant({ id: 'acme', name: 'Acme' });
+    await h.host.auth.createUser({ username: 'alice', password: 'alice has a long password', role: 'tenant-admin', tenantId: 'acme' });
+    const login = await h.host.app.inject({ method: 'POST', url: '/api/auth/login', payload: { username: 'alice', password: 'alice has a long password' } });
+    const cookie = login.cookies.find((c) => c.name === 'alga_session')!;
+    session = { cookie: `${cookie.name}=${cookie.value}` };
   });
   afterAll(async () => {
     await h?.close();
     data.remove();
   });
 
-  const paths = ['/', '/healthz', '/readyz', '/metrics', '/login', '/setup', '/console', '/ext', '/ui/assets/style.css', '/api/auth/me', '/api/installs', '/api/registry/extensions', '/api/admin/tenants', '/no-such-page'];
+  const paths = ['/', '/healthz', '/readyz', '/metrics', '/login', '/setup', '/console', '/console/catalog', '/console/tenants', '/console/installs/com.example.nothing', '/ext', '/ext/com.example.nothing', '/ui/assets/style.css', '/api/auth/me', '/api/installs', '/api/registry/extensions', '/api/admin/tenants', '/no-such-page'];
 
   it.each(paths)('HEAD %s answers as GET does, without a body', async (url) => {
-    for (const headers of [{}, bearer(h.adminToken)]) {
+    // Signed out, with an operator's API token, and signed in as a tenant admin in the browser.
+    for (const headers of [{}, bearer(h.adminToken), session]) {
       const get = await h.host.app.inject({ method: 'GET', url, headers });
       const head = await h.host.app.inject({ method: 'HEAD', url, headers });
       expect({ url, status: head.statusCode, type: head.headers['content-type'], location: head.headers.location }).toEqual({ url, status: get.statusCode, type: get.headers['content-type'], location: get.headers.location });
