@@ -75,7 +75,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const { projectDir, print } = options;
   const engine = await devEngineComponent(options.cacheDir, (stage) => stage === 'componentize' && print('Building the dev engine once (componentize-js, ~20 s; cached afterwards)…'));
   const secretKey = Buffer.from(nacl.box.keyPair().secretKey).toString('base64');
-  const runner: Runner = createRunner({ dataDir: options.dataDir, workers: 1, secretKey, egressAllowPrivate: options.allowPrivateEgress });
+  // One tenant: a reserve worker (kept for other tenants) would never run anything.
+  const runner: Runner = createRunner({ dataDir: options.dataDir, workers: 1, reserveWorkers: 0, secretKey, egressAllowPrivate: options.allowPrivateEgress });
   const clients = new Set<ServerResponse>();
   let current: Build | undefined;
   let lastError: string | undefined;

@@ -31,7 +31,7 @@ async function until<T>(probe: () => T | Promise<T>, done: (value: T) => boolean
 
 beforeAll(async () => {
   cpSync(exampleDir('kv-counter'), project, { recursive: true, filter: (source) => !source.includes(`${join('kv-counter', 'dist')}`) });
-  dev = spawn(process.execPath, [join(repoRoot, 'bin', 'alga-ext.js'), 'dev', '--port', '0', '--cache-dir', sharedBuildCache], { cwd: project, stdio: ['ignore', 'pipe', 'pipe'] });
+  dev = spawn(process.execPath, ['--import', join(repoRoot, 'test', 'support', 'count-threads.mjs'), join(repoRoot, 'bin', 'alga-ext.js'), 'dev', '--port', '0', '--cache-dir', sharedBuildCache], { cwd: project, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   dev.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   dev.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -99,5 +99,12 @@ describe('alga-ext dev', () => {
     expect(stderr).toMatch(/src\/index\.ts:\d+: /);
     const answer = await fetch(`${url}/api/ext/com.example.kv-counter/count`);
     expect(answer.status).toBe(200);
+  });
+
+  it('runs on one guest worker and its loader thread (no reserve worker: there is one tenant), and stops cleanly', async () => {
+    const exited = new Promise<number | null>((resolve) => dev.once('exit', resolve));
+    dev.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(/worker threads started: (\d+)/.exec(stderr)?.[1]).toBe('2');
   });
 });
