@@ -3,7 +3,7 @@ import type { Manifest } from '../../../../lib/bundle/index.ts';
 import { allowedMethods, methodToCall } from '../../../../lib/bundle/endpoint-methods.ts';
 
 interface Declared {
-  endpoints: { method: string; pattern: PathPattern }[];
+  endpoints: { method: string; path: string; pattern: PathPattern }[];
   redirectOrigins: string[];
 }
 
@@ -22,7 +22,7 @@ export class EndpointTable {
   /** Takes in the manifest of `contentHash` (a missing manifest declares nothing). */
   compile(contentHash: string, manifest: Manifest | undefined): void {
     this.byHash.set(contentHash, {
-      endpoints: (manifest?.api?.endpoints ?? []).map(({ method, path }) => ({ method, pattern: compilePathPattern(path) })),
+      endpoints: (manifest?.api?.endpoints ?? []).map(({ method, path }) => ({ method, path, pattern: compilePathPattern(path) })),
       redirectOrigins: [...(manifest?.api?.redirectOrigins ?? [])],
     });
   }
@@ -35,6 +35,11 @@ export class EndpointTable {
   methodToCall(contentHash: string, method: string, path: string): string | undefined {
     const endpoints = this.byHash.get(contentHash)?.endpoints ?? [];
     return methodToCall(method, (candidate) => endpoints.some((endpoint) => endpoint.method === candidate && endpoint.pattern.match(path) !== null));
+  }
+
+  /** The endpoints the manifest of `contentHash` declares, as `METHOD /path` (for the tenant that has it installed). */
+  listed(contentHash: string): string[] {
+    return (this.byHash.get(contentHash)?.endpoints ?? []).map((endpoint) => `${endpoint.method} ${endpoint.path}`);
   }
 
   /** The manifest's `api.redirectOrigins`. */
