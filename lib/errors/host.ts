@@ -41,7 +41,7 @@ export const hostErrors = {
   E_PASSWORD_FILE_UNREADABLE: { status: 400, message: 'The password file cannot be read.' },
 
   // Registry
-  E_REGISTRY_VERSION_CONFLICT: { status: 409, message: 'This extension version is already published with different content; publish a new version.' },
+  E_REGISTRY_VERSION_CONFLICT: { status: 409, message: 'This extension version is already published with different content; raise "version" in manifest.json, or pack this build as a prerelease of it (`alga-ext pack --prerelease`).' },
   E_REGISTRY_PUBLISHER_MISMATCH: { status: 403, message: 'The publisher token may not publish for the bundle\'s publisher.' },
   E_REGISTRY_EXTENSION_OWNED: { status: 409, message: 'This extension id is already published by another publisher; publish under your own id.' },
   E_REGISTRY_SIGNER_MISMATCH: { status: 400, message: 'The bundle is signed by a key of another publisher than the manifest names.' },
