@@ -227,3 +227,21 @@ describe('alga-host start reads its defaults from the environment, as the other 
     }
   });
 });
+
+describe('alga-host trust add, where SIGNING_TRUST_BUNDLE is set', () => {
+  it('still writes the data folder\'s file, and warns that a host started with that variable trusts another bundle', async () => {
+    const dir = tempDir();
+    try {
+      const key = Buffer.alloc(32, 9).toString('base64');
+      const elsewhere = join(dir.path, 'etc-trust.json');
+      const added = await algaHost(['trust', 'add', '--data', dir.path, '--publisher', 'example', '--public-key', key], { env: { SIGNING_TRUST_BUNDLE: elsewhere } });
+      expect(added.code, added.stderr).toBe(0);
+      expect(added.stderr).toBe(`warning: SIGNING_TRUST_BUNDLE is set here (${elsewhere}): a host started with it trusts that bundle, not ${join(dir.path, 'trust-bundle.json')}; change that one, or unset SIGNING_TRUST_BUNDLE where the host starts.\n`);
+      expect(JSON.parse(readFileSync(join(dir.path, 'trust-bundle.json'), 'utf8')).keys).toEqual([expect.objectContaining({ publisher: 'example', publicKey: key })]);
+      const quiet = await algaHost(['trust', 'add', '--data', dir.path, '--publisher', 'other', '--public-key', Buffer.alloc(32, 8).toString('base64')], { env: { SIGNING_TRUST_BUNDLE: '' } });
+      expect([quiet.code, quiet.stderr]).toEqual([0, '']);
+    } finally {
+      dir.remove();
+    }
+  });
+});
