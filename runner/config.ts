@@ -30,6 +30,8 @@ export interface RunnerConfig {
   workers?: number;
   /** Worker threads beyond those, kept for tenants with nothing running (1). */
   reserveWorkers?: number;
+  /** Transpile and compile components on a loader thread (true), or on the runner's own thread: only for a process that serves one local call (`alga-ext run`). */
+  loaderThread?: boolean;
   /** `tenant` policy instances one worker keeps before it resets one for another tenant (64). */
   instancesPerWorker?: number;
   /** Linear memory (and snapshots) of one worker's instances, in MB (256). */
@@ -66,7 +68,7 @@ export interface RunnerConfig {
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const logLevels: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-export type ResolvedRunnerConfig = Required<Pick<RunnerConfig, 'dataDir' | 'bundleDir' | 'workers' | 'reserveWorkers' | 'instancesPerWorker' | 'instanceMemoryMb' | 'instantiateTimeoutMs' | 'preparedToRemember' | 'host' | 'port' | 'egressAllowPrivate' | 'defaultIsolation' | 'recycleAfterRequests' | 'recycleAfterMs' | 'compiledCacheBytes' | 'logger' | 'logLevel' | 'logRequests'>> &
+export type ResolvedRunnerConfig = Required<Pick<RunnerConfig, 'dataDir' | 'bundleDir' | 'workers' | 'reserveWorkers' | 'loaderThread' | 'instancesPerWorker' | 'instanceMemoryMb' | 'instantiateTimeoutMs' | 'preparedToRemember' | 'host' | 'port' | 'egressAllowPrivate' | 'defaultIsolation' | 'recycleAfterRequests' | 'recycleAfterMs' | 'compiledCacheBytes' | 'logger' | 'logLevel' | 'logRequests'>> &
   Pick<RunnerConfig, 'registryUrl' | 'serviceToken' | 'secretKey' | 'secretKeyFile' | 'publicBase' | 'uiOrigin' | 'storageEngine' | 'databaseUrl'> & {
     /** Follows its file (SIGNING_TRUST_BUNDLE as a path): a changed trust bundle applies within a second. */
     trust: TrustBundleSource;
@@ -96,6 +98,7 @@ export function resolveConfig(config: RunnerConfig): ResolvedRunnerConfig {
     trust: new TrustBundleSource(config.trustBundle, trustRecheckMs),
     workers: Math.max(1, config.workers ?? Math.max(2, availableParallelism())),
     reserveWorkers: Math.max(0, config.reserveWorkers ?? 1),
+    loaderThread: config.loaderThread ?? true,
     instancesPerWorker: Math.max(1, config.instancesPerWorker ?? 64),
     instanceMemoryMb: Math.max(1, config.instanceMemoryMb ?? 256),
     instantiateTimeoutMs: Math.max(1, config.instantiateTimeoutMs ?? 5_000),

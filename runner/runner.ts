@@ -132,6 +132,7 @@ export class Runner extends EventEmitter {
       registry,
       onEvict: (codeKey) => this.pool.forget(codeKey),
       onCompiled: (code) => this.pool.prepare(code),
+      loaderThread: this.config.loaderThread,
     });
     this.storage = new KeyValueStore(
       this.config.storageEngine ?? (this.database ? openPostgresStorageEngine(this.database) : openLmdbStorageEngine({ path: join(this.config.dataDir, 'storage') })),

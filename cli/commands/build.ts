@@ -1,27 +1,26 @@
 import { relative } from 'node:path';
 import type { Command } from 'commander';
 import { checkOrFail } from './check.ts';
+import { projectDirOf, withProjectDir } from './project-dir.ts';
 
 function megabytes(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
 
 export function register(program: Command): void {
-  program
-    .command('build')
-    .description('Compile the extension (src/index.ts) to dist/component.wasm and copy/bundle ui/ into dist/ui/')
-    .option('-d, --dir <folder>', 'the extension project folder', '.')
+  withProjectDir(program.command('build').description('Compile the extension (src/index.ts) to dist/component.wasm and copy/bundle ui/ into dist/ui/'))
     .option('--cache-dir <folder>', 'where built components are cached by source hash (default <project>/.alga-cache)')
     .option('--no-check', 'skip the type check (`alga-ext check`) that runs first')
-    .action(async (options: { dir: string; cacheDir?: string; check: boolean }) => {
+    .action(async (dir: string | undefined, options: { dir?: string; cacheDir?: string; check: boolean }) => {
       const started = Date.now();
-      if (options.check) await checkOrFail(options.dir, true);
+      const projectDir = projectDirOf(dir, options.dir);
+      if (options.check) await checkOrFail(projectDir, true);
       // Loaded here, not at startup: every alga-ext command pays for the modules its file imports.
       const { buildExtension } = await import('../../lib/build/index.ts');
       const { terminalProgress } = await import('../../lib/build/progress.ts');
       const progress = terminalProgress();
       try {
-        const result = await buildExtension({ projectDir: options.dir, cacheDir: options.cacheDir, onProgress: progress.onProgress });
+        const result = await buildExtension({ projectDir, cacheDir: options.cacheDir, onProgress: progress.onProgress });
         const where = relative(process.cwd(), result.componentPath) || result.componentPath;
         const imports = result.usedInterfaces.length ? result.usedInterfaces.join(', ') : 'none';
         const ui = result.uiFiles.length ? `, ui: ${result.uiFiles.length} files` : '';

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { AlgaError } from '../../lib/errors/index.ts';
+import { projectDirOf, withProjectDir } from './project-dir.ts';
 
 /**
  * Type-checks the project, failing with `file:line:col: message` for each type error; `build` runs
@@ -15,12 +16,9 @@ export async function checkOrFail(projectDir: string, lenientSyntax = false): Pr
 }
 
 export function register(program: Command): void {
-  program
-    .command('check')
-    .description('Type-check the extension (src/ and ui/, as tsconfig.json includes them) against the SDK; `build` runs this first')
-    .option('-d, --dir <folder>', 'the extension project folder', '.')
-    .action(async (options: { dir: string }) => {
-      const files = await checkOrFail(options.dir);
+  withProjectDir(program.command('check').description('Type-check the extension (src/ and ui/, as tsconfig.json includes them) against the SDK; `build` runs this first'))
+    .action(async (dir: string | undefined, options: { dir?: string }) => {
+      const files = await checkOrFail(projectDirOf(dir, options.dir));
       process.stdout.write(`No type errors in ${files} file${files === 1 ? '' : 's'}.\n`);
     });
 }

@@ -5,22 +5,20 @@ import semver from 'semver';
 import { packBundle, packProjectDir, readOptionalText, unpackBundle, writeUserFile, type PackedBundle } from '../../lib/bundle/index.ts';
 import { AlgaError } from '../../lib/errors/index.ts';
 import { parseSignatureFile } from '../../lib/signing/index.ts';
+import { projectDirOf, withProjectDir } from './project-dir.ts';
 
 interface PackOptions {
   output?: string;
-  dir: string;
+  dir?: string;
   prerelease?: string | true;
 }
 
 export function register(program: Command): void {
-  program
-    .command('pack')
-    .description('Pack manifest.json, dist/component.wasm and dist/ui/ into a content-addressed bundle; prints sha256:<hex>')
+  withProjectDir(program.command('pack').description('Pack manifest.json, dist/component.wasm and dist/ui/ into a content-addressed bundle; prints sha256:<hex>'))
     .option('-o, --output <file>', 'where to write the bundle (default dist/<name>-<version>.algabundle)')
-    .option('-d, --dir <folder>', 'the extension project folder', '.')
     .option('--prerelease [tag]', 'pack as a new prerelease of the manifest version, <version>-<tag>.<UTC time> (tag default "dev"), so each build publishes without a version conflict; manifest.json is not changed')
-    .action((options: PackOptions) => {
-      const projectDir = resolve(options.dir);
+    .action((dir: string | undefined, options: PackOptions) => {
+      const projectDir = resolve(projectDirOf(dir, options.dir));
       let packed = packProjectDir(projectDir);
       if (options.prerelease !== undefined) {
         const version = prereleaseVersion(packed.manifest.version, options.prerelease === true ? 'dev' : options.prerelease, new Date());

@@ -96,7 +96,11 @@ export function register(program: Command): void {
       const grants = grantsFor(manifest.capabilities, options.grant, options.deny);
       const runner = createRunner({
         dataDir: resolve(options.dataDir ?? join(isBundle ? process.cwd() : targetPath, '.alga-cache', 'run')),
+        // One call of one local extension: one guest worker, no reserve for other tenants, and the
+        // component loaded on this thread (a loader thread would only add its own start-up).
         workers: 1,
+        reserveWorkers: 0,
+        loaderThread: false,
         secretKey,
         egressAllowPrivate: options.allowPrivateEgress ?? false,
       });

@@ -6,15 +6,17 @@ export function register(program: Command): void {
   program
     .command('start')
     .description('Start the host (and its runner) on this machine')
-    .option('--data <dir>', 'data folder', './.alga-data')
-    .option('--port <n>', 'port to listen on', '8080')
-    .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('--profile <profile>', 'appliance | control-plane | all', 'all')
+    // No commander defaults: the environment (ALGA_DATA_DIR, ALGA_PORT, ALGA_HOST, ALGA_PROFILE) comes
+    // before the built-in defaults, as for every other alga-host command (host/core/config.ts).
+    .option('--data <dir>', 'data folder (default: $ALGA_DATA_DIR or ./.alga-data)')
+    .option('--port <n>', 'port to listen on (default: $ALGA_PORT or 8080)')
+    .option('--host <host>', 'address to listen on (default: $ALGA_HOST or 127.0.0.1)')
+    .option('--profile <profile>', 'appliance | control-plane | all (default: $ALGA_PROFILE or all)')
     .option('--database <url>', 'fleet: keep the state in PostgreSQL (postgres://…; default $ALGA_DATABASE_URL) instead of LMDB')
     .option('--redis <url>', 'fleet: quotas, sign-in limits and runner heartbeats in Redis (redis://…; default $ALGA_REDIS_URL)')
     .option('--runner <url...>', 'fleet: the runners to call (URLs), or "redis" to find them by their heartbeats (default $RUNNER_BASE_URL)')
     .option('--config <file>', 'fleet settings as JSON {database, redis, runners, redisPrefix} (default $ALGA_CONFIG); flags and environment win')
-    .action(async (options: { data: string; port: string; host: string; profile: string; database?: string; redis?: string; runner?: string[]; config?: string }) => {
+    .action(async (options: { data?: string; port?: string; host?: string; profile?: string; database?: string; redis?: string; runner?: string[]; config?: string }) => {
       const running = await startHost({ dataDir: options.data, port: options.port, host: options.host, profile: options.profile, database: options.database, redis: options.redis, runners: options.runner, configFile: options.config });
       process.stdout.write(`alga-host listening on ${running.url} (profile ${running.config.profile}, data ${running.config.dataDir})\n`);
       let stopping = false;

@@ -27,6 +27,7 @@ export function register(program: Command): void {
       const keyId = options.keyId ?? keyIdOf(Buffer.from(options.publicKey, 'base64'));
       writeDocument(path, withTrustedKey(readDocument(path), { keyId, publisher: options.publisher, publicKey: options.publicKey }, dirname(path)));
       process.stdout.write(`Trusted ${keyId} for publisher ${options.publisher} in ${path}. A running host and its runner pick it up within a second, no restart needed.\n`);
+      warnIfOverridden(path);
     });
 
   trust
@@ -46,7 +47,16 @@ export function register(program: Command): void {
       const path = bundlePath(options);
       writeDocument(path, withoutTrustedKey(readDocument(path), options.keyId));
       process.stdout.write(`Removed ${options.keyId} from ${path}. A running host and its runner stop trusting it within a second, no restart needed.\n`);
+      warnIfOverridden(path);
     });
+}
+
+/** A host started with SIGNING_TRUST_BUNDLE (as in this environment) reads that bundle, not the data folder's file. */
+function warnIfOverridden(path: string): void {
+  const override = process.env.SIGNING_TRUST_BUNDLE;
+  if (!override || override === path) return;
+  const what = override.trim().startsWith('{') ? 'inline JSON' : override;
+  process.stderr.write(`warning: SIGNING_TRUST_BUNDLE is set here (${what}): a host started with it trusts that bundle, not ${path}; change that one, or unset SIGNING_TRUST_BUNDLE where the host starts.\n`);
 }
 
 function bundlePath(options: TrustOptions): string {

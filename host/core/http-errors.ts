@@ -51,7 +51,7 @@ export function clientErrorAnswer(error: NodeJS.ErrnoException, socket: Socket):
 }
 
 /** Maps any thrown error to a catalog error; unexpected ones are logged and answered without detail. */
-function toAlgaError(error: FastifyError | AlgaError, log: FastifyBaseLogger, dataDir: string | undefined): AlgaError {
+function toAlgaError(error: FastifyError | AlgaError, log: FastifyBaseLogger, dataDir: string | undefined, contentType?: string): AlgaError {
   if (error instanceof AlgaError) return error;
   const storage = storageErrorOf(error, dataDir);
   if (storage) {
@@ -62,6 +62,8 @@ function toAlgaError(error: FastifyError | AlgaError, log: FastifyBaseLogger, da
   // A 429 from any limiter (a route's own errorResponseBuilder may return a plain error or object).
   if (statusCode === 429) return new AlgaError('E_RATE_LIMITED');
   if (error?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new AlgaError('E_BODY_TOO_LARGE');
+  // `curl -d` without `-H 'content-type: application/json'` sends a form body.
+  if (error?.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new AlgaError('E_REQUEST_MEDIA_TYPE', contentType ? `It was sent as ${contentType.split(';')[0].trim().slice(0, 100)}.` : 'It was sent without a content-type.');
   if (error instanceof SyntaxError && statusCode === 400) return new AlgaError('E_REQUEST_INVALID', 'The body is not valid JSON.');
   if (error?.validation || (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500)) {
     // fastify's own request errors (validation, media type, malformed body): their messages name the problem.
@@ -79,7 +81,7 @@ function toAlgaError(error: FastifyError | AlgaError, log: FastifyBaseLogger, da
  */
 export function installErrorHandler(app: FastifyInstance, options: { dataDir?: string } = {}): void {
   app.setErrorHandler((error: FastifyError | AlgaError, request, reply) => {
-    const alga = toAlgaError(error, request.log, options.dataDir);
+    const alga = toAlgaError(error, request.log, options.dataDir, request.headers['content-type']);
     if (alga.status >= 500 && error instanceof AlgaError) request.log.warn({ code: alga.code }, alga.message);
     if (alga.status === 429 && !reply.hasHeader('retry-after')) reply.header('retry-after', String(defaultRetryAfterSeconds));
     if (alga.code === 'E_RATE_LIMIT_UNAVAILABLE') reply.header('retry-after', String(fleetOutageRetryAfterSeconds));

@@ -5,6 +5,7 @@ import { extname, join } from 'node:path';
 import nacl from 'tweetnacl';
 import { build } from 'esbuild';
 import { parseManifest, type Manifest } from '../bundle/index.ts';
+import { allowedMethods, methodToCall } from '../bundle/endpoint-methods.ts';
 import { bundleExtensionSource } from '../build/bundle-source.ts';
 import { missingCapabilities } from '../build/index.ts';
 import { buildUiFiles } from '../build/ui.ts';
@@ -74,7 +75,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const { projectDir, print } = options;
   const engine = await devEngineComponent(options.cacheDir, (stage) => stage === 'componentize' && print('Building the dev engine once (componentize-js, ~20 s; cached afterwards)…'));
   const secretKey = Buffer.from(nacl.box.keyPair().secretKey).toString('base64');
-  const runner: Runner = createRunner({ dataDir: options.dataDir, workers: 1, secretKey, egressAllowPrivate: options.allowPrivateEgress });
+  // One tenant: a reserve worker (kept for other tenants) would never run anything.
+  const runner: Runner = createRunner({ dataDir: options.dataDir, workers: 1, reserveWorkers: 0, secretKey, egressAllowPrivate: options.allowPrivateEgress });
   const clients = new Set<ServerResponse>();
   let current: Build | undefined;
   let lastError: string | undefined;
@@ -166,11 +168,12 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
 
   async function serveDev(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', devOrigin);
-    if (url.pathname === '/' && request.method === 'GET') return send(response, 200, 'text/html; charset=utf-8', devPageHtml());
+    if (url.pathname === '/' && (request.method === 'GET' || request.method === 'HEAD')) return send(response, 200, 'text/html; charset=utf-8', devPageHtml());
     if (url.pathname === '/__alga/page.js') return send(response, 200, 'text/javascript; charset=utf-8', pageScript);
     if (url.pathname === '/__alga/state') return send(response, 200, 'application/json', JSON.stringify(state()));
     if (url.pathname === '/__alga/events') {
       response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+      if (request.method === 'HEAD') return void response.end(); // the stream's headers, without holding it open
       response.write(`event: state\ndata: ${JSON.stringify(state())}\n\n`);
       clients.add(response);
       request.on('close', () => clients.delete(response));
@@ -196,11 +199,13 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     const requestId = `dev-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
     const build = current!;
     if (extensionId !== build.manifest.name) return sendError(response, 404, new AlgaError('E_EXT_NOT_FOUND', `This dev server serves ${build.manifest.name}.`), requestId);
-    const method = (request.method ?? 'GET').toUpperCase();
-    const declared = (build.manifest.api?.endpoints ?? []).filter((endpoint) => compilePathPattern(endpoint.path).match(path) !== null);
-    if (declared.length === 0) return sendError(response, 404, new AlgaError('E_EXT_NO_SUCH_PATH', `${method} ${path}`), requestId);
-    if (!declared.some((endpoint) => endpoint.method === method)) {
-      response.setHeader('allow', [...new Set(declared.map((endpoint) => endpoint.method))].sort().join(', '));
+    const requested = (request.method ?? 'GET').toUpperCase();
+    const declared = (build.manifest.api?.endpoints ?? []).filter((endpoint) => compilePathPattern(endpoint.path).match(path) !== null).map((endpoint) => endpoint.method as string);
+    if (declared.length === 0) return sendError(response, 404, new AlgaError('E_EXT_NO_SUCH_PATH', `${requested} ${path}`), requestId);
+    // As the gateway does: a HEAD on a GET endpoint calls the extension with GET (Node sends no body for a HEAD).
+    const method = methodToCall(requested, (candidate) => declared.includes(candidate));
+    if (method === undefined) {
+      response.setHeader('allow', allowedMethods(declared).join(', '));
       return sendError(response, 405, new AlgaError('E_EXT_METHOD_NOT_ALLOWED'), requestId);
     }
     const chunks: Buffer[] = [];
@@ -219,7 +224,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       ...(Object.keys(options.secrets).length > 0 ? { secret_envelope: sealSecrets(options.secrets, runnerPublicKeyOf(secretKey)) } : {}),
     });
     const status = result.ok ? result.status : result.error.status;
-    const line = `${method} ${path}${query ? `?${query}` : ''} → ${status}${result.ok ? '' : ` ${result.error.code}`} (${result.execution?.duration_ms.toFixed(1) ?? '?'} ms)`;
+    const line = `${requested} ${path}${query ? `?${query}` : ''} → ${status}${result.ok ? '' : ` ${result.error.code}`} (${result.execution?.duration_ms.toFixed(1) ?? '?'} ms)`;
     print(line);
     broadcast('log', { stream: 'request', level: status >= 400 ? 'warn' : 'info', message: line, request: requestId });
     if (!result.ok) return sendError(response, result.error.status, result.error, result.requestId);

@@ -19,6 +19,7 @@ export const hostErrors = {
   // Requests
   E_REQUEST_INVALID: { status: 400, message: 'The request is invalid.' },
   E_BODY_TOO_LARGE: { status: 413, message: 'The request body is larger than allowed.' },
+  E_REQUEST_MEDIA_TYPE: { status: 415, message: 'The request body is not of a type this endpoint reads; send JSON with content-type: application/json.' },
   E_REQUEST_TIMEOUT: { status: 408, message: 'The request was not received in time (it arrived too slowly); send it again.' },
   E_REQUEST_HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are larger than allowed.' },
   E_NOT_FOUND: { status: 404, message: 'Not found.' },
@@ -40,7 +41,7 @@ export const hostErrors = {
   E_PASSWORD_FILE_UNREADABLE: { status: 400, message: 'The password file cannot be read.' },
 
   // Registry
-  E_REGISTRY_VERSION_CONFLICT: { status: 409, message: 'This extension version is already published with different content; publish a new version.' },
+  E_REGISTRY_VERSION_CONFLICT: { status: 409, message: 'This extension version is already published with different content; raise "version" in manifest.json, or pack this build as a prerelease of it (`alga-ext pack --prerelease`).' },
   E_REGISTRY_PUBLISHER_MISMATCH: { status: 403, message: 'The publisher token may not publish for the bundle\'s publisher.' },
   E_REGISTRY_EXTENSION_OWNED: { status: 409, message: 'This extension id is already published by another publisher; publish under your own id.' },
   E_REGISTRY_SIGNER_MISMATCH: { status: 400, message: 'The bundle is signed by a key of another publisher than the manifest names.' },

@@ -82,6 +82,7 @@ export function buildRunnerApp(runner: Runner): FastifyInstance {
     const query = request.query as { tenant?: string; extension?: string; after?: string };
     const filter = { tenant: query.tenant || undefined, extension: query.extension || undefined, after: query.after ? Number(query.after) : undefined };
     if (!String(request.headers.accept ?? '').includes('text/event-stream')) return reply.send({ events: runner.events.recent(filter) });
+    if (request.method === 'HEAD') return reply.type('text/event-stream').send(); // the headers of the stream, without keeping it open
     reply.hijack();
     const raw = reply.raw;
     raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });

@@ -6,6 +6,7 @@ import { AlgaError, isAlgaError } from '../../lib/errors/index.ts';
 import { unsupportedImports } from '../pool/guest-environment.ts';
 import type { GuestCode } from '../pool/protocol.ts';
 import { BundleSource } from './bundle-source.ts';
+import { InlineLoader, type ComponentLoader } from './loader-ops.ts';
 import { LoaderThread } from './loader-thread.ts';
 
 /** A verified, transpiled extension version, ready to compile. */
@@ -32,6 +33,8 @@ export interface ExtensionCacheConfig {
   onEvict?(codeKey: string): void;
   /** Told when new code has been compiled, so workers can load it ahead of requests. */
   onCompiled?(code: GuestCode): void;
+  /** Transpile and compile on a thread of their own (the default), or on this one (`false`: see InlineLoader). */
+  loaderThread?: boolean;
 }
 
 interface CompiledEntry {
@@ -54,10 +57,11 @@ export class ExtensionCache {
   private compiledBytes = 0;
   private readonly cacheEvents: Counter;
   private readonly compiledGauge: Gauge;
-  /** Transpiling and compiling happen there, off the main thread. */
-  private readonly loader = new LoaderThread();
+  /** Transpiling and compiling happen there, off the main thread unless configured otherwise. */
+  private readonly loader: ComponentLoader;
 
   constructor(private readonly config: ExtensionCacheConfig) {
+    this.loader = config.loaderThread === false ? new InlineLoader() : new LoaderThread();
     this.cacheEvents = new Counter({ name: 'runner_cache_events_total', help: 'Cache lookups by cache and result.', labelNames: ['cache', 'result'], registers: [config.registry] });
     this.compiledGauge = new Gauge({ name: 'runner_compiled_cache_bytes', help: 'Bytes of core wasm held compiled in memory.', registers: [config.registry] });
     this.loader.start();

@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { AlgaError, type ErrorCode } from '../../lib/errors/index.ts';
-import type { LoaderRequest, TranspiledSummary } from './loader-worker.ts';
+import type { ComponentLoader, TranspiledSummary } from './loader-ops.ts';
+import type { LoaderRequest } from './loader-worker.ts';
 
 type Pending = { resolve(value: unknown): void; reject(error: Error): void };
 type Answer = { id: number; value?: unknown; error?: { code?: ErrorCode; detail?: string; message: string } };
@@ -13,7 +14,7 @@ type Request = LoaderRequest extends infer R ? (R extends { id: number } ? Omit<
  * publish makes the host ask for exactly that). A thread that dies fails what it had in hand;
  * the next request starts another.
  */
-export class LoaderThread {
+export class LoaderThread implements ComponentLoader {
   private worker?: Worker;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;

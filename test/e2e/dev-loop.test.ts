@@ -31,7 +31,7 @@ async function until<T>(probe: () => T | Promise<T>, done: (value: T) => boolean
 
 beforeAll(async () => {
   cpSync(exampleDir('kv-counter'), project, { recursive: true, filter: (source) => !source.includes(`${join('kv-counter', 'dist')}`) });
-  dev = spawn(process.execPath, [join(repoRoot, 'bin', 'alga-ext.js'), 'dev', '--port', '0', '--cache-dir', sharedBuildCache], { cwd: project, stdio: ['ignore', 'pipe', 'pipe'] });
+  dev = spawn(process.execPath, ['--import', join(repoRoot, 'test', 'support', 'count-threads.mjs'), join(repoRoot, 'bin', 'alga-ext.js'), 'dev', '--port', '0', '--cache-dir', sharedBuildCache], { cwd: project, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   dev.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   dev.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -46,6 +46,17 @@ afterAll(async () => {
 });
 
 describe('alga-ext dev', () => {
+  it('answers HEAD wherever it answers GET, as the host does: the dev page and a GET endpoint', async () => {
+    const page = await fetch(url, { method: 'HEAD' });
+    expect([page.status, page.headers.get('content-type')]).toEqual([200, 'text/html; charset=utf-8']);
+    const count = await fetch(`${url}/api/ext/com.example.kv-counter/count`, { method: 'HEAD' });
+    expect([count.status, count.headers.get('content-type'), await count.text()]).toEqual([200, 'application/json; charset=utf-8', '']);
+    const events = await fetch(`${url}/__alga/events`, { method: 'HEAD' });
+    expect([events.status, events.headers.get('content-type'), await events.text()]).toEqual([200, 'text/event-stream', '']);
+    const refused = await fetch(`${url}/api/ext/com.example.kv-counter/increment`, { method: 'DELETE' });
+    expect([refused.status, refused.headers.get('allow')]).toEqual([405, 'POST']);
+  });
+
   it('serves the UI from its own origin on the dev page, with the API behind the bridge', async () => {
     const page = await browser.newPage();
     await page.goto(url);
@@ -88,5 +99,12 @@ describe('alga-ext dev', () => {
     expect(stderr).toMatch(/src\/index\.ts:\d+: /);
     const answer = await fetch(`${url}/api/ext/com.example.kv-counter/count`);
     expect(answer.status).toBe(200);
+  });
+
+  it('runs on one guest worker and its loader thread (no reserve worker: there is one tenant), and stops cleanly', async () => {
+    const exited = new Promise<number | null>((resolve) => dev.once('exit', resolve));
+    dev.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(/worker threads started: (\d+)/.exec(stderr)?.[1]).toBe('2');
   });
 });

@@ -61,7 +61,8 @@ describe('gateway: which 404, and to whom', () => {
 
   it('tells the owning tenant "no such path" and "method not allowed" (405 with Allow)', async () => {
     expect(await codeOf(owner, 'GET', 'com.example.items/nothing')).toEqual({ status: 404, code: 'E_EXT_NO_SUCH_PATH', allow: undefined });
-    expect(await codeOf(owner, 'DELETE', 'com.example.items/items/7')).toEqual({ status: 405, code: 'E_EXT_METHOD_NOT_ALLOWED', allow: 'GET, PUT' });
+    expect((await call(owner, 'GET', 'com.example.items/nothing')).json().error.message).toBe('The extension declares no endpoint for this path (manifest api.endpoints). GET /nothing; it declares GET /items/:id, PUT /items/:id, GET /fail.');
+    expect(await codeOf(owner, 'DELETE', 'com.example.items/items/7')).toEqual({ status: 405, code: 'E_EXT_METHOD_NOT_ALLOWED', allow: 'GET, HEAD, PUT' });
     const body = (await call(owner, 'DELETE', 'com.example.items/items/7')).json();
     expect(body).toEqual({ error: { code: 'E_EXT_METHOD_NOT_ALLOWED', message: new AlgaError('E_EXT_METHOD_NOT_ALLOWED').message }, request_id: expect.any(String) });
   });

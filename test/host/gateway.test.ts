@@ -146,6 +146,22 @@ describe('gateway ↔ runner contract', () => {
     expect(JSON.stringify(body)).not.toContain('never-in-clear');
   });
 
+  it('answers HEAD on an endpoint declared for GET: the extension runs the GET, the caller gets its status and headers without the body', async () => {
+    script = ok;
+    const get = await inject({ method: 'GET', url: '/api/ext/com.example.redirector/page', headers: bearer(tokenE) });
+    const head = await inject({ method: 'HEAD', url: '/api/ext/com.example.redirector/page', headers: bearer(tokenE) });
+    expect(head.statusCode).toBe(201);
+    expect(head.headers['x-ext-trace']).toBe('t1');
+    expect(head.headers['content-length']).toBe(get.headers['content-length']);
+    expect(head.body).toBe('');
+    expect(received.map((call) => call.body.http.method)).toEqual(['GET', 'GET']);
+    const notDeclared = await inject({ method: 'HEAD', url: '/api/ext/com.example.echo/echo', headers: bearer(tokenE) });
+    expect(notDeclared.statusCode).toBe(405);
+    expect(notDeclared.headers.allow).toBe('POST');
+    const log = await inject({ method: 'GET', url: '/api/installs/com.example.redirector/executions?limit=1', headers: bearer(tokenE) });
+    expect(log.json().executions[0]).toMatchObject({ method: 'HEAD', path: '/page', status: 201 });
+  });
+
   it('passes on the runner\'s catalog code and status for failures the caller can act on, with the catalog sentence only', async () => {
     const cases = [
       { status: 413, code: 'E_RUNNER_REQUEST_TOO_LARGE' },

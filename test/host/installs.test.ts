@@ -67,6 +67,13 @@ describe('installs per tenant and the gateway in front of them', () => {
     expect((await getInstall(tokenA)).statusCode).toBe(404);
   });
 
+  it('tells a caller who sent a form body (curl -d without a content-type) to send JSON: 415 E_REQUEST_MEDIA_TYPE', async () => {
+    const form = await inject({ method: 'POST', url: '/api/installs', headers: { ...bearer(tokenA), 'content-type': 'application/x-www-form-urlencoded' }, payload: 'extensionId=com.example.hello' });
+    expect(form.statusCode).toBe(415);
+    expect(form.json().error).toEqual({ code: 'E_REQUEST_MEDIA_TYPE', message: 'The request body is not of a type this endpoint reads; send JSON with content-type: application/json. It was sent as application/x-www-form-urlencoded.' });
+    expect((await inject({ method: 'GET', url: '/api/installs', headers: bearer(tokenA) })).json().installs).toEqual([]);
+  });
+
   it('installs for tenant A with config and sealed secrets that are never returned', async () => {
     const created = await install(tokenA, { extensionId: 'com.example.hello', version: '1.0.0', config: { greeting_name: 'Ada' }, secrets: { API_KEY: 'sk-live-do-not-leak' } });
     expect(created.statusCode).toBe(201);
@@ -109,7 +116,7 @@ describe('installs per tenant and the gateway in front of them', () => {
     expect(undeclaredPath.json().error.code).toBe('E_EXT_NO_SUCH_PATH');
     const undeclaredMethod = await inject({ method: 'POST', url: '/api/ext/com.example.hello/hello', headers: bearer(tokenA), payload: 'x' });
     expect(undeclaredMethod.statusCode).toBe(405);
-    expect(undeclaredMethod.headers.allow).toBe('GET');
+    expect(undeclaredMethod.headers.allow).toBe('GET, HEAD');
     const down = await inject({ method: 'GET', url: '/api/ext/com.example.hello/hello', headers: bearer(tokenA) });
     expect(down.statusCode).toBe(502); // not 504: the gateway did not wait for its deadline
     expect(down.json()).toMatchObject({ error: { code: 'E_RUNNER_UNAVAILABLE' }, request_id: down.headers['x-request-id'] });

@@ -1,9 +1,12 @@
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHost, type RunningHost } from '../../host/core/start.ts';
 import { algaHost, type CliResult } from './alga-host-cli.ts';
 import { tempDir } from './temp-dir.ts';
+import { freePort } from '../../host/core/runner/free-port.ts';
+import { repoRoot } from '../support/projects.ts';
 
 /**
  * `alga-host tenant|user|token create`: the real CLI on a real LMDB data folder, first before the
@@ -199,5 +202,46 @@ describe('alga-host tenant, user and token create (operator commands on the data
       expect(tenants.find((t) => t.id === 'acme')?.name).toBe('Acme Corp');
       expect((await login('ada', 'ada has a long password')).status).toBe(200);
     });
+  });
+});
+
+describe('alga-host start reads its defaults from the environment, as the other commands do', () => {
+  it('ALGA_DATA_DIR, ALGA_PORT and ALGA_PROFILE choose the folder, port and profile when no flag is given', async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    const env: Record<string, string | undefined> = { ...process.env, ALGA_DATA_DIR: dir.path, ALGA_PORT: String(port), ALGA_PROFILE: 'appliance', ALGA_LOG_LEVEL: 'warn', RUNNER_BASE_URL: 'http://127.0.0.1:9' };
+    const child = spawn(process.execPath, [join(repoRoot, 'bin', 'alga-host.js'), 'start'], { cwd: dir.path, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    try {
+      await expect.poll(() => output, { timeout: 60_000 }).toMatch(/alga-host listening on/);
+      expect(output).toContain(`alga-host listening on http://127.0.0.1:${port} (profile appliance, data ${dir.path})`);
+      // The tenant an operator creates with the same ALGA_DATA_DIR is this host's.
+      expect((await algaHost(['tenant', 'create', '--id', 'envco', '--name', 'Env Co'], { env: { ALGA_DATA_DIR: dir.path } })).code).toBe(0);
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+      dir.remove();
+    }
+  });
+});
+
+describe('alga-host trust add, where SIGNING_TRUST_BUNDLE is set', () => {
+  it('still writes the data folder\'s file, and warns that a host started with that variable trusts another bundle', async () => {
+    const dir = tempDir();
+    try {
+      const key = Buffer.alloc(32, 9).toString('base64');
+      const elsewhere = join(dir.path, 'etc-trust.json');
+      const added = await algaHost(['trust', 'add', '--data', dir.path, '--publisher', 'example', '--public-key', key], { env: { SIGNING_TRUST_BUNDLE: elsewhere } });
+      expect(added.code, added.stderr).toBe(0);
+      expect(added.stderr).toBe(`warning: SIGNING_TRUST_BUNDLE is set here (${elsewhere}): a host started with it trusts that bundle, not ${join(dir.path, 'trust-bundle.json')}; change that one, or unset SIGNING_TRUST_BUNDLE where the host starts.\n`);
+      expect(JSON.parse(readFileSync(join(dir.path, 'trust-bundle.json'), 'utf8')).keys).toEqual([expect.objectContaining({ publisher: 'example', publicKey: key })]);
+      const quiet = await algaHost(['trust', 'add', '--data', dir.path, '--publisher', 'other', '--public-key', Buffer.alloc(32, 8).toString('base64')], { env: { SIGNING_TRUST_BUNDLE: '' } });
+      expect([quiet.code, quiet.stderr]).toEqual([0, '']);
+    } finally {
+      dir.remove();
+    }
   });
 });

@@ -96,6 +96,7 @@ describe('registry v2: publish, verify, store', () => {
     const conflict = await publishRaw(other, sign(other, fixture.key));
     expect(conflict.statusCode).toBe(409);
     expect(conflict.json().error.code).toBe('E_REGISTRY_VERSION_CONFLICT');
+    expect(conflict.json().error.message).toContain('raise "version" in manifest.json, or pack this build as a prerelease of it (`alga-ext pack --prerelease`)');
     await expectNothingStored(before, 1);
   });
 

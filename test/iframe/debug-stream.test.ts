@@ -108,6 +108,15 @@ describe('debug stream from Redis Streams', () => {
     expect(entries[0]).toMatchObject({ actor: expect.stringMatching(/^token:/), target: `extension:${extensionId}`, detail: { sessionId: session?.data.sessionId, source: 'redis' } });
   });
 
+  it('answers HEAD with the stream\'s status and headers at once, opening no session', async () => {
+    const sessions = () => audit.list({ tenantId: 'tenant-a', action: 'debug.session.started' }).length;
+    const before = sessions();
+    const head = await fetch(`${baseUrl}/api/ext-debug/stream?extensionId=${extensionId}`, { method: 'HEAD', headers: { authorization: `Bearer ${tokens.debugA}` } });
+    expect([head.status, head.headers.get('content-type'), await head.text()]).toEqual([200, 'text/event-stream; charset=utf-8', '']);
+    expect((await fetch(`${baseUrl}/api/ext-debug/stream?extensionId=com.example.not-installed`, { method: 'HEAD', headers: { authorization: `Bearer ${tokens.debugA}` } })).status).toBe(404);
+    expect(sessions()).toBe(before);
+  });
+
   it('resumes after a given event id (Last-Event-ID)', async () => {
     const fromId = await xadd('tenant-a', 'before resume');
     await xadd('tenant-a', 'after resume');
@@ -201,6 +210,9 @@ describe('debug events written by the runner', () => {
       emit(server.runner, 'tenant-a', 'later', 'warn');
       expect(await events.next()).toMatchObject({ event: 'debug', data: { message: 'later', level: 'warn' } });
       await events.cancel();
+      // HEAD on the runner's stream answers its headers and ends (it never holds the connection open).
+      const head = await fetch(`${server.url}/v1/debug/events?tenant=tenant-a`, { method: 'HEAD', headers: { authorization: 'Bearer runner-service-token', accept: 'text/event-stream' } });
+      expect([head.status, head.headers.get('content-type'), await head.text()]).toEqual([200, 'text/event-stream', '']);
 
       const wrongToken = await hostWithDebugStream({}, server.url, 'not-the-service-token');
       const refused = await stream(wrongToken, tokens.debugA, `extensionId=${extensionId}`);

@@ -53,6 +53,12 @@ describe('alga-ext run', () => {
     expect(JSON.parse(denied.stdout).error.code).toBe('E_EXT_HOST_DENIED');
   });
 
+  it('starts one guest worker for its one call: no reserve worker, no loader thread', async () => {
+    const counted = await run(process.execPath, ['--import', join(repoRoot, 'test/support/count-threads.mjs'), join(repoRoot, 'bin/alga-ext.js'), 'run', guestDir('misbehave'), '--data-dir', dataDir, '--path', '/config'], { cwd: repoRoot });
+    expect(counted.stderr).toContain('HTTP 200');
+    expect(/worker threads started: (\d+)/.exec(counted.stderr)?.[1]).toBe('1');
+  });
+
   it('reports a trap of a guest without the SDK with its error code', async () => {
     const crash = await failing(algaExt('--path', '/throw'));
     expect(crash.code).toBe(1);

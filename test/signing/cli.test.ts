@@ -45,6 +45,16 @@ describe('alga-ext pack → keygen → sign → verify → inspect', () => {
     expect(readFileSync(join(work, 'again.algabundle')).equals(readFileSync(bundlePath))).toBe(true);
   });
 
+  it('takes the project folder as its argument too, as run and dev do; two different folders are refused', async () => {
+    const positional = await ext('pack', kvProject, '-o', join(work, 'positional.algabundle'));
+    expect([positional.status, positional.stdout.trim()]).toEqual([0, packedHash]);
+    const checked = await ext('check', kvProject);
+    expect([checked.status, checked.stdout]).toEqual([0, 'No type errors in 2 files.\n']);
+    const both = await ext('pack', kvProject, '--dir', work);
+    expect(both.status).toBe(1);
+    expect(both.stderr).toContain(`error E_CLI_USAGE: The command line is not valid. Two project folders given: "${kvProject}" and --dir "${work}"; give one.`);
+  });
+
   it('keygen writes a 0600 private key, prints the public key and key id, and refuses to overwrite', async () => {
     expect(statSync(keyPath).mode & 0o777).toBe(0o600);
     const key = JSON.parse(readFileSync(keyPath, 'utf8'));

@@ -132,7 +132,7 @@ async function register(host: HostContext): Promise<void> {
   routes.addHook('onRequest', async (request, reply) => {
     if (claimed()) {
       const path = request.url.split('?')[0].replace(/\/$/, '');
-      if (request.method === 'GET' && path === '/setup') return reply.redirect('/login', 303);
+      if ((request.method === 'GET' || request.method === 'HEAD') && path === '/setup') return reply.redirect('/login', 303);
       throw new AlgaError('E_SETUP_CLAIMED');
     }
     if (!isAllowed(clientOf(request), settings.allow)) throw new AlgaError('E_SETUP_FORBIDDEN_NETWORK');

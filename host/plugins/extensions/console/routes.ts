@@ -54,7 +54,7 @@ async function consolePages(pages: FastifyInstance, { host, extensions }: Consol
   /** Resolves who is looking (signed out → sign-in; an operator without a tenant → the tenant list), then runs the page. */
   const withViewer = (handler: Handler, needs: 'read' | 'manage' | 'debug' = 'read') => async (request: FastifyRequest, reply: FastifyReply) => {
     const lookup = consoleViewer(request, auth);
-    if (lookup.kind === 'signed-out') return redirect(reply, `/login?next=${encodeURIComponent(request.method === 'GET' ? request.url : '/console')}`);
+    if (lookup.kind === 'signed-out') return redirect(reply, `/login?next=${encodeURIComponent(request.method === 'GET' || request.method === 'HEAD' ? request.url : '/console')}`);
     if (lookup.kind === 'choose-tenant') return redirect(reply, '/console/tenants');
     if (lookup.kind === 'not-allowed') {
       const viewer: ConsoleViewer = { user: { name: lookup.principal.name, tenantId: lookup.principal.tenantId ?? '(no tenant)' }, tenantId: lookup.principal.tenantId ?? '', tenantName: '', canManage: false, canDebug: false };

@@ -7,17 +7,19 @@ export interface SseWriter {
   readonly closed: boolean;
 }
 
+/** The headers of an event stream (a HEAD on a stream route answers them alone). */
+export const sseHeaders = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache, no-store',
+  'x-accel-buffering': 'no',
+  'x-content-type-options': 'nosniff',
+} as const;
+
 /** Takes over the reply and writes Server-Sent Events to it. */
 export function openSse(reply: FastifyReply): SseWriter {
   reply.hijack();
   const raw = reply.raw;
-  raw.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache, no-store',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-    'x-content-type-options': 'nosniff',
-  });
+  raw.writeHead(200, { ...sseHeaders, connection: 'keep-alive' });
   let closed = false;
   raw.on('close', () => {
     closed = true;

@@ -7,7 +7,7 @@ import { debugTenantOf } from './access.ts';
 import type { DebugEventSource, DebugStreamEvent } from './debug-event.ts';
 import { isStreamId, redisDebugSource } from './redis-source.ts';
 import { runnerDebugSource } from './runner-source.ts';
-import { openSse } from './sse.ts';
+import { openSse, sseHeaders } from './sse.ts';
 import { debugStreamKey } from '../../../../runner/debug/stream-key.ts';
 
 export interface DebugStreamOptions {
@@ -53,6 +53,8 @@ export async function registerDebugStream(routes: FastifyInstance, { host, insta
       throw error;
     }
     if (installs && !(await installs.get(tenantId, extensionId))) throw new AlgaError('E_INSTALL_NOT_FOUND', `"${extensionId}" is not installed for tenant "${tenantId}", so it has no debug stream there.`);
+    // A HEAD learns whether the stream would open (the checks above), without opening a session.
+    if (request.method === 'HEAD') return reply.headers(sseHeaders).send();
 
     const after = resumeFrom(request, query.after, redisUrl !== undefined);
     const source: DebugEventSource = redisUrl

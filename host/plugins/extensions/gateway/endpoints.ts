@@ -1,8 +1,9 @@
 import { compilePathPattern, type PathPattern } from '../../../../sdk/runtime/path-pattern.ts';
 import type { Manifest } from '../../../../lib/bundle/index.ts';
+import { allowedMethods, methodToCall } from '../../../../lib/bundle/endpoint-methods.ts';
 
 interface Declared {
-  endpoints: { method: string; pattern: PathPattern }[];
+  endpoints: { method: string; path: string; pattern: PathPattern }[];
   redirectOrigins: string[];
 }
 
@@ -21,15 +22,24 @@ export class EndpointTable {
   /** Takes in the manifest of `contentHash` (a missing manifest declares nothing). */
   compile(contentHash: string, manifest: Manifest | undefined): void {
     this.byHash.set(contentHash, {
-      endpoints: (manifest?.api?.endpoints ?? []).map(({ method, path }) => ({ method, pattern: compilePathPattern(path) })),
+      endpoints: (manifest?.api?.endpoints ?? []).map(({ method, path }) => ({ method, path, pattern: compilePathPattern(path) })),
       redirectOrigins: [...(manifest?.api?.redirectOrigins ?? [])],
     });
   }
 
-  /** True when `method path` is declared by the manifest of `contentHash` (false until `compile`d). */
-  allows(contentHash: string, method: string, path: string): boolean {
-    for (const endpoint of this.byHash.get(contentHash)?.endpoints ?? []) if (endpoint.method === method && endpoint.pattern.match(path) !== null) return true;
-    return false;
+  /**
+   * The method the extension is called with for `method path`: the method itself when the manifest
+   * of `contentHash` declares it there, GET for a HEAD on a GET path (endpoint-methods.ts);
+   * undefined when neither (and until `compile`d).
+   */
+  methodToCall(contentHash: string, method: string, path: string): string | undefined {
+    const endpoints = this.byHash.get(contentHash)?.endpoints ?? [];
+    return methodToCall(method, (candidate) => endpoints.some((endpoint) => endpoint.method === candidate && endpoint.pattern.match(path) !== null));
+  }
+
+  /** The endpoints the manifest of `contentHash` declares, as `METHOD /path` (for the tenant that has it installed). */
+  listed(contentHash: string): string[] {
+    return (this.byHash.get(contentHash)?.endpoints ?? []).map((endpoint) => `${endpoint.method} ${endpoint.path}`);
   }
 
   /** The manifest's `api.redirectOrigins`. */
@@ -37,10 +47,9 @@ export class EndpointTable {
     return this.byHash.get(contentHash)?.redirectOrigins ?? [];
   }
 
-  /** The methods the manifest of `contentHash` declares for `path` (empty when it declares the path under none), sorted. */
+  /** What `Allow` lists for `path` (empty when the manifest of `contentHash` declares the path under no method). */
   methodsFor(contentHash: string, path: string): string[] {
     const endpoints = this.byHash.get(contentHash)?.endpoints ?? [];
-    const methods = new Set(endpoints.filter((endpoint) => endpoint.pattern.match(path) !== null).map((endpoint) => endpoint.method));
-    return [...methods].sort();
+    return allowedMethods(endpoints.filter((endpoint) => endpoint.pattern.match(path) !== null).map((endpoint) => endpoint.method));
   }
 }

@@ -123,8 +123,8 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     executions.record({ requestId: request.id, at: new Date().toISOString(), tenantId: call.tenantId, extensionId: call.extensionId, version: install.version, method: request.method, path: call.path, status, durationMs: Math.round(durationMs * 100) / 100, ...extra });
   }
 
-  function fail(request: FastifyRequest, reply: FastifyReply, call: CallState, code: ErrorCode, extra?: Partial<ExecutionRecord>, headers?: Record<string, string>) {
-    const error = new AlgaError(code);
+  function fail(request: FastifyRequest, reply: FastifyReply, call: CallState, code: ErrorCode, extra?: Partial<ExecutionRecord>, headers?: Record<string, string>, detail?: string) {
+    const error = new AlgaError(code, detail);
     finish(request, call, error.status, { error: code, ...extra });
     if (headers) reply.headers(headers);
     return reply.status(error.status).send(errorBody(error, request.id));
@@ -177,9 +177,14 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     if (!found.enabled) return fail(request, reply, call, 'E_EXT_INSTALL_DISABLED');
     call.install = found;
     if (!endpoints.has(found.contentHash)) endpoints.compile(found.contentHash, registry.getVersion(found.extensionId, found.version)?.manifest);
-    if (!endpoints.allows(found.contentHash, request.method, path)) {
+    // A HEAD on a GET endpoint calls the extension with GET; Node sends that answer's headers only.
+    const method = endpoints.methodToCall(found.contentHash, request.method, path);
+    if (method === undefined) {
       const allowed = endpoints.methodsFor(found.contentHash, path);
-      return allowed.length > 0 ? fail(request, reply, call, 'E_EXT_METHOD_NOT_ALLOWED', undefined, { allow: allowed.join(', ') }) : fail(request, reply, call, 'E_EXT_NO_SUCH_PATH');
+      if (allowed.length > 0) return fail(request, reply, call, 'E_EXT_METHOD_NOT_ALLOWED', undefined, { allow: allowed.join(', ') });
+      // Only the tenant that has the install gets here: its manifest is no secret to it.
+      const listed = endpoints.listed(found.contentHash);
+      return fail(request, reply, call, 'E_EXT_NO_SUCH_PATH', undefined, undefined, `${request.method} ${path.slice(0, 200)}; it declares ${listed.length > 0 ? listed.join(', ') : 'none'}.`);
     }
 
     // 3. Quotas.
@@ -199,7 +204,7 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const envelope = {
         context: { tenant_id: tenantId, extension_id: extensionId, install_id: found.id, request_id: request.id, version: found.version, content_hash: found.contentHash },
-        http: { method: request.method, path, query: rawQuery, headers: forwardedRequestHeaders(request.headers) },
+        http: { method, path, query: rawQuery, headers: forwardedRequestHeaders(request.headers) },
       };
       const install = installFieldsOf(found);
       let answer;
