@@ -2,6 +2,7 @@
 import type * as Wit from 'alga:extension/storage@0.1.0';
 import { Counter, type Registry } from 'prom-client';
 import { AlgaError } from '../../lib/errors/index.ts';
+import { storageFaultOf } from '../../lib/storage-faults.ts';
 import type { Awaitable, CommitSink, Namespace } from '../storage/engine.ts';
 import { mapAwaitable, type BatchOutcome, type Expectation, type KeyValueStore, type Operation, type StorageLimits } from '../storage/key-value-store.ts';
 import type { CapabilityFactor, ExecutionScope } from './factor.ts';
@@ -158,7 +159,9 @@ export function createStorageFactor(options: { store: KeyValueStore; registry: R
         await Promise.all(commits);
         await store.durable();
       } catch (error) {
-        throw new AlgaError('E_RUNNER_STORAGE_NOT_DURABLE', `Request ${scope.requestId}: ${(error as Error).message}`);
+        // The system's own message names files under the data folder: it stays in the cause, for the log.
+        const what = storageFaultOf(error) === 'full' ? 'the disk is full' : 'the disk refused the write';
+        throw new AlgaError('E_RUNNER_STORAGE_NOT_DURABLE', `Request ${scope.requestId}: ${what}.`, { cause: error });
       }
     },
   };

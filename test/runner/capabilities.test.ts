@@ -144,6 +144,8 @@ describe('runner: host capabilities', () => {
         const withheld = await run('/storage/put', 'key=k', 'POST', 'maybe');
         expect(withheld.status).toBe(503);
         expect(withheld.json.error.code).toBe('E_RUNNER_STORAGE_NOT_DURABLE');
+        expect(withheld.json.error.message).toContain('the disk refused the write');
+        expect(withheld.json.error.message).not.toContain('EIO');
         expect((await run('/storage/get', 'key=k')).status).toBe(200); // a request that wrote nothing does not wait
       } finally {
         await custom.close();
