@@ -1,3 +1,4 @@
+import { noteFreshDataFolder } from './fresh-folder-note.ts';
 import type { Command } from 'commander';
 import { withLocalAuth } from '../../host/core/local-auth.ts';
 
@@ -12,7 +13,7 @@ export function register(program: Command): void {
     .option('--data <dir>', 'data folder (default: $ALGA_DATA_DIR or ./.alga-data)')
     .option('--profile <profile>', 'the host\'s profile, for a fresh data folder\'s infra secrets (default: $ALGA_PROFILE or all)')
     .action(async (options: { name: string; id?: string; data?: string; profile?: string }) => {
-      const { created, dataDir } = await withLocalAuth({ dataDir: options.data, profile: options.profile }, (auth, dataDir) => ({ created: auth.createTenant({ id: options.id, name: options.name }), dataDir }));
+      const { created, dataDir } = await withLocalAuth({ dataDir: options.data, profile: options.profile, onFreshFolder: noteFreshDataFolder }, (auth, dataDir) => ({ created: auth.createTenant({ id: options.id, name: options.name }), dataDir }));
       process.stdout.write(`Created tenant ${created.id} ("${created.name}") in ${dataDir}.\n`);
     });
 }

@@ -1,3 +1,4 @@
+import { noteFreshDataFolder } from './fresh-folder-note.ts';
 import type { Command } from 'commander';
 import type { TokenKind } from '../../host/core/auth/index.ts';
 import { withLocalAuth } from '../../host/core/local-auth.ts';
@@ -21,7 +22,7 @@ export function register(program: Command): void {
     .option('--data <dir>', 'data folder (default: $ALGA_DATA_DIR or ./.alga-data)')
     .option('--profile <profile>', 'the host\'s profile, for a fresh data folder\'s infra secrets (default: $ALGA_PROFILE or all)')
     .action(async (options: { kind: string; name: string; publisher?: string; tenant?: string; scope?: string[]; expiresAt?: string; data?: string; profile?: string }) => {
-      const { created, dataDir } = await withLocalAuth({ dataDir: options.data, profile: options.profile }, (auth, dataDir) => ({
+      const { created, dataDir } = await withLocalAuth({ dataDir: options.data, profile: options.profile, onFreshFolder: noteFreshDataFolder }, (auth, dataDir) => ({
         created: auth.createToken({ kind: options.kind as TokenKind, label: options.name, publisher: options.publisher, tenantId: options.tenant, scopes: options.scope, expiresAt: options.expiresAt }),
         dataDir,
       }));

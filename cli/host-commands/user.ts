@@ -1,3 +1,4 @@
+import { noteFreshDataFolder } from './fresh-folder-note.ts';
 import type { Command } from 'commander';
 import { AlgaError } from '../../lib/errors/index.ts';
 import { isRole, roles } from '../../host/core/auth/scopes.ts';
@@ -24,7 +25,7 @@ export function register(program: Command): void {
       if (!isRole(role)) throw new AlgaError('E_REQUEST_INVALID', `--role is one of ${roles.join(', ')}.`);
       if (role !== 'admin' && options.tenant === undefined) throw new AlgaError('E_REQUEST_INVALID', `A ${role} needs --tenant.`);
       const password = await readPasswordInput(options.passwordFile);
-      const { created, dataDir } = await withLocalAuth({ dataDir: options.data, profile: options.profile }, async (auth, dataDir) => ({
+      const { created, dataDir } = await withLocalAuth({ dataDir: options.data, profile: options.profile, onFreshFolder: noteFreshDataFolder }, async (auth, dataDir) => ({
         created: await auth.createUser({ username: options.username, password, role, tenantId: options.tenant }),
         dataDir,
       }));

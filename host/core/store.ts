@@ -41,8 +41,13 @@ export interface HostStore {
   health?(): 'up' | 'down' | 'unknown';
 }
 
+/** Where the embedded store of a data folder lives. */
+export function storePathOf(dataDir: string): string {
+  return join(dataDir, 'store');
+}
+
 export function openStore(dataDir: string): HostStore {
-  const path = join(dataDir, 'store');
+  const path = storePathOf(dataDir);
   // Operator commands (`alga-host tenant|user|token create`, `setup`) write this store while the
   // host runs. With lmdb-js's overlappingSync (its default here) concurrent writers from several
   // processes lost a committed write or failed with MDB_BAD_TXN (test/host/store-processes.test.ts).

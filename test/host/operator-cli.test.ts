@@ -43,10 +43,12 @@ describe('alga-host tenant, user and token create (operator commands on the data
     let token: string;
     beforeAll(async () => {
       const tenant = await algaHost(['tenant', 'create', '--data', data, '--id', 'acme', '--name', 'Acme Corp']);
-      expect(tenant.stderr).toBe('');
+      // A folder with no host yet gets one, with a note (a mistyped --data would otherwise go unnoticed).
+      expect(tenant.stderr).toBe(`Note: ${data} held no host data, so a new data folder was set up there. A host started on another folder will not see this; pass the --data (or ALGA_DATA_DIR) that host uses.\n`);
       expect(tenant.stdout).toContain('Created tenant acme ("Acme Corp")');
       const user = await algaHost(['user', 'create', '--data', data, '--tenant', 'acme', '--username', 'ada', '--role', 'tenant-admin'], { stdin: 'ada has a long password\n' });
       expect(user.stdout).toContain('Created tenant-admin "ada" of tenant acme');
+      expect(user.stderr).not.toContain('held no host data');
       const created = await algaHost(['token', 'create', '--data', data, '--kind', 'tenant', '--tenant', 'acme', '--name', 'ci']);
       expect(created.code).toBe(0);
       token = created.stdout.trim();
