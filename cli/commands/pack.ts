@@ -51,8 +51,8 @@ export function prereleaseVersion(version: string, tag: string, at: Date): strin
 }
 
 function repack(packed: PackedBundle, version: string): PackedBundle {
-  const { component, ui } = unpackBundle(packed.bytes);
-  const bytes = packBundle({ manifest: { ...packed.manifest, version }, component, ui });
+  const { component, ui, provenance, sourceArchive } = unpackBundle(packed.bytes);
+  const bytes = packBundle({ manifest: { ...packed.manifest, version }, component, ui, provenance, sourceArchive });
   const unpacked = unpackBundle(bytes);
   return { bytes, hash: unpacked.hash, manifest: unpacked.manifest };
 }
