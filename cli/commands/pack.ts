@@ -2,7 +2,8 @@ import { existsSync, rmSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import semver from 'semver';
-import { packBundle, packProjectDir, readOptionalText, unpackBundle, writeUserFile, type PackedBundle } from '../../lib/bundle/index.ts';
+import { packBundle, packProjectDir, readOptionalText, sourceArchiveOf, unpackBundle, writeUserFile, type PackedBundle } from '../../lib/bundle/index.ts';
+import { projectSourceFiles } from '../../lib/build/source-files.ts';
 import { AlgaError } from '../../lib/errors/index.ts';
 import { parseSignatureFile } from '../../lib/signing/index.ts';
 
@@ -10,6 +11,7 @@ interface PackOptions {
   output?: string;
   dir: string;
   prerelease?: string | true;
+  withSource?: boolean;
 }
 
 export function register(program: Command): void {
@@ -19,9 +21,10 @@ export function register(program: Command): void {
     .option('-o, --output <file>', 'where to write the bundle (default dist/<name>-<version>.algabundle)')
     .option('-d, --dir <folder>', 'the extension project folder', '.')
     .option('--prerelease [tag]', 'pack as a new prerelease of the manifest version, <version>-<tag>.<UTC time> (tag default "dev"), so each build publishes without a version conflict; manifest.json is not changed')
+    .option('--with-source', 'also pack the project\'s source files as source.tar, so anyone can rebuild and check the component (`alga-ext verify-build`)')
     .action((options: PackOptions) => {
       const projectDir = resolve(options.dir);
-      let packed = packProjectDir(projectDir);
+      let packed = packProjectDir(projectDir, options.withSource ? sourceArchiveOf(projectSourceFiles(projectDir)) : undefined);
       if (options.prerelease !== undefined) {
         const version = prereleaseVersion(packed.manifest.version, options.prerelease === true ? 'dev' : options.prerelease, new Date());
         packed = repack(packed, version);

@@ -1,8 +1,6 @@
-import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AlgaError } from '../errors/index.ts';
-import { readArchive, writeArchive, type ContentHash } from '../bundle/index.ts';
 
 /** Folders of a project that are build output, caches or installed packages, not source. */
 const notSource = new Set(['dist', 'node_modules', '.alga-cache', '.alga-runner', '.git']);
@@ -32,18 +30,3 @@ export function projectSourceFiles(projectDir: string, outputFolders: string[] =
   return new Map([...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
-/** sha256 over each file's path, length and bytes, in path order: a renamed, added or changed file changes it. */
-export function sourceHashOf(files: Map<string, Uint8Array>): ContentHash {
-  const hash = createHash('sha256');
-  for (const [path, bytes] of files) hash.update(`${path}\0${bytes.length}\0`).update(bytes);
-  return `sha256:${hash.digest('hex')}`;
-}
-
-/** The files as a deterministic ustar archive (a bundle's `source.tar`). */
-export function sourceArchiveOf(files: Map<string, Uint8Array>): Uint8Array {
-  return writeArchive([...files].map(([path, bytes]) => ({ path, bytes })));
-}
-
-export function filesOfSourceArchive(archive: Uint8Array): Map<string, Uint8Array> {
-  return new Map(readArchive(archive).map((entry) => [entry.path, new Uint8Array(entry.bytes)]));
-}

@@ -6,7 +6,7 @@ import { assetsOf, checkUiEntry } from './assets.ts';
 import { checkComponentAgainstManifest } from './component-check.ts';
 import { contentHashOf, type ContentHash } from './hash.ts';
 import { parseManifest, serializeManifest, validateManifest, type Manifest } from './manifest.ts';
-import { parseProvenance, provenanceEntry, serializeProvenance, sourceArchiveEntry, type Provenance } from './provenance.ts';
+import { checkSourceArchive, parseProvenance, provenanceEntry, serializeProvenance, sourceArchiveEntry, type Provenance } from './provenance.ts';
 
 export interface PackInput {
   /** The manifest; `assets` is recomputed from `ui`. */
@@ -68,6 +68,7 @@ function packWithManifest(input: PackInput): PackedBundle {
     throw new AlgaError('E_PROVENANCE_INVALID', `provenance.json describes component ${input.provenance.componentHash}, not this one (${contentHashOf(input.component)}).`);
   }
   if (input.sourceArchive && !input.provenance) throw new AlgaError('E_VERIFY_BUILD_NO_PROVENANCE', 'source.tar needs the provenance.json of an `alga-ext build`; build again, then pack.');
+  if (input.sourceArchive) checkSourceArchive(input.sourceArchive, input.provenance);
   const entries: ArchiveEntry[] = [
     { path: 'manifest.json', bytes: serializeManifest(manifest) },
     { path: 'component.wasm', bytes: input.component },

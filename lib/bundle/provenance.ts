@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import AjvModule from 'ajv';
+import { readArchive, writeArchive } from './archive.ts';
 import { AlgaError } from '../errors/index.ts';
 import { isContentHash, type ContentHash } from './hash.ts';
 
@@ -85,6 +87,47 @@ export function serializeProvenance(provenance: Provenance): Uint8Array {
     settings: { entry: provenance.settings.entry, platform: provenance.settings.platform, recipe: provenance.settings.recipe },
   };
   return new TextEncoder().encode(`${JSON.stringify(ordered, null, 2)}\n`);
+}
+
+/** sha256 over each source file's path, length and bytes, in path order: a renamed, added or changed file changes it. */
+export function sourceHashOf(files: Map<string, Uint8Array>): ContentHash {
+  const hash = createHash('sha256');
+  for (const path of [...files.keys()].sort()) {
+    const bytes = files.get(path)!;
+    hash.update(`${path}\0${bytes.length}\0`).update(bytes);
+  }
+  return `sha256:${hash.digest('hex')}`;
+}
+
+/** The files as a deterministic ustar archive (a bundle's `source.tar`). */
+export function sourceArchiveOf(files: Map<string, Uint8Array>): Uint8Array {
+  return writeArchive([...files].map(([path, bytes]) => ({ path, bytes })));
+}
+
+export function filesOfSourceArchive(archive: Uint8Array): Map<string, Uint8Array> {
+  return new Map(readArchive(archive).map((entry) => [entry.path, new Uint8Array(entry.bytes)]));
+}
+
+/** An attached source must be the one provenance.json says the component was built from. */
+export function checkSourceArchive(archive: Uint8Array, provenance: Provenance | undefined): void {
+  if (!provenance) throw new AlgaError('E_PROVENANCE_INVALID', 'The bundle has source.tar but no provenance.json saying what was built from it.');
+  const attached = sourceHashOf(filesOfSourceArchive(archive));
+  if (attached !== provenance.sourceHash) {
+    throw new AlgaError('E_PROVENANCE_INVALID', `source.tar hashes to ${attached}; provenance.json says the component was built from ${provenance.sourceHash}.`);
+  }
+}
+
+/**
+ * What a bundle lets anyone check about how it was built, from its signed contents alone:
+ * `source-attached` (source.tar matching provenance.json's source hash: rebuild it with
+ * `alga-ext verify-build`), `provenance` (built by alga-ext build, source not attached), `none`.
+ * The host does not rebuild, so it never claims more than this.
+ */
+export type Reproducibility = 'source-attached' | 'provenance' | 'none';
+
+export function reproducibilityOf(bundle: { provenance?: Provenance; sourceArchive?: Uint8Array }): Reproducibility {
+  if (!bundle.provenance) return 'none';
+  return bundle.sourceArchive ? 'source-attached' : 'provenance';
 }
 
 /** Tools whose versions differ between two provenance records (or this machine and a record), as `name: a → b`. */

@@ -4,7 +4,7 @@ import { checkComponentAgainstManifest } from './component-check.ts';
 import { contentHashOf, type ContentHash } from './hash.ts';
 import { parseManifest, type Manifest } from './manifest.ts';
 import { checkAssets, checkUiEntry } from './assets.ts';
-import { parseProvenance, provenanceEntry, sourceArchiveEntry, type Provenance } from './provenance.ts';
+import { checkSourceArchive, parseProvenance, provenanceEntry, sourceArchiveEntry, type Provenance } from './provenance.ts';
 
 export interface UnpackedBundle {
   manifest: Manifest;
@@ -53,6 +53,7 @@ export function unpackHashedBundle(bytes: Uint8Array, hash: ContentHash, limits:
   checkAssets(manifest, ui);
   checkUiEntry(manifest, ui);
   const { imports, exports } = checkComponentAgainstManifest(component, manifest);
-  if (sourceArchive && !provenance) throw new AlgaError('E_PROVENANCE_INVALID', 'The bundle has source.tar but no provenance.json saying what was built from it.');
+  if (sourceArchive) checkSourceArchive(sourceArchive, provenance);
   return { manifest, component, ui, hash, imports, exports, provenance, sourceArchive };
 }
+
