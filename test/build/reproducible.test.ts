@@ -1,0 +1,76 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { buildExtension } from '../../lib/build/index.ts';
+import { verifyBuild } from '../../lib/build/verify-build.ts';
+import { projectSourceFiles } from '../../lib/build/source-files.ts';
+import { contentHashOf, packProjectDir, sourceArchiveOf, unpackBundle } from '../../lib/bundle/index.ts';
+import { algaExt } from '../support/alga-ext-cli.ts';
+import { exampleDir } from '../support/projects.ts';
+
+// Three componentize-js runs in all (~10 s each on an idle machine): the build, the rebuild
+// verify-build does from the bundle's source.tar, and the rebuild of a changed source.
+const scratch = mkdtempSync(join(tmpdir(), 'alga-reproducible-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+function copyOfHello(name: string): string {
+  const target = join(scratch, name, 'hello');
+  cpSync(exampleDir('hello'), target, { recursive: true, filter: (path) => !/[\\/](dist|\.alga-cache)$/.test(path) });
+  return target;
+}
+
+describe('reproducible builds', () => {
+  const projectDir = copyOfHello('publisher-machine');
+  const bundlePath = join(scratch, 'hello.algabundle');
+  let componentHash: string;
+
+  it('the bundle records what built it, and verify-build rebuilds byte-identical bytes in another folder with an empty cache', async () => {
+    const built = await buildExtension({ projectDir, cacheDir: join(scratch, 'publisher-cache') });
+    expect(built.cached).toBe(false);
+    const packed = packProjectDir(projectDir, sourceArchiveOf(projectSourceFiles(projectDir)));
+    writeFileSync(bundlePath, packed.bytes);
+    const bundle = unpackBundle(packed.bytes);
+    componentHash = contentHashOf(bundle.component);
+    expect(bundle.provenance?.componentHash).toBe(componentHash);
+    expect(bundle.provenance?.toolchain['componentize-js']).toMatch(/^\d+\.\d+\.\d+/);
+    expect(bundle.provenance?.settings.entry).toBe('src/index.ts');
+
+    // The rebuild runs in a fresh temp folder (another path than projectDir) with a fresh cache.
+    const result = await verifyBuild(packed.bytes);
+    expect(result.source).toBe('bundle');
+    expect(result.rebuilt.componentHash).toBe(componentHash);
+    expect(result.differences).toEqual([]);
+    expect(result.reproducible).toBe(true);
+  }, 300_000);
+
+  it('one changed byte of source gives another source hash and another component, and verify-build exits 1 saying so', async () => {
+    const changed = copyOfHello('changed');
+    const source = join(changed, 'src', 'index.ts');
+    const text = readFileSync(source, 'utf8');
+    const at = text.indexOf('Hello');
+    expect(at).toBeGreaterThan(0);
+    writeFileSync(source, `${text.slice(0, at)}J${text.slice(at + 1)}`);
+
+    const verified = await algaExt(scratch, 'verify-build', bundlePath, changed, '--json');
+    expect(verified.status).toBe(1);
+    expect(verified.stderr).toMatch(/^error E_BUILD_NOT_REPRODUCIBLE: .*The source differs from the one it was built from/m);
+    const result = JSON.parse(verified.stdout);
+    expect(result.reproducible).toBe(false);
+    expect(result.bundleComponentHash).toBe(componentHash);
+    expect(result.rebuilt.componentHash).not.toBe(componentHash);
+    expect(result.rebuilt.sourceHash).not.toBe(result.recorded.sourceHash);
+    expect(result.toolchainDifferences).toEqual([]);
+  }, 300_000);
+
+  it('verify-build refuses a bundle without provenance with its own code', async () => {
+    const bytes = readFileSync(bundlePath);
+    const { component, manifest } = unpackBundle(bytes);
+    const { packBundle } = await import('../../lib/bundle/index.ts');
+    const bare = join(scratch, 'bare.algabundle');
+    writeFileSync(bare, packBundle({ manifest, component }));
+    const refused = await algaExt(scratch, 'verify-build', bare);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/^error E_VERIFY_BUILD_NO_PROVENANCE: /);
+  });
+});
