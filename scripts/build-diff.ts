@@ -17,8 +17,9 @@ const project = resolve(repoRoot, args[0] ?? 'examples/hello');
 const outputs: Uint8Array[] = [];
 const scratches: string[] = [];
 try {
-  for (const name of ['first', 'second-folder']) {
-    const scratch = mkdtempSync(join(tmpdir(), `alga-build-diff-${name}-`));
+  // Different names and depths: esbuild and wizer used to write paths relative to or inside these.
+  for (const name of ['first', 'deeper/second-folder']) {
+    const scratch = mkdtempSync(join(tmpdir(), `alga-build-diff-${name.replace('/', '-')}-`));
     scratches.push(scratch);
     const copy = join(scratch, 'project', name);
     cpSync(project, copy, { recursive: true, filter: (path) => !/[\\/](dist|\.alga-cache|node_modules)$/.test(path) });
