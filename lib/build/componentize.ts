@@ -14,7 +14,7 @@ const componentizeOptions = { disableFeatures: ['http', 'fetch-event'], env: fal
  * fixed paths (wizer-paths.js) and the engine reads pinned entropy while it is pre-initialised
  * (pin-init-entropy.js). Bump when either changes what ends up in a component.
  */
-export const pinRecipe = 'fixed-wizer-paths/1,pinned-init-entropy/1';
+export const pinRecipe = 'fixed-wizer-paths/1,pinned-init-entropy/2';
 
 /** The fixed componentize-js options and pinning, part of the build cache key. */
 export const componentizeRecipe = JSON.stringify({ ...componentizeOptions, pinRecipe });

@@ -16,7 +16,6 @@ import binaryen from 'binaryen';
 export function pinInitEntropy(engine, initFunction) {
   const module = binaryen.readBinary(engine);
   try {
-    module.setFeatures(binaryen.Features.All);
     const { i32, i64 } = binaryen;
     // Pinned from the start: wizer runs `_initialize` (C++ static constructors) before the init function.
     module.addGlobal('alga_pinned', i32, true, module.i32.const(1));
