@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { buildExtension } from '../../lib/build/index.ts';
 import { verifyBuild } from '../../lib/build/verify-build.ts';
 import { projectSourceFiles } from '../../lib/build/source-files.ts';
-import { contentHashOf, packProjectDir, sourceArchiveOf, unpackBundle } from '../../lib/bundle/index.ts';
+import { contentHashOf, packBundle, packProjectDir, sourceArchiveOf, unpackBundle } from '../../lib/bundle/index.ts';
 import { algaExt } from '../support/alga-ext-cli.ts';
 import { exampleDir } from '../support/projects.ts';
 
@@ -63,12 +63,23 @@ describe('reproducible builds', () => {
     expect(result.toolchainDifferences).toEqual([]);
   }, 300_000);
 
+  it('pack --with-source attaches the source the build recorded, and inspect shows where the component came from', async () => {
+    const output = join(scratch, 'hello-with-source.algabundle');
+    const packed = await algaExt(scratch, 'pack', '--dir', exampleDir('hello'), '--with-source', '-o', output);
+    expect(packed.status).toBe(0);
+    const inspected = await algaExt(scratch, 'inspect', output);
+    expect(inspected.status).toBe(0);
+    expect(inspected.stdout).toMatch(/^source: +sha256:[0-9a-f]{64} \(source\.tar attached/m);
+    expect(inspected.stdout).toMatch(/^built with: +.*componentize-js \d+\.\d+\.\d+/m);
+    const json = JSON.parse((await algaExt(scratch, 'inspect', output, '--json')).stdout);
+    expect(json.reproducibility).toBe('source-attached');
+    expect(json.provenance.componentHash).toBe(contentHashOf(readFileSync(join(exampleDir('hello'), 'dist', 'component.wasm'))));
+  });
+
   it('verify-build refuses a bundle without provenance with its own code', async () => {
-    const bytes = readFileSync(bundlePath);
-    const { component, manifest } = unpackBundle(bytes);
-    const { packBundle } = await import('../../lib/bundle/index.ts');
+    const dir = exampleDir('hello');
     const bare = join(scratch, 'bare.algabundle');
-    writeFileSync(bare, packBundle({ manifest, component }));
+    writeFileSync(bare, packBundle({ manifest: JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')), component: readFileSync(join(dir, 'dist', 'component.wasm')) }));
     const refused = await algaExt(scratch, 'verify-build', bare);
     expect(refused.status).toBe(1);
     expect(refused.stderr).toMatch(/^error E_VERIFY_BUILD_NO_PROVENANCE: /);
