@@ -5,12 +5,12 @@ import { tmpdir } from 'node:os';
 import { buildExtension } from '../../lib/build/index.ts';
 import { verifyBuild } from '../../lib/build/verify-build.ts';
 import { projectSourceFiles } from '../../lib/build/source-files.ts';
-import { contentHashOf, packBundle, packProjectDir, sourceArchiveOf, unpackBundle } from '../../lib/bundle/index.ts';
+import { contentHashOf, packBundle, packProjectDir, parseProvenance, sourceArchiveOf, sourceHashOf, unpackBundle } from '../../lib/bundle/index.ts';
 import { algaExt } from '../support/alga-ext-cli.ts';
 import { exampleDir } from '../support/projects.ts';
 
-// Three componentize-js runs in all (~10 s each on an idle machine): the build, the rebuild
-// verify-build does from the bundle's source.tar, and the rebuild of a changed source.
+// Four componentize-js runs in all (~10 s each on an idle machine): the build, the rebuild
+// verify-build does from the bundle's source.tar, the rebuild of a changed source, and publish --verify-build's.
 const scratch = mkdtempSync(join(tmpdir(), 'alga-reproducible-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -75,6 +75,21 @@ describe('reproducible builds', () => {
     expect(json.reproducibility).toBe('source-attached');
     expect(json.provenance.componentHash).toBe(contentHashOf(readFileSync(join(exampleDir('hello'), 'dist', 'component.wasm'))));
   });
+
+  it('publish --verify-build refuses, before any upload, a bundle whose source does not rebuild its component', async () => {
+    // The egress example's component, claimed to be built from hello's source: the provenance is well-formed, the claim is false.
+    const kv = exampleDir('egress');
+    const component = readFileSync(join(kv, 'dist', 'component.wasm'));
+    const helloSource = projectSourceFiles(exampleDir('hello'));
+    const claimed = { ...parseProvenance(readFileSync(join(kv, 'dist', 'provenance.json'))), sourceHash: sourceHashOf(helloSource) };
+    const bundle = join(scratch, 'false-claim.algabundle');
+    writeFileSync(bundle, packBundle({ manifest: JSON.parse(readFileSync(join(kv, 'manifest.json'), 'utf8')), component, provenance: claimed, sourceArchive: sourceArchiveOf(helloSource) }));
+    writeFileSync(`${bundle}.sig.json`, '{}');
+    // Nothing listens on port 9: reaching the upload would fail with a connection error instead.
+    const published = await algaExt(scratch, 'publish', bundle, '--registry', 'http://127.0.0.1:9', '--token', 'unused', '--verify-build');
+    expect(published.status).toBe(1);
+    expect(published.stderr).toMatch(/^error E_BUILD_NOT_REPRODUCIBLE: .*The rebuilt component\.wasm is sha256:[0-9a-f]{64}, the bundle's is sha256:[0-9a-f]{64}\..* Not published\.$/m);
+  }, 300_000);
 
   it('verify-build refuses a bundle without provenance with its own code', async () => {
     const dir = exampleDir('hello');
