@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { readOptionalText, readUserFile, unpackBundle } from '../../lib/bundle/index.ts';
+import { readOptionalText, readUserFile, reproducibilityOf, unpackBundle, type Provenance, type Reproducibility } from '../../lib/bundle/index.ts';
 import { loadTrustBundle, parseSignatureFile, verifyBundle } from '../../lib/signing/index.ts';
 import { isAlgaError } from '../../lib/errors/index.ts';
 
@@ -10,6 +10,9 @@ interface InspectReport {
   manifest: unknown;
   ui: string[];
   wit: { imports: string[]; exports: string[] };
+  /** What built the component (null: packed without an `alga-ext build` record). */
+  provenance: Provenance | null;
+  reproducibility: Reproducibility;
   signatures: {
     file: string | null;
     contentHashMatches: boolean | null;
@@ -39,6 +42,8 @@ export function register(program: Command): void {
         manifest: bundle.manifest,
         ui: [...bundle.ui.keys()].sort(),
         wit: { imports: bundle.imports, exports: bundle.exports },
+        provenance: bundle.provenance ?? null,
+        reproducibility: reproducibilityOf(bundle),
         signatures: {
           file: signatureFile ? signaturePath : null,
           contentHashMatches: signatureFile ? signatureFile.contentHash === bundle.hash : null,
@@ -78,6 +83,16 @@ function describe(report: InspectReport): string {
       ? `signatures:   ${signatures.ed25519.map((s) => s.keyId).join(', ') || 'no ed25519'}${signatures.sigstore ? `, ${signatures.sigstore} sigstore` : ''}${signatures.contentHashMatches ? '' : ' (for ANOTHER hash)'}`
       : 'signatures:   none',
   ];
+  const provenance = report.provenance;
+  if (provenance) {
+    lines.push(
+      `source:       ${provenance.sourceHash}${report.reproducibility === 'source-attached' ? ' (source.tar attached: `alga-ext verify-build` rebuilds it)' : ' (not attached)'}`,
+      `built with:   ${Object.entries(provenance.toolchain).map(([tool, version]) => `${tool} ${version}`).join(', ')}`,
+      `build:        entry ${provenance.settings.entry} on ${provenance.settings.platform}, key ${provenance.buildKey.slice(0, 16)}…`,
+    );
+  } else {
+    lines.push('provenance:   none (packed without an `alga-ext build` record)');
+  }
   if (signatures.verification) {
     lines.push(
       signatures.verification.verified

@@ -2,7 +2,8 @@ import { existsSync, rmSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import semver from 'semver';
-import { packBundle, packProjectDir, readOptionalText, unpackBundle, writeUserFile, type PackedBundle } from '../../lib/bundle/index.ts';
+import { packBundle, packProjectDir, readOptionalText, sourceArchiveOf, unpackBundle, writeUserFile, type PackedBundle } from '../../lib/bundle/index.ts';
+import { projectSourceFiles } from '../../lib/build/source-files.ts';
 import { AlgaError } from '../../lib/errors/index.ts';
 import { parseSignatureFile } from '../../lib/signing/index.ts';
 import { projectDirOf, withProjectDir } from './project-dir.ts';
@@ -11,15 +12,17 @@ interface PackOptions {
   output?: string;
   dir?: string;
   prerelease?: string | true;
+  withSource?: boolean;
 }
 
 export function register(program: Command): void {
   withProjectDir(program.command('pack').description('Pack manifest.json, dist/component.wasm and dist/ui/ into a content-addressed bundle; prints sha256:<hex>'))
     .option('-o, --output <file>', 'where to write the bundle (default dist/<name>-<version>.algabundle)')
     .option('--prerelease [tag]', 'pack as a new prerelease of the manifest version, <version>-<tag>.<UTC time> (tag default "dev"), so each build publishes without a version conflict; manifest.json is not changed')
+    .option('--with-source', 'also pack the project\'s source files as source.tar, so anyone can rebuild and check the component (`alga-ext verify-build`)')
     .action((dir: string | undefined, options: PackOptions) => {
       const projectDir = resolve(projectDirOf(dir, options.dir));
-      let packed = packProjectDir(projectDir);
+      let packed = packProjectDir(projectDir, options.withSource ? sourceArchiveOf(projectSourceFiles(projectDir)) : undefined);
       if (options.prerelease !== undefined) {
         const version = prereleaseVersion(packed.manifest.version, options.prerelease === true ? 'dev' : options.prerelease, new Date());
         packed = repack(packed, version);
@@ -49,8 +52,8 @@ export function prereleaseVersion(version: string, tag: string, at: Date): strin
 }
 
 function repack(packed: PackedBundle, version: string): PackedBundle {
-  const { component, ui } = unpackBundle(packed.bytes);
-  const bytes = packBundle({ manifest: { ...packed.manifest, version }, component, ui });
+  const { component, ui, provenance, sourceArchive } = unpackBundle(packed.bytes);
+  const bytes = packBundle({ manifest: { ...packed.manifest, version }, component, ui, provenance, sourceArchive });
   const unpacked = unpackBundle(bytes);
   return { bytes, hash: unpacked.hash, manifest: unpacked.manifest };
 }

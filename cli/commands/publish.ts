@@ -23,7 +23,8 @@ export function register(program: Command): void {
     .requiredOption('--registry <url>', 'the host, e.g. http://127.0.0.1:8080')
     .option('--token <token>', 'publisher token (or set ALGA_REGISTRY_TOKEN)')
     .option('--signature <file>', 'signature file (default: BUNDLE.sig.json)')
-    .action(async (bundlePath: string, options: { registry: string; token?: string; signature?: string }) => {
+    .option('--verify-build', 'first rebuild the component from the bundle\'s source.tar (`pack --with-source`) and publish only if it is byte-identical')
+    .action(async (bundlePath: string, options: { registry: string; token?: string; signature?: string; verifyBuild?: boolean }) => {
       if (!/^https?:\/\/[^/]/.test(options.registry) || !URL.canParse(options.registry)) {
         throw new AlgaError('E_CLI_USAGE', `--registry must be an http(s) URL such as http://127.0.0.1:8080, got "${options.registry}".`);
       }
@@ -33,6 +34,12 @@ export function register(program: Command): void {
       const signaturePath = options.signature ?? `${bundlePath}.sig.json`;
       const signatureText = readOptionalText(signaturePath);
       if (signatureText === undefined) throw new AlgaError('E_SIGNATURE_MISSING', `${signaturePath} does not exist; sign the bundle with \`alga-ext sign\` first.`);
+      if (options.verifyBuild) {
+        const { verifyBuild, explainMismatch } = await import('../../lib/build/verify-build.ts');
+        const result = await verifyBuild(bytes);
+        if (!result.reproducible) throw new AlgaError('E_BUILD_NOT_REPRODUCIBLE', `${explainMismatch(result)} Not published.`);
+        process.stderr.write(`reproducible: component.wasm ${result.bundleComponentHash} rebuilt byte-identical from the bundle's source.tar\n`);
+      }
       let signatureFile: unknown;
       try {
         signatureFile = JSON.parse(signatureText);

@@ -1,10 +1,36 @@
-import { build, type Message } from 'esbuild';
+import { build, type Message, type Plugin } from 'esbuild';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { relative, resolve } from 'node:path';
+import { dirname, join, posix, relative, resolve } from 'node:path';
 import { AlgaError } from '../errors/index.ts';
 import { interfaceOfSpecifier } from './wit-world.ts';
 
-const runtimeSdkEntry = fileURLToPath(new URL('../../sdk/runtime/index.ts', import.meta.url));
+const packageRoot = fileURLToPath(new URL('../../', import.meta.url));
+const sdkNamespace = 'alga-sdk';
+
+/**
+ * The runtime SDK (and the lib/ files it imports) under a fixed name, `alga-sdk:sdk/runtime/…`,
+ * wherever this package is installed: esbuild writes each module's path into the bundle (a
+ * comment) and the source map, so a path relative to the project would make the same source
+ * give other bytes in another folder.
+ */
+const sdkAtFixedPath: Plugin = {
+  name: 'alga-sdk-at-fixed-path',
+  setup(build) {
+    // sdk/runtime/package.json says `"sideEffects": false`; outside the file namespace esbuild cannot read it.
+    const resolved = (path: string) => ({ path, namespace: sdkNamespace, sideEffects: path.startsWith('sdk/runtime/') ? false : undefined });
+    build.onResolve({ filter: /^@alga\/extension-runtime$/ }, () => resolved('sdk/runtime/index.ts'));
+    build.onResolve({ filter: /^\.\.?\//, namespace: sdkNamespace }, (args) => {
+      const path = posix.join(posix.dirname(args.importer), args.path);
+      const found = [path, `${path}.ts`, `${path}/index.ts`].find((candidate) => existsSync(join(packageRoot, candidate)));
+      return resolved(found ?? path);
+    });
+    build.onLoad({ filter: /.*/, namespace: sdkNamespace }, (args) => {
+      const file = join(packageRoot, args.path);
+      return { contents: readFileSync(file, 'utf8'), loader: 'ts', resolveDir: dirname(file) };
+    });
+  },
+};
 
 export interface BundledSource {
   code: string;
@@ -36,7 +62,7 @@ export async function bundleExtensionSource(entry: string, projectDir: string, f
       sourcesContent: false,
       metafile: true,
       logLevel: 'silent',
-      alias: { '@alga/extension-runtime': runtimeSdkEntry },
+      plugins: [sdkAtFixedPath],
       external: ['alga:extension/*', 'wasi:*'],
       mainFields: ['module', 'main'],
     });

@@ -1,10 +1,14 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { tmpdir } from 'node:os';
 import { AlgaError } from '../errors/index.ts';
 import { capabilityByInterface } from '../bundle/capabilities.ts';
 import { withSourceMap } from '../bundle/source-map-section.ts';
+import { contentHashOf } from '../bundle/hash.ts';
+import { provenanceEntry, serializeProvenance, sourceHashOf, type Provenance } from '../bundle/provenance.ts';
+import { projectSourceFiles } from './source-files.ts';
+import { toolchainVersions } from './toolchain.ts';
 import { bundleExtensionSource } from './bundle-source.ts';
 import { componentizeRecipe, componentizeSource, componentizeVersion } from './componentize.ts';
 import { buildUiFiles } from './ui.ts';
@@ -28,8 +32,10 @@ export interface BuildOptions {
 export interface BuildResult {
   componentPath: string;
   outDir: string;
-  /** sha256 of everything that determines the component: bundled code, world, toolchain. */
+  /** sha256 of everything that determines the component: bundled code, world, toolchain (the build cache key). */
   sourceHash: string;
+  /** What `dist/provenance.json` records: the project's source hash, toolchain versions, settings. */
+  provenance: Provenance;
   cached: boolean;
   usedInterfaces: string[];
   bytes: number;
@@ -56,6 +62,7 @@ export async function buildExtension(options: BuildOptions): Promise<BuildResult
   const progress = options.onProgress ?? (() => {});
 
   progress('bundle');
+  const projectSourceHash = sourceHashOf(projectSourceFiles(projectDir, [outDir, cacheDir]));
   const bundled = await bundleExtensionSource(entry, projectDir);
   progress('ui');
   const ui = await buildUiFiles(projectDir);
@@ -66,13 +73,23 @@ export async function buildExtension(options: BuildOptions): Promise<BuildResult
   progress('write');
   mkdirSync(outDir, { recursive: true });
   const componentPath = join(outDir, 'component.wasm');
+  const provenance: Provenance = {
+    format: 'alga-provenance@1',
+    sourceHash: projectSourceHash,
+    componentHash: contentHashOf(component),
+    buildKey: sourceHash,
+    toolchain: toolchainVersions(),
+    settings: { entry: relative(projectDir, entry).split(sep).join('/'), platform: `${process.platform}-${process.arch}`, recipe: componentizeRecipe },
+  };
   writeAtomically(componentPath, component);
+  writeAtomically(join(outDir, provenanceEntry), serializeProvenance(provenance));
   replaceUi(outDir, ui);
   progress('done');
   return {
     componentPath,
     outDir,
     sourceHash,
+    provenance,
     cached,
     usedInterfaces: bundled.usedInterfaces,
     bytes: component.length,

@@ -31,3 +31,16 @@ export {
 export { folderBundleBlobs, type BundleBlobs } from './blob-store.ts';
 export { readUserFile, readOptionalText, writeUserFile } from './files.ts';
 export { withSourceMap, readSourceMap, sourceMapSectionName } from './source-map-section.ts';
+export {
+  parseProvenance,
+  serializeProvenance,
+  toolchainDifferences,
+  sourceHashOf,
+  sourceArchiveOf,
+  filesOfSourceArchive,
+  reproducibilityOf,
+  provenanceEntry,
+  sourceArchiveEntry,
+  type Provenance,
+  type Reproducibility,
+} from './provenance.ts';

@@ -20,7 +20,7 @@ export const bundleErrors = {
   E_COMPONENT_INVALID: { status: 400, message: 'The component is not a valid WebAssembly component.' },
   E_COMPONENT_UNKNOWN_IMPORT: { status: 400, message: 'The component imports an interface the host does not provide.' },
   E_BUNDLE_UNSUPPORTED_ENTRY: { status: 400, message: 'The bundle contains an entry that is not a regular file.' },
-  E_BUNDLE_UNEXPECTED_ENTRY: { status: 400, message: 'The bundle contains a file outside manifest.json, component.wasm and ui/.' },
+  E_BUNDLE_UNEXPECTED_ENTRY: { status: 400, message: 'The bundle contains a file outside manifest.json, component.wasm, provenance.json, source.tar and ui/.' },
   E_BUNDLE_ASSET_MISMATCH: { status: 400, message: 'The bundle\'s UI files do not match the manifest\'s assets.' },
   E_BUNDLE_HASH_INVALID: { status: 400, message: 'A content hash must look like sha256:<64 lowercase hex digits>.' },
   E_SIGNATURE_FILE_INVALID: { status: 400, message: 'The signature file is invalid.' },
@@ -29,4 +29,5 @@ export const bundleErrors = {
   E_FILE_UNREADABLE: { status: 400, message: 'Cannot read the file.' },
   E_FILE_UNWRITABLE: { status: 400, message: 'Cannot write the file.' },
   E_KEY_INVALID: { status: 400, message: 'The key file is invalid.' },
+  E_PROVENANCE_INVALID: { status: 400, message: 'The bundle\'s provenance.json is invalid.' },
 } as const satisfies Record<string, ErrorDefinition>;

@@ -2,7 +2,10 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { contentHashOf } from '../../lib/bundle/index.ts';
+import { readFileSync } from 'node:fs';
+import { contentHashOf, packBundle, parseManifest, parseProvenance, sourceArchiveOf } from '../../lib/bundle/index.ts';
+import { projectSourceFiles } from '../../lib/build/source-files.ts';
+import { exampleDir } from '../support/projects.ts';
 import { generateSigningKey } from '../../lib/signing/index.ts';
 import { bearer, inProcessHost, type InProcessHost } from './host-app.ts';
 import { packedExample, repackedExample, sign, signingFixture } from './signed-bundles.ts';
@@ -138,6 +141,18 @@ describe('registry v2: publish, verify, store', () => {
     expect(signatures.json().contentHash).toBe(hello.hash);
     expect((await inject({ method: 'GET', url: `/api/registry/bundles/${hello.hash}/blob` })).statusCode).toBe(401);
     expect((await inject({ method: 'GET', url: `/api/registry/bundles/sha256:${'0'.repeat(64)}/blob`, headers: bearer(runnerToken) })).statusCode).toBe(404);
+  });
+
+  it('records what each version lets anyone check about its build: source-attached, provenance or none', async () => {
+    const dir = exampleDir('hello');
+    const provenance = parseProvenance(readFileSync(join(dir, 'dist', 'provenance.json')));
+    const manifest = { ...parseManifest(readFileSync(join(dir, 'manifest.json'))), version: '1.2.0' };
+    const withSource = packBundle({ manifest, component: readFileSync(join(dir, 'dist', 'component.wasm')), provenance, sourceArchive: sourceArchiveOf(projectSourceFiles(dir)) });
+    expect((await publishRaw(withSource, sign(withSource, fixture.key))).statusCode).toBe(201);
+    const detail = await inject({ method: 'GET', url: '/api/registry/extensions/com.example.hello', headers: bearer(tenantToken) });
+    const byVersion = Object.fromEntries(detail.json().versions.map((v: { version: string; reproducibility: string }) => [v.version, v.reproducibility]));
+    // 1.0.0 is `alga-ext pack` of the built example (dist/provenance.json); 1.1.0 was packed from the component alone.
+    expect(byVersion).toEqual({ '1.2.0': 'source-attached', '1.1.0': 'none', '1.0.0': 'provenance' });
   });
 });
 

@@ -53,6 +53,7 @@ export async function publishVerifiedBundle(options: { registry: RegistryStore; 
       contentHash: hash,
       manifest,
       signer: upload.signer,
+      reproducibility: upload.reproducibility,
       size: upload.bytes.byteLength,
       publishedAt: new Date().toISOString(),
       publishedBy: `${principal.kind}:${principal.id}`,

@@ -1,5 +1,5 @@
 import semver from 'semver';
-import type { Manifest } from '../../../../lib/bundle/index.ts';
+import type { Manifest, Reproducibility } from '../../../../lib/bundle/index.ts';
 import type { BundleSigner } from '../../../../lib/signing/index.ts';
 import type { HostStore } from '../../../core/store.ts';
 import { AlgaError } from '../../../../lib/errors/index.ts';
@@ -21,6 +21,8 @@ export interface VersionRecord {
   contentHash: string;
   manifest: Manifest;
   signer: BundleSigner;
+  /** What the signed bundle lets anyone check about its build (absent on versions published before it was recorded). */
+  reproducibility?: Reproducibility;
   size: number;
   publishedAt: string;
   publishedBy: string;

@@ -79,7 +79,7 @@ export async function registryRoutes(app: FastifyInstance, options: RegistryRout
   app.get<{ Params: { id: string } }>('/extensions/:id', { onRequest: auth.requireScope(Scope.registryRead) }, async (request) => {
     const extension = registry.getExtension(request.params.id);
     if (!extension) throw new AlgaError('E_REGISTRY_NOT_FOUND', `Extension "${request.params.id}".`);
-    const versions = registry.listVersions(extension.id).map(({ version, contentHash, size, publishedAt, signer }) => ({ version, contentHash, size, publishedAt, signer }));
+    const versions = registry.listVersions(extension.id).map(({ version, contentHash, size, publishedAt, signer, reproducibility }) => ({ version, contentHash, size, publishedAt, signer, reproducibility: reproducibility ?? 'none' }));
     return { extension, versions };
   });
 

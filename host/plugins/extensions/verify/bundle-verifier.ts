@@ -1,5 +1,5 @@
 import type { Worker } from 'node:worker_threads';
-import type { Manifest } from '../../../../lib/bundle/index.ts';
+import type { Manifest, Reproducibility } from '../../../../lib/bundle/index.ts';
 import { AlgaError, errorCatalog, type ErrorCode } from '../../../../lib/errors/index.ts';
 import type { BundleSigner, TrustBundle } from '../../../../lib/signing/index.ts';
 import { startTsWorker } from '../../../../lib/ts-worker.ts';
@@ -9,6 +9,7 @@ export interface VerifiedUpload {
   hash: string;
   manifest: Manifest;
   signer: BundleSigner;
+  reproducibility: Reproducibility;
   signatureFile: unknown;
   bytes: Buffer;
 }
@@ -37,7 +38,7 @@ export class BundleVerifier {
     const body = movable(input.body);
     return this.run({ id: 0, kind: 'upload', body, form: input.form, signatureHeader: input.signatureHeader, trust: input.trust, maxBundleBytes: input.maxBundleBytes }, [body]).then((answer) => {
       if (answer.kind !== 'upload') throw new Error('The bundle verification thread answered another job.');
-      return { hash: answer.hash, manifest: answer.manifest, signer: answer.signer, signatureFile: answer.signatureFile, bytes: Buffer.from(answer.bundle) };
+      return { hash: answer.hash, manifest: answer.manifest, signer: answer.signer, reproducibility: answer.reproducibility, signatureFile: answer.signatureFile, bytes: Buffer.from(answer.bundle) };
     });
   }
 

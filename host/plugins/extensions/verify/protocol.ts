@@ -1,4 +1,4 @@
-import type { Manifest } from '../../../../lib/bundle/index.ts';
+import type { Manifest, Reproducibility } from '../../../../lib/bundle/index.ts';
 import type { BundleSigner, TrustBundle } from '../../../../lib/signing/index.ts';
 
 /** What the host asks its bundle-verification worker (verify/worker.ts) to do. */
@@ -24,6 +24,6 @@ export type VerifyJob = {
     };
 
 export type VerifyAnswer =
-  | { id: number; ok: true; kind: 'upload'; hash: string; manifest: Manifest; signer: BundleSigner; signatureFile: unknown; bundle: ArrayBuffer }
+  | { id: number; ok: true; kind: 'upload'; hash: string; manifest: Manifest; signer: BundleSigner; reproducibility: Reproducibility; signatureFile: unknown; bundle: ArrayBuffer }
   | { id: number; ok: true; kind: 'stored' }
   | { id: number; ok: false; error: { code?: string; detail?: string; message: string } };

@@ -1,6 +1,7 @@
 import { parentPort } from 'node:worker_threads';
 import { AlgaError, isAlgaError } from '../../../../lib/errors/index.ts';
 import { verifyBundle } from '../../../../lib/signing/index.ts';
+import { reproducibilityOf } from '../../../../lib/bundle/index.ts';
 import { parseUpload, SIGNATURE_HEADER } from '../registry/upload.ts';
 import type { VerifyAnswer, VerifyJob } from './protocol.ts';
 
@@ -23,7 +24,7 @@ function run(job: VerifyJob): { answer: VerifyAnswer; transfer: ArrayBuffer[] } 
   // The bundle goes back without a copy: alone in its buffer, or copied once into one.
   const bundle = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? (bytes.buffer as ArrayBuffer) : bytes.slice().buffer;
   return {
-    answer: { id: job.id, ok: true, kind: 'upload', hash: verified.hash, manifest: verified.manifest, signer: verified.signer, signatureFile, bundle },
+    answer: { id: job.id, ok: true, kind: 'upload', hash: verified.hash, manifest: verified.manifest, signer: verified.signer, reproducibility: reproducibilityOf(verified), signatureFile, bundle },
     transfer: [bundle],
   };
 }
