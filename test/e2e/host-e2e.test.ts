@@ -172,6 +172,7 @@ describe('host + runner as real processes', () => {
     const runnerPid = Number(readFileSync(join(dataDir, 'run', 'runner.pid'), 'utf8'));
     expect(await host.stop()).toBe(0);
     expect(() => process.kill(runnerPid, 0)).toThrow();
+    expect(readdirSync(join(dataDir, 'run'))).toEqual([]); // no pid file, no copy of the runner's keys
     host = await startHostProcess({ dataDir, env: env() });
     const detail = await fetch(`${host.url}/api/registry/extensions/com.example.hello`, { headers: auth(tokens.tenantA) });
     expect((await detail.json()).extension.latestVersion).toBe('1.0.0');

@@ -309,6 +309,8 @@ export function childRunner(options: ChildRunnerOptions): ManagedRunner {
       if (healthTimer) clearInterval(healthTimer);
       await Promise.all([end(child), end(spare?.process)]);
       rmSync(pidFile, { force: true });
+      // The key file is the runner's copy of secrets/ keys: none is left once no runner needs it.
+      rmSync(secretKeyFile, { force: true });
       health.ready = false;
     },
   };
