@@ -255,6 +255,11 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
         ...(denials.denials ? { cause: causeOf(denials) } : {}),
       });
       reply.status(answer.status).headers(checked.headers);
+      if (request.method === 'HEAD') {
+        // The GET's headers, its length included, and no body (whatever the transport does with one).
+        reply.header('content-length', String(answer.body.length));
+        return reply.send();
+      }
       return reply.send(answer.body.length > 0 ? answer.body : '');
     } finally {
       quota.release();
