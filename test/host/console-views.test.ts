@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Manifest } from '../../lib/bundle/index.ts';
 import { isAlgaError } from '../../lib/errors/index.ts';
 import { consentPlan } from '../../host/plugins/extensions/installs/consent.ts';
-import { catalogListPage, installConsentPage } from '../../host/web/console/catalog-pages.ts';
+import { catalogDetailPage, catalogListPage, installConsentPage } from '../../host/web/console/catalog-pages.ts';
 import type { ConsoleViewer } from '../../host/web/console/chrome.ts';
 import { configFromForm } from '../../host/web/console/config-form.ts';
 import type { VersionView } from '../../host/web/console/view-models.ts';
@@ -30,10 +30,21 @@ const manifest: Manifest = {
     },
   },
 };
-const version: VersionView = { extensionId: manifest.name, version: '1.0.0', contentHash: `sha256:${'a'.repeat(64)}`, publishedAt: '2026-01-01T00:00:00.000Z', size: 1024, manifest, signature: { trusted: true, publisher: 'example', keyId: 'ed25519:abc' } };
+const version: VersionView = { extensionId: manifest.name, version: '1.0.0', contentHash: `sha256:${'a'.repeat(64)}`, publishedAt: '2026-01-01T00:00:00.000Z', size: 1024, manifest, signature: { trusted: true, publisher: 'example', keyId: 'ed25519:abc' }, reproducibility: 'source-attached' };
 const viewer: ConsoleViewer = { user: { name: 'alice', tenantId: 'acme' }, tenantId: 'acme', tenantName: 'Acme', canManage: true, canDebug: true };
 
 describe('console views', () => {
+  it('says per version what the bundle records of its build: source attached to check, a recorded build, or nothing', () => {
+    const older: VersionView = { ...version, version: '0.9.0', reproducibility: 'none' };
+    const recorded: VersionView = { ...version, version: '0.9.5', reproducibility: 'provenance' };
+    const page = catalogDetailPage(viewer, { id: manifest.name, name: 'Thing', publisher: 'example', latest: version, versions: [version, recorded, older] });
+    const row = (v: string) => page.slice(page.indexOf(`data-version="${v}"`), page.indexOf('</tr>', page.indexOf(`data-version="${v}"`)));
+    expect(row('1.0.0')).toContain('source attached');
+    expect(row('1.0.0')).toContain('alga-ext verify-build');
+    expect(row('0.9.5')).toContain('build recorded');
+    expect(row('0.9.0')).toContain('not recorded');
+  });
+
   it('renders whatever a manifest says as text, never as markup', () => {
     const pages = [
       catalogListPage(viewer, [{ id: manifest.name, name: hostile, publisher: 'example', description: manifest.description, latest: version, versions: [version] }]),

@@ -60,12 +60,13 @@ ${installed
 <h2>Versions</h2>
 <table class="data" id="versions">
   <caption class="visually-hidden">Published versions of ${entry.name}, newest first</caption>
-  <thead><tr><th scope="col">Version</th><th scope="col">Published</th><th scope="col">Signature</th><th scope="col">Asks for</th><th scope="col">Size</th><th scope="col"><span class="visually-hidden">Action</span></th></tr></thead>
+  <thead><tr><th scope="col">Version</th><th scope="col">Published</th><th scope="col">Signature</th><th scope="col">Source</th><th scope="col">Asks for</th><th scope="col">Size</th><th scope="col"><span class="visually-hidden">Action</span></th></tr></thead>
   <tbody>
   ${entry.versions.map((version) => html`<tr data-version="${version.version}">
     <th scope="row">${version.version}<br>${shortHash(version.contentHash)}</th>
     <td>${formatDate(version.publishedAt)}</td>
     <td>${signatureBadge(version.signature)}</td>
+    <td class="source">${sourceNote(version.reproducibility)}</td>
     <td>${asksSummary(version)}</td>
     <td>${(version.size / 1048576).toFixed(1)} MB</td>
     <td>${versionAction(viewer, entry, version)}</td>
@@ -79,6 +80,13 @@ ${installed
     crumbs: [{ label: 'Catalog', href: consoleHref(viewer, '/console/catalog') }, { label: entry.name }],
     main,
   });
+}
+
+/** What a tenant admin can learn of how a version was built; the host itself rebuilds nothing. */
+function sourceNote(reproducibility: VersionView['reproducibility']): RawHtml {
+  if (reproducibility === 'source-attached') return html`source attached <span class="muted">(check: <code>alga-ext verify-build</code>)</span>`;
+  if (reproducibility === 'provenance') return html`build recorded <span class="muted">(source not attached)</span>`;
+  return html`<span class="muted">not recorded</span>`;
 }
 
 function versionAction(viewer: ConsoleViewer, entry: CatalogEntryView, version: VersionView): RawHtml {

@@ -1,4 +1,4 @@
-import type { Manifest } from '../../../lib/bundle/index.ts';
+import type { Manifest, Reproducibility } from '../../../lib/bundle/index.ts';
 
 /** What the console shows about a published version's signature today (against this host's trust bundle). */
 export interface SignatureView {
@@ -16,6 +16,8 @@ export interface VersionView {
   size: number;
   manifest: Manifest;
   signature: SignatureView;
+  /** What the bundle says about how it was built (lib/bundle/provenance.ts). */
+  reproducibility: Reproducibility;
 }
 
 export interface CatalogEntryView {

@@ -16,6 +16,7 @@ export function versionView(record: VersionRecord, trust: () => TrustBundle): Ve
     size: record.size,
     manifest: record.manifest,
     signature: signatureOf(record.signer, trust),
+    reproducibility: record.reproducibility ?? 'none',
   };
 }
 
