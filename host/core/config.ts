@@ -34,6 +34,8 @@ export interface HostConfig {
   gatewayTimeoutMs: number;
   gatewayMaxBodyBytes: number;
   registryMaxBundleBytes: number;
+  /** EXT_REBUILD_CHECK (`on`, default, or `off`): rebuild published versions that carry their source. */
+  rebuildCheck: boolean;
   ceilings: LimitCeilings;
   /** How requests may arrive and how long a stop waits for them (docs/host.md, "Slow clients and shutdown"). */
   http: HttpLimits;
@@ -116,6 +118,7 @@ export function resolveHostConfig(input: HostConfigInput = {}): HostConfig {
     gatewayTimeoutMs: positiveInt(env.EXT_GATEWAY_TIMEOUT_MS, 10_000, 'EXT_GATEWAY_TIMEOUT_MS'),
     gatewayMaxBodyBytes: positiveInt(env.EXT_GATEWAY_MAX_BODY_BYTES, 1024 * 1024, 'EXT_GATEWAY_MAX_BODY_BYTES'),
     registryMaxBundleBytes: positiveInt(env.REGISTRY_MAX_BUNDLE_BYTES, 64 * 1024 * 1024, 'REGISTRY_MAX_BUNDLE_BYTES'),
+    rebuildCheck: onOrOff(env.EXT_REBUILD_CHECK, true, 'EXT_REBUILD_CHECK'),
     ceilings: {
       memoryMb: positiveInt(env.EXT_MAX_MEMORY_MB, 256, 'EXT_MAX_MEMORY_MB'),
       timeoutMs: positiveInt(env.EXT_MAX_TIMEOUT_MS, 30_000, 'EXT_MAX_TIMEOUT_MS'),
@@ -138,4 +141,10 @@ export function resolveHostConfig(input: HostConfigInput = {}): HostConfig {
     fleet,
     env,
   };
+}
+
+function onOrOff(value: string | undefined, fallback: boolean, name: string): boolean {
+  if (value === undefined || value === '') return fallback;
+  if (value === 'on' || value === 'off') return value === 'on';
+  throw new AlgaError('E_HOST_CONFIG_INVALID', `${name} must be "on" or "off", got "${value.slice(0, 40)}".`);
 }

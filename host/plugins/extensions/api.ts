@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import type { RebuildChecks } from './registry/rebuild-checks.ts';
 import type { BundleBlobs } from '../../../lib/bundle/index.ts';
 import type { HostContext } from '../../core/plugin.ts';
 import type { ExecutionLog } from './gateway/execution-log.ts';
@@ -14,6 +15,7 @@ import type { RegistryStore } from './registry/registry-store.ts';
  */
 export interface ExtensionsApi {
   registry: RegistryStore;
+  rebuildChecks: RebuildChecks;
   installs: InstallStore;
   installService: InstallService;
   /** Install changes with their audit entries and events (what the API and the console both use). */

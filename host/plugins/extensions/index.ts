@@ -17,6 +17,7 @@ import { InstallStore } from './installs/install-store.ts';
 import { InstallService } from './installs/installs.ts';
 import { installRoutes } from './installs/routes.ts';
 import { extensionsMigrations } from './migrations.ts';
+import { checkRebuildsOnPublish, RebuildChecks } from './registry/rebuild-checks.ts';
 import { RegistryStore } from './registry/registry-store.ts';
 import { registryRoutes } from './registry/routes.ts';
 import { prepareVersionsOnRunner } from './runner-prepare.ts';
@@ -50,6 +51,10 @@ export default definePlugin({
     const installs = new InstallStore(host.store);
     const executions = new ExecutionLog(host.store, { limits: host.config.executionLog, metrics: host.metrics, log: host.log.child({ area: 'execution-log' }) });
     const verifier = new BundleVerifier();
+    const rebuildChecks = new RebuildChecks(host.store);
+    if (host.config.rebuildCheck) {
+      checkRebuildsOnPublish({ events: host.events, registry, blobs, checks: rebuildChecks, log: host.log.child({ area: 'rebuild-check' }), onClose: (hook) => host.lifecycle.onClose(hook) });
+    }
     const installService = new InstallService({
       installs, registry, blobs, trust, ceilings: host.config.ceilings,
       // Read when secrets are sealed: `alga-host rotate-key runner-envelope` changes it while the host runs.
@@ -59,7 +64,7 @@ export default definePlugin({
       verifyStored: (bytes, signatureFile, trustBundle, expectedHash) => verifier.verifyStored(bytes, signatureFile, trustBundle, expectedHash),
     });
     const actions = installActions({ service: installService, installs, audit: host.audit, events: host.events, runner: host.runner });
-    const api: ExtensionsApi = { registry, installs, installService, installActions: actions, executions, blobDir, blobs, trust, tenantOf: (request) => tenantOf(request, host.auth) };
+    const api: ExtensionsApi = { registry, rebuildChecks, installs, installService, installActions: actions, executions, blobDir, blobs, trust, tenantOf: (request) => tenantOf(request, host.auth) };
     host.plugins.expose(api);
     prepareVersionsOnRunner({ runner: host.runner, installs, events: host.events, lifecycle: host.lifecycle, log: host.log });
 
@@ -70,7 +75,7 @@ export default definePlugin({
       await verifier.close();
     });
 
-    await host.routes.register(registryRoutes, { prefix: '/api/registry', registry, blobs, trust, auth: host.auth, audit: host.audit, maxBundleBytes: host.config.registryMaxBundleBytes, verifier, events: host.events });
+    await host.routes.register(registryRoutes, { prefix: '/api/registry', registry, rebuildChecks, blobs, trust, auth: host.auth, audit: host.audit, maxBundleBytes: host.config.registryMaxBundleBytes, verifier, events: host.events });
     await host.routes.register(installRoutes, { prefix: '/api/installs', installs, service: installService, actions, executions, auth: host.auth });
     await host.routes.register(gatewayRoutes, {
       prefix: '/api/ext',

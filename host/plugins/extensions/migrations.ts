@@ -20,4 +20,11 @@ export const extensionsMigrations: readonly Migration[] = [
       }
     },
   },
+  {
+    version: 3,
+    description: 'rebuild checks of published versions that carry their source',
+    up(store) {
+      store.db('ext.rebuild-checks');
+    },
+  },
 ];

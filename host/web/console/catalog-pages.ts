@@ -66,7 +66,7 @@ ${installed
     <th scope="row">${version.version}<br>${shortHash(version.contentHash)}</th>
     <td>${formatDate(version.publishedAt)}</td>
     <td>${signatureBadge(version.signature)}</td>
-    <td class="source">${sourceNote(version.reproducibility)}</td>
+    <td class="source">${sourceNote(version)}</td>
     <td>${asksSummary(version)}</td>
     <td>${(version.size / 1048576).toFixed(1)} MB</td>
     <td>${versionAction(viewer, entry, version)}</td>
@@ -82,10 +82,14 @@ ${installed
   });
 }
 
-/** What a tenant admin can learn of how a version was built; the host itself rebuilds nothing. */
-function sourceNote(reproducibility: VersionView['reproducibility']): RawHtml {
-  if (reproducibility === 'source-attached') return html`source attached <span class="muted">(check: <code>alga-ext verify-build</code>)</span>`;
-  if (reproducibility === 'provenance') return html`build recorded <span class="muted">(source not attached)</span>`;
+/** What a tenant admin can learn of how a version was built, and whether this host rebuilt it. */
+function sourceNote(version: VersionView): RawHtml {
+  const check = version.rebuildCheck;
+  if (check?.result === 'reproducible') return html`${badge('reproducible: checked', 'ok')} <span class="muted">rebuilt byte-identical from its source</span>`;
+  if (check?.result === 'different') return html`${badge('rebuild differs', 'warn')} <span class="muted">${check.detail ?? ''}</span>`;
+  if (check?.result === 'failed') return html`source attached <span class="muted">(the rebuild did not finish: ${check.detail ?? 'no reason given'})</span>`;
+  if (version.reproducibility === 'source-attached') return html`source attached <span class="muted">(check: <code>alga-ext verify-build</code>)</span>`;
+  if (version.reproducibility === 'provenance') return html`build recorded <span class="muted">(source not attached)</span>`;
   return html`<span class="muted">not recorded</span>`;
 }
 

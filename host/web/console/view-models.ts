@@ -1,4 +1,5 @@
 import type { Manifest, Reproducibility } from '../../../lib/bundle/index.ts';
+import type { RebuildCheck } from '../../plugins/extensions/registry/rebuild-checks.ts';
 
 /** What the console shows about a published version's signature today (against this host's trust bundle). */
 export interface SignatureView {
@@ -18,6 +19,8 @@ export interface VersionView {
   signature: SignatureView;
   /** What the bundle says about how it was built (lib/bundle/provenance.ts). */
   reproducibility: Reproducibility;
+  /** What the host found when it rebuilt the version from that source, once it has. */
+  rebuildCheck?: RebuildCheck;
 }
 
 export interface CatalogEntryView {

@@ -43,7 +43,7 @@ export async function registerConsole(routes: FastifyInstance, options: ConsoleO
 
 async function consolePages(pages: FastifyInstance, { host, extensions }: ConsoleOptions): Promise<void> {
   const { auth } = host;
-  const { registry, installs, installService, installActions: actions, executions, trust } = extensions;
+  const { registry, rebuildChecks, installs, installService, installActions: actions, executions, trust } = extensions;
   if (!pages.hasContentTypeParser('application/x-www-form-urlencoded')) await pages.register(formbody);
 
   const send = (reply: FastifyReply, status: number, body: string) => setConsoleHeaders(reply.code(status)).send(body);
@@ -161,7 +161,8 @@ async function consolePages(pages: FastifyInstance, { host, extensions }: Consol
     const extension = registry.getExtension(extensionId);
     const entry = extension && catalogEntry(extension, registry, trust, installs.get(viewer.tenantId, extensionId));
     if (!entry) return send(reply, 404, messagePage(viewer, 'Not in the catalog', `No extension "${extensionId}" is published to this host.`, { label: 'Back to the catalog', href: '/console/catalog' }));
-    return send(reply, 200, catalogDetailPage(viewer, entry));
+    const versions = entry.versions.map((version) => ({ ...version, rebuildCheck: rebuildChecks.get(version.contentHash) }));
+    return send(reply, 200, catalogDetailPage(viewer, { ...entry, versions }));
   }));
 
   const installTarget = (extensionId: string, version: string | undefined) => {

@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import type { RebuildChecks } from './rebuild-checks.ts';
 import type { FastifyInstance } from 'fastify';
 import { AlgaError, isAlgaError } from '../../../../lib/errors/index.ts';
 import { isContentHash, type BundleBlobs } from '../../../../lib/bundle/index.ts';
@@ -14,6 +15,7 @@ import { uploadBodyParser } from './upload-body.ts';
 
 export interface RegistryRouteOptions {
   registry: RegistryStore;
+  rebuildChecks: RebuildChecks;
   /** Bundle bytes and signature files by hash: the folder, or a fleet's shared store. */
   blobs: BundleBlobs;
   trust: () => TrustBundle;
@@ -79,7 +81,10 @@ export async function registryRoutes(app: FastifyInstance, options: RegistryRout
   app.get<{ Params: { id: string } }>('/extensions/:id', { onRequest: auth.requireScope(Scope.registryRead) }, async (request) => {
     const extension = registry.getExtension(request.params.id);
     if (!extension) throw new AlgaError('E_REGISTRY_NOT_FOUND', `Extension "${request.params.id}".`);
-    const versions = registry.listVersions(extension.id).map(({ version, contentHash, size, publishedAt, signer, reproducibility }) => ({ version, contentHash, size, publishedAt, signer, reproducibility: reproducibility ?? 'none' }));
+    const versions = registry.listVersions(extension.id).map(({ version, contentHash, size, publishedAt, signer, reproducibility }) => {
+      const rebuildCheck = options.rebuildChecks.get(contentHash);
+      return { version, contentHash, size, publishedAt, signer, reproducibility: reproducibility ?? 'none', ...(rebuildCheck ? { rebuildCheck } : {}) };
+    });
     return { extension, versions };
   });
 
