@@ -100,7 +100,12 @@ export function createStorageFactor(options: { store: KeyValueStore; registry: R
   const writing = <T>(scope: ExecutionScope, write: (committing: CommitSink) => Promise<T>): Promise<T> => {
     let commits = commitsOf.get(scope);
     if (!commits) commitsOf.set(scope, (commits = [])); // also when it fails: a failed batch may have raced a flush, and waiting costs nothing then
-    return write((commit) => commits.push(commit));
+    return write((commit) => {
+      // Marked handled at once: an execution that ends without settling (a trap, its deadline)
+      // never awaits it, and an unhandled rejection would stop the runner. Settling still sees it fail.
+      commit.catch(() => undefined);
+      commits.push(commit);
+    });
   };
   /** Runs a read once the execution's own writes are visible (at once when it has none in flight). */
   const afterOwnWrites = <T>(scope: ExecutionScope, read: () => Awaitable<T>): Awaitable<T> => {
