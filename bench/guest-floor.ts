@@ -2,34 +2,14 @@
 // component is instantiated on this thread through jco's glue with the runner's own WASI, and
 // `handle` is called in a loop. Baseline: the same handler written in plain JS, in Node.
 // Needs the components built (npm test builds them). Run: node --import tsx bench/guest-floor.ts
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { transpileCached } from '../runner/loading/transpile-cache.ts';
-import { guestWasiImports, withDirectWasiFunctions } from '../runner/pool/guest-environment.ts';
+import { benchContext as context, benchRequest as request, instantiateBenchGuest, threadCpuMicros, type Handle } from './guest-instance.ts';
 import { fmt } from './runner-support.ts';
 
-const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 const rounds = 5;
 const callsPerRound = Number(process.env.BENCH_CALLS ?? 4000);
-
-type Handle = (context: unknown, request: unknown) => { status: number; body: Uint8Array };
-
-const context = {
-  tenantId: 'bench-tenant', extensionId: 'com.example.hello', installId: 'bench-install', requestId: '6f0a4d8e-3c1b-4f7a-9e2d-1b5c8a7d9e0f',
-  version: '1.0.0', contentHash: `sha256:${'a'.repeat(64)}`, config: [['greeting_name', 'Ada']],
-};
-const request = { method: 'GET', path: '/hello', query: '', headers: [['accept', 'application/json']], body: new Uint8Array() };
-
-/** CPU time this thread has run, in µs (Linux: /proc/thread-self/schedstat, nanoseconds); NaN elsewhere. */
-function threadCpuMicros(): number {
-  try {
-    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1000;
-  } catch {
-    return Number.NaN;
-  }
-}
 
 /**
  * Fastest of several rounds for each handler, the handlers taking turns within every round so
@@ -57,24 +37,7 @@ const cacheDir = mkdtempSync(join(tmpdir(), 'alga-bench-floor-'));
 let hostCalls = 0;
 
 async function instantiateGuest(project: string, direct: boolean): Promise<Handle> {
-  const transpiled = await transpileCached(readFileSync(join(repoRoot, project, 'dist', 'component.wasm')), cacheDir);
-  const glue = (await import(pathToFileURL(transpiled.modulePath).href)) as { instantiate: Function };
-  const modules: Record<string, WebAssembly.Module> = {};
-  for (const [name, bytes] of transpiled.coreModules) modules[name] = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
-  const imports: Record<string, Record<string, unknown>> = {};
-  for (const [iface, members] of Object.entries(guestWasiImports(() => {}))) {
-    imports[iface] = Object.fromEntries(
-      Object.entries(members).map(([name, member]) => [name, typeof member === 'function' && !/^[A-Z]/.test(name) ? (...args: unknown[]) => (hostCalls++, (member as Function)(...args)) : member]),
-    );
-  }
-  const refuse = () => {
-    throw { payload: { tag: 'unavailable', val: 'No host services in this benchmark.' } };
-  };
-  for (const iface of ['storage', 'http', 'secrets', 'logging', 'metrics', 'ui-proxy']) imports[`alga:extension/${iface}`] = new Proxy({}, { get: () => refuse });
-  // direct: as the runner's workers do, the clock and u64 random go to the core module without jco's trampolines.
-  const instantiateCore = (module: WebAssembly.Module, coreImports: WebAssembly.Imports) => WebAssembly.instantiate(module, direct ? withDirectWasiFunctions(coreImports) : coreImports);
-  const exports = await glue.instantiate((name: string) => modules[name], imports, instantiateCore);
-  return (c, r) => exports.handler.handle(c, r);
+  return (await instantiateBenchGuest(project, cacheDir, { direct, onWasiCall: () => hostCalls++ })).handle;
 }
 
 const encoder = new TextEncoder();
