@@ -41,7 +41,7 @@ async function hostWithDebugStream(env: Record<string, string>, runnerUrl?: stri
       audit,
       log: app.log,
       config: { env } as never,
-      runner: { baseUrl: () => runnerUrl, serviceToken } as never,
+      runner: { baseUrl: () => runnerUrl, checkUrl: () => runnerUrl, serviceToken } as never,
     },
     installs: { get: (tenantId, id) => (installed.has(`${tenantId}/${id}`) ? ({ extensionId: id } as never) : undefined) },
   });

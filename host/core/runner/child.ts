@@ -287,6 +287,7 @@ export function childRunner(options: ChildRunnerOptions): ManagedRunner {
       lastCallAt = performance.now();
       return child ? url() : undefined;
     },
+    checkUrl: () => (child ? url() : undefined),
     publicBaseUrl: () => options.publicBaseUrl ?? (port ? url() : undefined),
     isReady: () => health.ready,
     isAvailable: () => child !== undefined && health.isAvailable(),

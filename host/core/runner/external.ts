@@ -19,6 +19,7 @@ export function externalRunner(options: { baseUrl: string; publicBaseUrl?: strin
       return typeof options.publicKey === 'function' ? options.publicKey() : options.publicKey;
     },
     baseUrl: () => baseUrl,
+    checkUrl: () => baseUrl,
     publicBaseUrl: () => options.publicBaseUrl ?? baseUrl,
     isReady: () => health.ready,
     isAvailable: () => health.isAvailable(),

@@ -138,6 +138,7 @@ export function runnerFleet(options: RunnerFleetOptions): RunnerFleet {
     },
     members: () => [...members.keys()],
     baseUrl: () => available()[0]?.baseUrl(),
+    checkUrl: () => available()[0]?.checkUrl(),
     publicBaseUrl: () => options.publicBaseUrl ?? available()[0]?.baseUrl() ?? [...members.values()][0]?.baseUrl(),
     isReady: () => [...members.values()].some((member) => member.isReady()),
     isAvailable: () => available().length > 0,

@@ -2,6 +2,11 @@
 export interface RunnerHandle {
   /** Base URL for /v1/execute, or undefined while no runner is up. */
   baseUrl(): string | undefined;
+  /**
+   * The same URL for a background check (health, boot id). Unlike baseUrl(), it does not count as
+   * a call, so a runner with only checks coming in is idle (the warm spare starts at such a moment).
+   */
+  checkUrl(): string | undefined;
   /** Where browsers reach the runner (RUNNER_PUBLIC_BASE or the runner's URL); on loopback it gives the default UI origins (lib/ext-ui/origins.ts). */
   publicBaseUrl(): string | undefined;
   /** True while the last health check succeeded (what /readyz reports). */

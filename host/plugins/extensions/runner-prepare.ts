@@ -75,7 +75,7 @@ export function prepareVersionsOnRunner(options: RunnerPrepareOptions): void {
   let lastBootId: string | undefined;
   let checking = false;
   const check = async () => {
-    const baseUrl = runner.baseUrl();
+    const baseUrl = runner.checkUrl();
     if (!baseUrl || checking || closed) return;
     checking = true;
     try {

@@ -59,7 +59,7 @@ export async function registerDebugStream(routes: FastifyInstance, { host, insta
     const after = resumeFrom(request, query.after, redisUrl !== undefined);
     const source: DebugEventSource = redisUrl
       ? redisDebugSource({ redisUrl, streamKey: debugStreamKey(streamPrefix, tenantId, extensionId), after, onError: (error) => host.log.warn({ err: error.message }, 'debug stream redis error') })
-      : runnerDebugSource({ baseUrl: () => host.runner.baseUrl(), serviceToken: host.runner.serviceToken, tenant: tenantId, extension: extensionId, after: after === undefined ? undefined : Number(after) });
+      : runnerDebugSource({ baseUrl: () => host.runner.checkUrl(), serviceToken: host.runner.serviceToken, tenant: tenantId, extension: extensionId, after: after === undefined ? undefined : Number(after) });
 
     const session = new AbortController();
     reply.raw.on('close', () => session.abort('client-closed'));
