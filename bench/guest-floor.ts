@@ -5,7 +5,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { benchContext as context, benchRequest as request, instantiateBenchGuest, threadCpuMicros, type Handle } from './guest-instance.ts';
+import { benchContext as context, benchRequest as request, instantiateBenchGuest, type Handle } from './guest-instance.ts';
+import { threadCpuMicros } from './thread-cpu.ts';
 import { fmt } from './runner-support.ts';
 
 const rounds = 5;

@@ -1,5 +1,5 @@
-// A guest instantiated on the calling thread through jco's glue with the runner's own WASI and
-// memory-snapshot pieces: no worker, no HTTP. Shared by bench/guest-floor.ts and bench/tenant-switch.ts.
+// A guest instantiated on the calling thread through jco's glue with the runner's own WASI, its memory and
+// mutable globals exposed as the workers snapshot them: no worker, no HTTP. Shared by bench/guest-floor.ts and bench/tenant-switch.ts.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -58,13 +58,4 @@ export async function instantiateBenchGuest(project: string, cacheDir: string, o
   const exports = await glue.instantiate((name: string) => modules[name], imports, instantiateCore);
   const memory = memories.sort((a, b) => b.buffer.byteLength - a.buffer.byteLength)[0];
   return { handle: (c, r) => exports.handler.handle(c, r), memory, globals };
-}
-
-/** CPU time this thread has run, in µs (Linux: /proc/thread-self/schedstat, nanoseconds); NaN elsewhere. */
-export function threadCpuMicros(): number {
-  try {
-    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1000;
-  } catch {
-    return Number.NaN;
-  }
 }

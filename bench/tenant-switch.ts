@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { restoreSnapshot, takeSnapshot, type Snapshot } from '../runner/pool/memory-snapshot.ts';
-import { benchContext, benchRequest, instantiateBenchGuest, threadCpuMicros } from './guest-instance.ts';
+import { benchContext, benchRequest, instantiateBenchGuest } from './guest-instance.ts';
+import { threadCpuMicros } from './thread-cpu.ts';
 import { fmt } from './runner-support.ts';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);

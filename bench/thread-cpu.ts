@@ -65,3 +65,12 @@ export function cpuSplit(pid: number | undefined, before: Map<number, ThreadTime
 export function perCall(split: CpuSplit, calls: number): CpuSplit {
   return { main: split.main / calls, busiest: split.busiest / calls, rest: split.rest / calls, total: split.total / calls, system: split.system / calls };
 }
+
+/** CPU time the calling thread has run, in µs (Linux: /proc/thread-self/schedstat, nanoseconds); NaN elsewhere. */
+export function threadCpuMicros(): number {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1000;
+  } catch {
+    return Number.NaN;
+  }
+}
