@@ -2,7 +2,8 @@
 // the time until the replacement is in the pid file, answers /healthz, the host's /readyz turns
 // 200, and the first gateway call answers 200 again. Two hosts in alternating rounds: with the
 // warm spare (the default) and without it (RUNNER_WARM_SPARE=0), the baseline of the same run.
-// Run: node --import tsx bench/runner-recovery.ts   (BENCH_ROUNDS, default 5 per host)
+// Run: node --import tsx bench/runner-recovery.ts   (BENCH_ROUNDS, default 5 per host;
+// BENCH_BASELINE_ROOT=<checkout> adds a host of that checkout, warm spare on, to the same rounds)
 import { readFileSync, rmSync } from 'node:fs';
 import { median, percentile, prepareFixture, publishAndInstall, runnerPid, signedHello, sleep, startHost, type Fixture, type HostProcess } from './faults/support.ts';
 
@@ -29,16 +30,18 @@ async function until(since: number, check: () => boolean | Promise<boolean>, eve
 
 interface Subject {
   name: string;
+  /** Runs with the warm spare on: each round first waits until one is ready. */
+  spare: boolean;
   fixture: Fixture;
   host: HostProcess;
   rows: { spawned: number; healthy: number; ready: number; first200: number; failed: number }[];
 }
 
-async function subject(name: string, env: Record<string, string>): Promise<Subject> {
+async function subject(name: string, env: Record<string, string>, root?: string): Promise<Subject> {
   const fixture = prepareFixture();
-  const host = await startHost(fixture, env);
+  const host = await startHost(fixture, env, { root });
   await publishAndInstall(host, fixture, signedHello(fixture.key));
-  return { name, fixture, host, rows: [] };
+  return { name, spare: env.RUNNER_WARM_SPARE !== '0', fixture, host, rows: [] };
 }
 
 async function round(s: Subject): Promise<void> {
@@ -46,7 +49,7 @@ async function round(s: Subject): Promise<void> {
   const headers = { authorization: `Bearer ${s.fixture.tenantTokens.acme}` };
   // A settled host: the extension answers, and a spare (where there is one) waits.
   if ((await status(call, { headers })) !== 200) throw new Error(`${s.name}: the warm call failed`);
-  if (s.name === 'warm spare') await until(performance.now(), async () => /^alga_host_runner_spare_ready 1$/m.test(await (await fetch(`${s.host.url}/metrics`)).text()), 100);
+  if (s.spare) await until(performance.now(), async () => /^alga_host_runner_spare_ready 1$/m.test(await (await fetch(`${s.host.url}/metrics`)).text()), 100);
 
   const pid = runnerPid(s.fixture)!;
   const killedAt = performance.now();
@@ -69,16 +72,17 @@ async function round(s: Subject): Promise<void> {
   })();
   const row = { spawned: await spawned, healthy: await healthy, ready: await ready, first200: await first200, failed };
   s.rows.push(row);
-  console.log(`${s.name.padEnd(12)} replacement in pid file ${row.spawned.toFixed(0).padStart(5)} ms, its /healthz ${row.healthy.toFixed(0).padStart(5)} ms, host /readyz ${row.ready.toFixed(0).padStart(5)} ms, first gateway 200 ${row.first200.toFixed(0).padStart(5)} ms after the kill (${failed} calls answered non-200 meanwhile)`);
+  console.log(`${s.name.padEnd(26)} replacement in pid file ${row.spawned.toFixed(0).padStart(5)} ms, its /healthz ${row.healthy.toFixed(0).padStart(5)} ms, host /readyz ${row.ready.toFixed(0).padStart(5)} ms, first gateway 200 ${row.first200.toFixed(0).padStart(5)} ms after the kill (${failed} calls answered non-200 meanwhile)`);
 }
 
 const subjects = [await subject('warm spare', {}), await subject('no spare', { RUNNER_WARM_SPARE: '0' })];
+if (process.env.BENCH_BASELINE_ROOT) subjects.push(await subject('warm spare, baseline tree', {}, process.env.BENCH_BASELINE_ROOT));
 try {
   for (let r = 0; r < rounds; r++) for (const s of subjects) await round(s);
   console.log(`\nrunner recovery after kill -9, ${rounds} rounds each, alternating (ms after the kill; median / max)`);
   for (const s of subjects) {
     const column = (name: 'spawned' | 'healthy' | 'ready' | 'first200') => s.rows.map((row) => row[name]);
-    console.log(`  ${s.name.padEnd(12)} ${(['spawned', 'healthy', 'ready', 'first200'] as const).map((name) => `${name} ${median(column(name)).toFixed(0)} / ${percentile(column(name), 100).toFixed(0)}`).join('   ')}`);
+    console.log(`  ${s.name.padEnd(26)} ${(['spawned', 'healthy', 'ready', 'first200'] as const).map((name) => `${name} ${median(column(name)).toFixed(0)} / ${percentile(column(name), 100).toFixed(0)}`).join('   ')}`);
   }
   const [spare, none] = subjects.map((s) => median(s.rows.map((row) => row.first200)));
   console.log(`  first 200, warm spare vs none: ${(spare / none).toFixed(2)}x`);
