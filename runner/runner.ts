@@ -244,7 +244,6 @@ export class Runner extends EventEmitter {
           recycleAfterRequests: this.config.recycleAfterRequests,
           recycleAfterMs: this.config.recycleAfterMs,
           maxStdioBytes: limits.maxStdioBytes,
-          warmUpPaths: policy === 'request' ? warmUpPathsOf(extension.manifest) : [],
           code,
           context: {
             tenantId: context.tenant_id,
@@ -291,7 +290,7 @@ export class Runner extends EventEmitter {
     } catch (error) {
       throw asAlgaError(error);
     }
-    await this.pool.prepare(code, true, warmUpPathsOf(extension.manifest));
+    await this.pool.prepare(code, true);
     if (remember) this.prepared.remember({ content_hash: contentHash, ...(memoryMb === undefined ? {} : { memory_mb: memoryMb }) });
     const prepared = { content_hash: contentHash, memory_mb: code.memoryLimitBytes / 1048576, duration_ms: Math.round((performance.now() - started) * 1000) / 1000 };
     this.emit('prepared', prepared);
@@ -421,15 +420,6 @@ export class Runner extends EventEmitter {
 
 /** Prepared installs the runner keeps (each a few hundred bytes, plus its secrets once opened). */
 const preparedInstallsKept = 4096;
-
-/** Up to three GET endpoints with parameters filled in, or one path no router knows. */
-function warmUpPathsOf(manifest: Manifest): string[] {
-  const paths = (manifest.api?.endpoints ?? [])
-    .filter((endpoint) => endpoint.method === 'GET')
-    .map((endpoint) => endpoint.path.replace(/:[^/]+/g, 'warm-up').replace(/\*/g, 'warm-up'))
-    .slice(0, 3);
-  return paths.length > 0 ? paths : ['/__alga/warm-up'];
-}
 
 function asAlgaError(error: unknown): AlgaError {
   if (isAlgaError(error)) return error;

@@ -159,7 +159,7 @@ export class ExtensionCache {
     const bytes = extension.coreModuleBytes;
     const code = (async (): Promise<GuestCode> => {
       const modules = await this.loader.compile(folder, extension.coreModuleNames, memoryBytes);
-      const compiled = { key, modulePath: extension.modulePath, modules, memoryLimitBytes: memoryBytes };
+      const compiled = { key, modulePath: extension.modulePath, modules, memoryLimitBytes: memoryBytes, warmUpPaths: warmUpPathsOf(extension.manifest) };
       this.config.onCompiled?.(compiled);
       return compiled;
     })();
@@ -186,4 +186,13 @@ export class ExtensionCache {
     }
     this.compiledGauge.set(this.compiledBytes);
   }
+}
+
+/** Up to three GET endpoints with parameters filled in, or one path no router knows. */
+export function warmUpPathsOf(manifest: Manifest): string[] {
+  const paths = (manifest.api?.endpoints ?? [])
+    .filter((endpoint) => endpoint.method === 'GET')
+    .map((endpoint) => endpoint.path.replace(/:[^/]+/g, 'warm-up').replace(/\*/g, 'warm-up'))
+    .slice(0, 3);
+  return paths.length > 0 ? paths : ['/__alga/warm-up'];
 }

@@ -1,5 +1,6 @@
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
+import { createHash } from 'node:crypto';
 import { guestWasiImports, withDirectWasiFunctions } from './guest-environment.ts';
 import { globalExportPrefix } from '../loading/global-exports.ts';
 import { WorkerStorageReads } from '../storage/worker-reads.ts';
@@ -15,10 +16,10 @@ import {
  * shared cell, reply read with receiveMessageOnPort).
  *
  * Instances under the `tenant` policy belong to one tenant's install at a time. When a tenant
- * has none here and no more fit (instance count or memory budget), the least recently used
- * instance of the same code is reset to the code's post-initialisation snapshot (memory and
- * mutable globals, exactly what a fresh instance starts with) and handed over: no tenant ever
- * sees state another left, and a switch costs a memory copy instead of an instantiation.
+ * has none here and no more fit (instance count or memory budget), an instance of the same code
+ * is reset to the code's start state (memory and mutable globals: the state after the warm-up
+ * calls, which every instance of the code starts from) and handed over: no tenant ever sees
+ * state another left, and a switch costs a memory copy instead of an instantiation.
  */
 
 interface GuestExports {
@@ -32,10 +33,9 @@ interface GuestInstance {
   globals: WebAssembly.Global[];
   codeKey: string;
   /**
-   * `tenant` policy: the state right after instantiation, shared by the code's instances (taken
-   * when a second one is made, and each later one checked to start in exactly that state);
-   * without it the instance is never handed to another tenant. `request` policy: the state
-   * after warm-up, copied back after each request.
+   * `tenant` policy: the code's start state (see StartState), shared by its instances; without
+   * it the instance is never handed to another tenant. `request` policy: the instance's own
+   * state after warm-up, copied back after each request.
    */
   snapshot?: Snapshot;
   /** The instance key it serves; a clean instance (reset, any tenant may take it) has none. */
@@ -59,8 +59,26 @@ const { cells, phaseSince } = slotViews(signal);
 const owned = new Map<string, GuestInstance>();
 /** Clean `tenant` policy instances by code key. */
 const clean = new Map<string, GuestInstance[]>();
-/** Post-initialisation state by code key (taken once a worker holds a second instance of the code). */
-const startSnapshots = new Map<string, Snapshot>();
+/**
+ * Where every `tenant` policy instance of a code starts, and is reset to when it changes hands:
+ * the state after the warm-up calls. That state is only put into an instance that was born in
+ * the same state as the one it was taken from (its memory digest and globals), because the rest
+ * of an instance (jco's resource tables) is not in the snapshot; and it is taken only when the
+ * warm-up made no call through jco's glue, which could leave a handle in the memory that another
+ * instance's tables do not have. Otherwise the state at birth is used.
+ */
+interface StartState {
+  birth: Birth;
+  snapshot: Snapshot;
+}
+
+interface Birth {
+  memoryDigest: string;
+  globalValues: unknown[];
+}
+
+/** Start states by code key (made once a worker holds a second instance of the code, or prepares one). */
+const startStates = new Map<string, StartState>();
 /** Instances held per code key (owned and clean), for the `code|…` holdings. */
 const perCode = new Map<string, number>();
 const changes = new Map<string, boolean>();
@@ -80,6 +98,8 @@ let currentJob: ExecuteMessage | undefined;
 let hostAnswersUntil = 0;
 let nextCallId = 1;
 let warmingUp = false;
+/** Calls the guest made through jco's glue while warming up (the direct WASI functions are not counted: they keep no state). */
+let glueCallsWhileWarming = 0;
 let stdioBytes = 0;
 /** SpiderMonkey prints "out of memory" before it aborts when the capped memory cannot grow. */
 let sawOutOfMemory = false;
@@ -115,6 +135,7 @@ const storageReads = new WorkerStorageReads();
  * should it not, the wait still ends a little after the call's deadline.
  */
 function hostCall(iface: string, fn: string, args: unknown[]): unknown {
+  if (warmingUp) glueCallsWhileWarming++;
   if (warmingUp || !currentJob) throw unavailable('Host calls are not available while the extension warms up.');
   const servedHere = storageReads.serve(currentJob.storageReads, currentJob.context, iface, fn, args);
   if (servedHere) return servedHere.value;
@@ -147,7 +168,23 @@ function captureStdio(stream: 'stdout' | 'stderr', bytes: Uint8Array): void {
   post({ type: 'stdio', jobId: currentJob.jobId, stream, text: decoder.decode(kept), truncated: kept.length < bytes.length });
 }
 
-const wasiImports = guestWasiImports(captureStdio);
+const wasiImports = countingWarmUpCalls(guestWasiImports(captureStdio));
+
+/** The WASI functions, each counting the calls made while warming up; resource classes are left as they are (jco checks them with `instanceof`). */
+function countingWarmUpCalls(interfaces: Record<string, Record<string, unknown>>): Record<string, Record<string, unknown>> {
+  const counted = (fn: (...args: unknown[]) => unknown) =>
+    function (this: unknown, ...args: unknown[]) {
+      if (warmingUp) glueCallsWhileWarming++;
+      return fn.apply(this, args);
+    };
+  const isClass = (value: Function) => /^class\b/.test(Function.prototype.toString.call(value));
+  return Object.fromEntries(
+    Object.entries(interfaces).map(([name, members]) => [
+      name,
+      Object.fromEntries(Object.entries(members).map(([key, value]) => [key, typeof value === 'function' && !isClass(value) ? counted(value as (...args: unknown[]) => unknown) : value])),
+    ]),
+  );
+}
 
 function loadGlue(modulePath: string): Promise<{ instantiate: Function }> {
   let glue = glueModules.get(modulePath);
@@ -197,26 +234,71 @@ function restoreSnapshot(instance: GuestInstance): void {
   restoreMemory(instance.snapshot!, instance.memory, instance.globals);
 }
 
-function sameState(made: Instantiated, snapshot: Snapshot): boolean {
-  const memory = new Uint8Array(made.memory.buffer);
-  return (
-    memory.length === snapshot.memory.length &&
-    Buffer.from(memory.buffer, memory.byteOffset, memory.length).equals(Buffer.from(snapshot.memory.buffer, snapshot.memory.byteOffset, snapshot.memory.length)) &&
-    made.globals.every((global, index) => Object.is(global.value, snapshot.globalValues[index]))
-  );
+function memoryDigest(memory: Uint8Array): string {
+  return createHash('sha256').update(memory).digest('base64');
+}
+
+function birthOf({ memory, globalValues }: Snapshot): Birth {
+  return { memoryDigest: memoryDigest(memory), globalValues };
+}
+
+function bornAs(made: Instantiated, birth: Birth): boolean {
+  return made.globals.every((global, index) => Object.is(global.value, birth.globalValues[index])) && memoryDigest(new Uint8Array(made.memory.buffer)) === birth.memoryDigest;
 }
 
 /**
- * A new `tenant` policy instance. The first of a code gets no snapshot (one tenant needs none);
- * the second provides the code's start snapshot, and later ones must start in exactly that state
- * to share it (otherwise they are never handed over, only dropped).
+ * Calls the warm-up paths on a newly born instance. The state after them stands when the warm-up
+ * made no call through jco's glue; otherwise `made` is put back to its birth. Gives the birth
+ * (a snapshot taken first) and whether the warm-up's state stands; undefined when the warm-up
+ * trapped (`made` is then unusable).
  */
-async function instantiateForTenants(code: Pick<GuestCode, 'key' | 'modulePath'>): Promise<GuestInstance> {
+function warmUpNew(made: Instantiated, warmUpPaths: string[]): { atBirth: Snapshot; warm: boolean } | undefined {
+  const atBirth = takeSnapshot(made);
+  const glueCallsBefore = glueCallsWhileWarming;
+  if (!warmUp(made, warmUpPaths)) return undefined;
+  const warm = glueCallsWhileWarming === glueCallsBefore;
+  if (!warm) restoreMemory(atBirth, made.memory, made.globals);
+  return { atBirth, warm };
+}
+
+/** The code's start state, made from a newly born instance (which ends in it); undefined when the warm-up trapped. */
+function startStateOf(made: Instantiated, warmUpPaths: string[]): StartState | undefined {
+  const warmed = warmUpNew(made, warmUpPaths);
+  if (!warmed) return undefined;
+  return { birth: birthOf(warmed.atBirth), snapshot: warmed.warm ? takeSnapshot(made) : warmed.atBirth };
+}
+
+/** Puts a new instance into the code's start state; false when it was not born like the others. */
+function startAsOthers(made: Instantiated, start: StartState): boolean {
+  if (!bornAs(made, start.birth)) return false;
+  restoreMemory(start.snapshot, made.memory, made.globals);
+  return true;
+}
+
+/**
+ * A new `tenant` policy instance, in the code's start state. The second instance of a code in
+ * this worker makes that state and keeps it as the snapshot every instance is reset to; later
+ * ones start in it when they were born like the instance it was taken from (otherwise they are
+ * never handed over, only dropped). The first is warmed up the same way but keeps no snapshot:
+ * one tenant needs none.
+ */
+async function instantiateForTenants(code: GuestCode): Promise<GuestInstance> {
   const made = await instantiateCode(code);
-  let snapshot = startSnapshots.get(code.key);
-  if (!snapshot && perCode.has(code.key)) startSnapshots.set(code.key, (snapshot = takeSnapshot(made)));
-  else if (snapshot && !sameState(made, snapshot)) snapshot = undefined;
-  return adopt(made, code.key, snapshot);
+  const start = startStates.get(code.key);
+  if (start) return adopt(made, code.key, startAsOthers(made, start) ? start.snapshot : undefined);
+  if (!perCode.has(code.key)) {
+    if (warmUpNew(made, code.warmUpPaths)) return adopt(made, code.key, undefined);
+    return adopt(await instantiateCode(code), code.key, undefined); // the warm-up trapped: a new instance, at birth
+  }
+  const state = startStateOf(made, code.warmUpPaths);
+  if (state) {
+    startStates.set(code.key, state);
+    return adopt(made, code.key, state.snapshot);
+  }
+  const again = await instantiateCode(code); // the warm-up trapped: a new instance, whose birth is the start state
+  const atBirth = takeSnapshot(again);
+  startStates.set(code.key, { birth: birthOf(atBirth), snapshot: atBirth });
+  return adopt(again, code.key, atBirth);
 }
 
 const warmUpContext = { tenantId: '', extensionId: '', installId: '', requestId: 'warm-up', version: '', contentHash: '', config: [] };
@@ -240,7 +322,7 @@ function warmUp(made: Instantiated, paths: string[]): boolean {
  */
 async function instantiateWarm(job: ExecuteMessage): Promise<GuestInstance> {
   let made = await instantiateCode(job.code);
-  if (!warmUp(made, job.warmUpPaths)) made = await instantiateCode(job.code); // a guest that fails on an unknown path gets a snapshot from before any call
+  if (!warmUp(made, job.code.warmUpPaths)) made = await instantiateCode(job.code); // a guest that fails on an unknown path gets a snapshot from before any call
   return adopt(made, job.code.key, takeSnapshot(made));
 }
 
@@ -300,7 +382,7 @@ function drop(instance: GuestInstance): void {
   else {
     perCode.delete(instance.codeKey);
     changes.set(`code|${instance.codeKey}`, false);
-    startSnapshots.delete(instance.codeKey);
+    startStates.delete(instance.codeKey);
   }
 }
 
@@ -317,7 +399,7 @@ function heldBytes(): number {
     bytes += instance.memory.buffer.byteLength;
     if (instance.snapshot) snapshots.add(instance.snapshot);
   }
-  for (const snapshot of startSnapshots.values()) snapshots.add(snapshot);
+  for (const { snapshot } of startStates.values()) snapshots.add(snapshot);
   for (const snapshot of snapshots) bytes += snapshot.memory.byteLength;
   return bytes;
 }
@@ -335,7 +417,7 @@ function hasRoom(codeKey: string): boolean {
   if (count === 0) return true;
   let expected = 0;
   for (const instance of allInstances()) if (instance.codeKey === codeKey) expected = Math.max(expected, instance.memory.buffer.byteLength);
-  if (expected > 0 && !startSnapshots.has(codeKey)) expected *= 2;
+  if (expected > 0 && !startStates.has(codeKey)) expected *= 2;
   return count < limits.maxInstances && heldBytes() + expected <= limits.instanceMemoryBytes;
 }
 
@@ -484,7 +566,7 @@ async function execute(job: ExecuteMessage): Promise<boolean> {
 function forget(codeKey: string): void {
   compiledByKey.delete(codeKey);
   for (const instance of [...allInstances()]) if (instance.codeKey === codeKey) drop(instance);
-  startSnapshots.delete(codeKey);
+  startStates.delete(codeKey);
   report();
   const taken = takeChanges();
   if (taken) post({ type: 'holding', changes: taken });
@@ -496,19 +578,16 @@ function keep(code: GuestCode): void {
 
 /**
  * A clean instance of `code` that has answered the warm-up paths once — so V8 has compiled
- * (lazily, function by function) what a first request runs — and was then reset to the state it
- * started in, which becomes the code's start snapshot.
+ * (lazily, function by function) what a first request runs — in the code's start state.
  */
-async function preparedInstance(code: GuestCode, warmUpPaths: string[]): Promise<GuestInstance | undefined> {
+async function preparedInstance(code: GuestCode): Promise<GuestInstance | undefined> {
   const made = await instantiateCode(code);
-  const snapshot = startSnapshots.get(code.key) ?? takeSnapshot(made);
-  if (!sameState(made, snapshot)) return adopt(made, code.key, undefined);
-  startSnapshots.set(code.key, snapshot);
-  const warmed = warmUp(made, warmUpPaths);
-  restoreMemory(snapshot, made.memory, made.globals);
-  if (warmed) return adopt(made, code.key, snapshot);
-  if (!perCode.has(code.key)) startSnapshots.delete(code.key); // a guest failing its warm-up may be unusable: no instance
-  return undefined;
+  const start = startStates.get(code.key);
+  if (start) return adopt(made, code.key, startAsOthers(made, start) ? start.snapshot : undefined);
+  const state = startStateOf(made, code.warmUpPaths);
+  if (!state) return undefined; // a guest failing its warm-up may be unusable: no instance
+  startStates.set(code.key, state);
+  return adopt(made, code.key, state.snapshot);
 }
 
 /**
@@ -523,7 +602,7 @@ async function prepare(message: PrepareMessage): Promise<void> {
     await loadGlue(code.modulePath);
     if (message.instantiate && !perCode.has(code.key) && hasRoomAfterReport(code.key)) {
       setPhase(preparingPhase); // the main thread replaces a worker stuck here
-      const instance = await preparedInstance(code, message.warmUpPaths ?? []);
+      const instance = await preparedInstance(code);
       if (instance) addClean(instance);
     }
   } catch {

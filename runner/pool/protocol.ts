@@ -36,6 +36,16 @@ export interface GuestCode {
   /** Sent only to a worker that does not hold this key yet. */
   modules?: Record<string, WebAssembly.Module>;
   memoryLimitBytes: number;
+  /**
+   * GET paths a new instance is called on once (host calls refused, output dropped) before its
+   * state is kept as the one it is reset to, so the code a request runs first is compiled.
+   */
+  warmUpPaths: string[];
+}
+
+/** What a worker that already holds the code's modules is sent of it. */
+export function withoutModules(code: GuestCode): GuestCode {
+  return { key: code.key, modulePath: code.modulePath, memoryLimitBytes: code.memoryLimitBytes, warmUpPaths: code.warmUpPaths };
 }
 
 export interface ExecuteMessage {
@@ -50,8 +60,6 @@ export interface ExecuteMessage {
   maxStdioBytes: number;
   /** The guest call's deadline; the worker gives up waiting for a host answer a little after it. */
   deadlineMs: number;
-  /** `request` policy: GET paths called once (host calls refused) before the memory snapshot. */
-  warmUpPaths: string[];
   code: GuestCode;
   context: GuestContext;
   request: GuestRequest;
@@ -67,8 +75,6 @@ export interface PrepareMessage {
   type: 'prepare';
   code: GuestCode;
   instantiate?: boolean;
-  /** GET paths the new instance is called on once (host calls refused) and then reset, so V8 compiles the code a request runs first. */
-  warmUpPaths?: string[];
 }
 
 /** The main thread dropped compiled code: the worker forgets it and the instances built from it. */

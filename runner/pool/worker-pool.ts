@@ -3,6 +3,7 @@ import { guestWorkerSource } from './guest-worker-source.ts';
 import type { WorkerLimits } from './guest-worker.ts';
 import type { ServedInWorker } from '../storage/worker-reads.ts';
 import {
+  withoutModules,
   claimToken, preparingPhase, sharedClockMs, SlotCell, slotSignalBytes, slotViews,
   type ExecuteMessage, type FailureKind, type ForgetMessage, type GuestCode, type GuestResponse, type HoldingChanges, type HostCallMessage, type HostCallReply, type PrepareMessage, type WorkerMessage,
 } from './protocol.ts';
@@ -135,6 +136,8 @@ export class WorkerPool<Owner> {
   private nextSeq = 1;
   private closed = false;
   private readonly retired = { instantiations: 0, tenantSwitches: 0 };
+  /** Codes whose instance could not be made ready in time (a warm-up that never ends): sent without warm-up paths from then on. */
+  private readonly warmUpsStuck = new Set<string>();
   private readonly limits: WorkerLimits;
 
   constructor(
@@ -203,7 +206,7 @@ export class WorkerPool<Owner> {
    * load; with `instantiate`, the least loaded worker also readies a clean instance of it (unless
    * a worker holds one of the code already), and the promise resolves once it has.
    */
-  prepare(code: GuestCode, instantiate = false, warmUpPaths: string[] = []): Promise<void> {
+  prepare(code: GuestCode, instantiate = false): Promise<void> {
     const target = instantiate ? this.leastHolding(code.key) : undefined;
     // The worker making it (this call's, or an earlier one's still under way) tells when it is done.
     const maker = target ?? (instantiate ? this.slots.find((slot) => slot.alive && slot.preparing.has(code.key)) : undefined);
@@ -215,14 +218,20 @@ export class WorkerPool<Owner> {
       if (known && slot !== target) continue;
       slot.codeKeys.add(code.key);
       if (slot === target) slot.holdings.add(`clean|${code.key}`); // counted on at once: the worker makes it before any job sent after
-      const sent = known ? { key: code.key, modulePath: code.modulePath, memoryLimitBytes: code.memoryLimitBytes } : code;
-      slot.worker.postMessage({ type: 'prepare', code: sent, ...(slot === target ? { instantiate: true, warmUpPaths } : {}) } satisfies PrepareMessage);
+      slot.worker.postMessage({ type: 'prepare', code: this.sendable(code, known), ...(slot === target ? { instantiate: true } : {}) } satisfies PrepareMessage);
     }
     return done;
   }
 
+  /** The code as posted to a worker: its modules only when the worker does not hold them yet. */
+  private sendable(code: GuestCode, known: boolean): GuestCode {
+    const sent = known ? withoutModules(code) : code;
+    return this.warmUpsStuck.has(code.key) ? { ...sent, warmUpPaths: [] } : sent;
+  }
+
   /** Drops compiled code from every worker (called when the compiled-module cache evicts it). */
   forget(codeKey: string): void {
+    this.warmUpsStuck.delete(codeKey);
     for (const slot of this.slots) {
       if (!slot.codeKeys.delete(codeKey)) continue;
       slot.worker.postMessage({ type: 'forget', codeKey } satisfies ForgetMessage);
@@ -247,6 +256,7 @@ export class WorkerPool<Owner> {
         slot.busy = undefined;
         this.enqueue(waiting.queued, true);
       }
+      for (const codeKey of slot.preparing.keys()) this.warmUpsStuck.add(codeKey);
       this.replace(slot);
     }, budget);
     timer.unref();
@@ -461,6 +471,7 @@ export class WorkerPool<Owner> {
     if (phase === -token) {
       const due = since + budget;
       if (now < due - 1) return this.armDeadline(slot, running, Math.min(due - now, deadlineMs));
+      this.warmUpsStuck.add(running.queued.job.code.key);
       return this.expire(slot, running, { kind: 'start-timeout', message: `The extension could not be made ready within ${budget} ms.`, memoryBytes: 0 });
     }
     // Not started: the worker is still busy with what it was handed before (a snapshot restore, a preparation).
@@ -636,7 +647,7 @@ export class WorkerPool<Owner> {
     const { maxQueueWaitMs: _queueWait, tenant: _tenant, code, ...rest } = job;
     const known = slot.codeKeys.has(code.key);
     slot.codeKeys.add(code.key);
-    const sent = known ? { key: code.key, modulePath: code.modulePath, memoryLimitBytes: code.memoryLimitBytes } : code;
+    const sent = this.sendable(code, known);
     // The body is the pool's to give away: move it instead of copying it.
     const body = rest.request.body;
     const movable = !behind && body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.byteLength > 0 && !(body.buffer instanceof SharedArrayBuffer);

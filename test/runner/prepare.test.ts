@@ -3,11 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
-import { contentHashOf, packBundle, parseManifest, storeBundle, storeSignatureFile } from '../../lib/bundle/index.ts';
 import { createRunner, type Runner } from '../../runner/index.ts';
 import { exampleDir, guestDir } from '../support/projects.ts';
-import { executeBody, signatureFor, startFixture, type RunnerFixture } from './support.ts';
+import { executeBody, startFixture, type RunnerFixture } from './support.ts';
 
 /** Counters from a runner's registry: cache lookups by cache and result, and instances created. */
 async function counters(runner: Runner): Promise<Record<string, number>> {
@@ -102,12 +100,7 @@ describe('runner: a version whose warm-up never ends does not wedge a worker', (
 
   it('answers the prepare once the stuck worker is replaced, and the next calls are served', async () => {
     // test/guests/misbehave with `GET /loop` as its first endpoint: the prepared instance's warm-up calls it.
-    const dir = guestDir('misbehave');
-    const manifest = parseManifest(readFileSync(join(dir, 'manifest.json')));
-    const bytes = packBundle({ manifest: { ...manifest, api: { endpoints: [{ method: 'GET', path: '/loop' }, ...(manifest.api?.endpoints ?? [])] } }, component: readFileSync(join(dir, 'dist', 'component.wasm')), ui: new Map([['index.html', readFileSync(join(dir, 'ui', 'index.html'))]]) });
-    const hash = contentHashOf(bytes);
-    storeBundle(fixture.bundleDir, bytes, hash);
-    storeSignatureFile(fixture.bundleDir, hash, signatureFor(hash, fixture.signingKeys.test));
+    const hash = fixture.publishWarmingUpOn(guestDir('misbehave'), ['/loop']);
     const { status } = await prepare(fixture, { content_hash: hash });
     expect(status).toBe(200);
     expect(await fixture.runner.registry.getSingleMetricAsString('runner_worker_replacements_total')).toMatch(/runner_worker_replacements_total 1$/m);

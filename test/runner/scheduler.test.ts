@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { guestDir } from '../support/projects.ts';
 import { executeBody, startFixture, type CallOptions, type RunnerFixture } from './support.ts';
 
@@ -121,5 +121,62 @@ describe('runner scheduler: more tenants than instances (#11)', () => {
     expect(metric('runner_guest_instances')).toBeLessThanOrEqual(2);
     expect(metric('runner_guest_tenant_switches_total')).toBeGreaterThan(0);
     expect(metric('runner_guest_instance_memory_bytes')).toBeGreaterThan(0);
+  });
+});
+
+describe('runner scheduler: every tenant starts in the state the warm-up left (#11)', () => {
+  let fixture: RunnerFixture;
+
+  // A runner each, with room for three instances: the third is born after the start state was taken from the second, and gets it put in.
+  beforeEach(async () => {
+    fixture = await startFixture({ workers: 1, reserveWorkers: 0, instancesPerWorker: 3 });
+  });
+  afterEach(() => fixture?.close());
+
+  const tenants = ['t-0', 't-1', 't-2', 't-3', 't-4'];
+  // Runs of the same tenant between turns, so instances are both kept and handed over.
+  const pattern = [...tenants, 't-0', 't-0', 't-1', 't-3', 't-3', 't-3', 't-4', 't-2', 't-0', ...tenants];
+
+  async function switches(): Promise<number> {
+    const text = await fixture.runner.registry.getSingleMetricAsString('runner_guest_tenant_switches_total');
+    return Number(/ (\d+)$/m.exec(text)![1]);
+  }
+
+  it('a warm-up that only computes is kept: new and handed-over instances alike start after it, and never with another tenant\'s state', async () => {
+    // test/guests/misbehave warming up on `GET /counter`: the start state has counted one call.
+    const hash = fixture.publishWarmingUpOn(guestDir('misbehave'), ['/counter']);
+    const switchesBefore = await switches();
+    const calls = new Map<string, number>();
+    const seen: Array<[string, number, number]> = [];
+    for (const tenant of pattern) {
+      const { status, body } = await run(fixture, { hash, path: '/counter', tenant });
+      expect(status).toBe(200);
+      calls.set(tenant, (calls.get(tenant) ?? 0) + 1);
+      seen.push([tenant, body.counter, calls.get(tenant)!]);
+    }
+    expect(seen.slice(0, 5).map(([, counter]) => counter)).toEqual([2, 2, 2, 2, 2]);
+    expect(seen.filter(([, counter, own]) => counter > own + 1 || counter < 2)).toEqual([]);
+    expect(seen.slice(8, 11).map(([tenant, counter]) => [tenant, counter])).toEqual([['t-3', seen[8][1]], ['t-3', seen[8][1] + 1], ['t-3', seen[8][1] + 2]]);
+    expect(await switches()).toBeGreaterThan(switchesBefore);
+  });
+
+  it('a warm-up that writes to stdout is not kept: tenants start as the instance was born, and their own output is still captured', async () => {
+    // The warm-up's console.log leaves a stdout handle in jco's tables that another instance does not have.
+    const hash = fixture.publishWarmingUpOn(guestDir('misbehave'), ['/stdout']);
+    const switchesBefore = await switches();
+    const first = new Map<string, number>();
+    for (const [index, tenant] of pattern.entries()) {
+      const counted = await run(fixture, { hash, path: '/counter', tenant });
+      expect(counted.status).toBe(200);
+      if (!first.has(tenant)) first.set(tenant, counted.body.counter);
+      const requestId = `stdout-${index}`;
+      const printed = await run(fixture, { hash, path: '/stdout', tenant, requestId });
+      expect(printed.status).toBe(200);
+      const response = await fetch(`${fixture.url}/v1/debug/events?tenant=${tenant}`, { headers: { authorization: `Bearer ${fixture.token}` } });
+      const { events } = (await response.json()) as { events: Array<{ stream: string; message: string; request: string }> };
+      expect(events.filter((event) => event.request === requestId && event.stream === 'stdout').map((event) => event.message).join('')).toContain('hello on stdout');
+    }
+    expect([...first.values()]).toEqual([1, 1, 1, 1, 1]);
+    expect(await switches()).toBeGreaterThan(switchesBefore);
   });
 });

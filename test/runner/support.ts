@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nacl from 'tweetnacl';
-import { packProjectDir, storeBundle, storeSignatureFile } from '../../lib/bundle/index.ts';
+import { contentHashOf, packBundle, packProjectDir, parseManifest, storeBundle, storeSignatureFile } from '../../lib/bundle/index.ts';
 import { addSignature, generateSigningKey, signContentHash, type SigningKey, type TrustBundle } from '../../lib/signing/index.ts';
 import { uiOriginLabel } from '../../lib/ext-ui/origins.ts';
 import { mintUiTicket, uiTicketKey } from '../../lib/ext-ui/tickets.ts';
@@ -18,6 +18,11 @@ export interface RunnerFixture extends RunningRunnerServer {
   runnerKeys: { publicKey: string; secretKey: string };
   /** Packs, signs and stores a project; returns its content hash. */
   publish(projectDir: string): string;
+  /**
+   * Publishes a built test guest (test publisher) with `firstGetPaths` put before its manifest's
+   * endpoints, so they are the ones the runner calls to warm an instance up. Returns its hash.
+   */
+  publishWarmingUpOn(projectDir: string, firstGetPaths: string[]): string;
   execute(body: unknown, token?: string): Promise<{ status: number; headers: Headers; json: any }>;
 }
 
@@ -71,6 +76,15 @@ export async function startFixture(overrides: Partial<RunnerConfig> = {}): Promi
       storeBundle(bundleDir, bundle.bytes, bundle.hash);
       storeSignatureFile(bundleDir, bundle.hash, signatureFor(bundle.hash, signingKeys[bundle.publisher as 'test']));
       return bundle.hash;
+    },
+    publishWarmingUpOn(projectDir, firstGetPaths) {
+      const manifest = parseManifest(readFileSync(join(projectDir, 'manifest.json')));
+      const endpoints = [...firstGetPaths.map((path) => ({ method: 'GET' as const, path })), ...(manifest.api?.endpoints ?? [])];
+      const bytes = packBundle({ manifest: { ...manifest, api: { ...manifest.api, endpoints } }, component: readFileSync(join(projectDir, 'dist', 'component.wasm')), ui: new Map([['index.html', readFileSync(join(projectDir, 'ui', 'index.html'))]]) });
+      const hash = contentHashOf(bytes);
+      storeBundle(bundleDir, bytes, hash);
+      storeSignatureFile(bundleDir, hash, signatureFor(hash, signingKeys.test));
+      return hash;
     },
     async execute(body, presentedToken = token) {
       const response = await fetch(`${server.url}/v1/execute`, {
