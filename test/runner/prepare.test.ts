@@ -106,4 +106,13 @@ describe('runner: a version whose warm-up never ends does not wedge a worker', (
     expect(await fixture.runner.registry.getSingleMetricAsString('runner_worker_replacements_total')).toMatch(/runner_worker_replacements_total 1$/m);
     for (const tenant of ['tenant-x', 'tenant-y']) expect((await fixture.execute(executeBody({ hash, path: '/hello', tenant }))).status).toBe(200);
   });
+
+  it('`request` policy, not prepared: the first call cannot be made ready in time, and every call after it is served', async () => {
+    // Each `request` instance is warmed up before its first call; this version's warm-up calls `GET /loop`.
+    const hash = fixture.publishWarmingUpOn(guestDir('misbehave'), ['/loop', '/counter']);
+    const first = await fixture.execute(executeBody({ hash, path: '/hello', tenant: 'tenant-r', isolation: 'request' }));
+    expect(first.status).toBe(503);
+    expect(first.json.error.code).toBe('E_RUNNER_START_TIMEOUT');
+    for (const tenant of ['tenant-r', 'tenant-s', 'tenant-r']) expect((await fixture.execute(executeBody({ hash, path: '/hello', tenant, isolation: 'request' }))).status).toBe(200);
+  });
 });
