@@ -61,14 +61,17 @@ const owned = new Map<string, GuestInstance>();
 const clean = new Map<string, GuestInstance[]>();
 /**
  * Where every `tenant` policy instance of a code starts, and is reset to when it changes hands:
- * the state after the warm-up calls. That state is only put into an instance that was born in
- * the same state as the one it was taken from (its memory digest and globals), because the rest
- * of an instance (jco's resource tables) is not in the snapshot; and it is taken only when the
- * warm-up made no call through jco's glue, which could leave a handle in the memory that another
- * instance's tables do not have. Otherwise the state at birth is used.
+ * the state after the warm-up calls, taken from the instance that made it. Only linear memory and
+ * globals are in a snapshot, not jco's resource tables, and the warm-up may leave handles in
+ * memory (the WASI adapter keeps its stdio streams there once it has asked for them). So another
+ * instance gets that state only when it was born in the same state (memory digest and globals)
+ * and its own warm-up made the same calls through jco's glue, in the same order: its tables then
+ * hold the same handles under the same numbers.
  */
 interface StartState {
   birth: Birth;
+  /** The glue calls the warm-up made, in order; undefined when the code is not warmed up (its warm-up trapped). */
+  warmUpCalls: string | undefined;
   snapshot: Snapshot;
 }
 
@@ -98,8 +101,8 @@ let currentJob: ExecuteMessage | undefined;
 let hostAnswersUntil = 0;
 let nextCallId = 1;
 let warmingUp = false;
-/** Calls the guest made through jco's glue while warming up (the direct WASI functions are not counted: they keep no state). */
-let glueCallsWhileWarming = 0;
+/** The calls the guest makes through jco's glue while warming up (the direct WASI functions keep no state and are not seen here). */
+const glueCallsWhileWarming: string[] = [];
 let stdioBytes = 0;
 /** SpiderMonkey prints "out of memory" before it aborts when the capped memory cannot grow. */
 let sawOutOfMemory = false;
@@ -135,7 +138,7 @@ const storageReads = new WorkerStorageReads();
  * should it not, the wait still ends a little after the call's deadline.
  */
 function hostCall(iface: string, fn: string, args: unknown[]): unknown {
-  if (warmingUp) glueCallsWhileWarming++;
+  if (warmingUp) glueCallsWhileWarming.push(`${iface}.${fn}`);
   if (warmingUp || !currentJob) throw unavailable('Host calls are not available while the extension warms up.');
   const servedHere = storageReads.serve(currentJob.storageReads, currentJob.context, iface, fn, args);
   if (servedHere) return servedHere.value;
@@ -170,18 +173,18 @@ function captureStdio(stream: 'stdout' | 'stderr', bytes: Uint8Array): void {
 
 const wasiImports = countingWarmUpCalls(guestWasiImports(captureStdio));
 
-/** The WASI functions, each counting the calls made while warming up; resource classes are left as they are (jco checks them with `instanceof`). */
+/** The WASI functions, each noting the calls made while warming up; resource classes are left as they are (jco checks them with `instanceof`). */
 function countingWarmUpCalls(interfaces: Record<string, Record<string, unknown>>): Record<string, Record<string, unknown>> {
-  const counted = (fn: (...args: unknown[]) => unknown) =>
+  const counted = (name: string, fn: (...args: unknown[]) => unknown) =>
     function (this: unknown, ...args: unknown[]) {
-      if (warmingUp) glueCallsWhileWarming++;
+      if (warmingUp) glueCallsWhileWarming.push(name);
       return fn.apply(this, args);
     };
   const isClass = (value: Function) => /^class\b/.test(Function.prototype.toString.call(value));
   return Object.fromEntries(
     Object.entries(interfaces).map(([name, members]) => [
       name,
-      Object.fromEntries(Object.entries(members).map(([key, value]) => [key, typeof value === 'function' && !isClass(value) ? counted(value as (...args: unknown[]) => unknown) : value])),
+      Object.fromEntries(Object.entries(members).map(([key, value]) => [key, typeof value === 'function' && !isClass(value) ? counted(`${name}.${key}`, value as (...args: unknown[]) => unknown) : value])),
     ]),
   );
 }
@@ -238,67 +241,63 @@ function memoryDigest(memory: Uint8Array): string {
   return createHash('sha256').update(memory).digest('base64');
 }
 
-function birthOf({ memory, globalValues }: Snapshot): Birth {
-  return { memoryDigest: memoryDigest(memory), globalValues };
+function birthOf(made: Instantiated): Birth {
+  return { memoryDigest: memoryDigest(new Uint8Array(made.memory.buffer)), globalValues: made.globals.map((global) => global.value) };
 }
 
-function bornAs(made: Instantiated, birth: Birth): boolean {
-  return made.globals.every((global, index) => Object.is(global.value, birth.globalValues[index])) && memoryDigest(new Uint8Array(made.memory.buffer)) === birth.memoryDigest;
+function sameBirth(a: Birth, b: Birth): boolean {
+  return a.memoryDigest === b.memoryDigest && a.globalValues.length === b.globalValues.length && a.globalValues.every((value, index) => Object.is(value, b.globalValues[index]));
+}
+
+/** Calls the warm-up paths on a newly born instance; the glue calls it made, or undefined when it trapped (`made` is then unusable). */
+function warmUpNew(made: Instantiated, warmUpPaths: string[]): string | undefined {
+  glueCallsWhileWarming.length = 0;
+  const warmed = warmUp(made, warmUpPaths);
+  const calls = glueCallsWhileWarming.join(' ');
+  glueCallsWhileWarming.length = 0;
+  return warmed ? calls : undefined;
 }
 
 /**
- * Calls the warm-up paths on a newly born instance. The state after them stands when the warm-up
- * made no call through jco's glue; otherwise `made` is put back to its birth. Gives the birth
- * (a snapshot taken first) and whether the warm-up's state stands; undefined when the warm-up
- * trapped (`made` is then unusable).
+ * A newly born instance of `code` in the code's start state, with the snapshot to reset it to;
+ * the first instance of the code makes that state. Without a snapshot when it cannot take the
+ * code's start state (born otherwise, or its warm-up went otherwise): it is then never handed to
+ * another tenant. `keep`: whether a start state made here is kept for the code.
  */
-function warmUpNew(made: Instantiated, warmUpPaths: string[]): { atBirth: Snapshot; warm: boolean } | undefined {
-  const atBirth = takeSnapshot(made);
-  const glueCallsBefore = glueCallsWhileWarming;
-  if (!warmUp(made, warmUpPaths)) return undefined;
-  const warm = glueCallsWhileWarming === glueCallsBefore;
-  if (!warm) restoreMemory(atBirth, made.memory, made.globals);
-  return { atBirth, warm };
-}
-
-/** The code's start state, made from a newly born instance (which ends in it); undefined when the warm-up trapped. */
-function startStateOf(made: Instantiated, warmUpPaths: string[]): StartState | undefined {
-  const warmed = warmUpNew(made, warmUpPaths);
-  if (!warmed) return undefined;
-  return { birth: birthOf(warmed.atBirth), snapshot: warmed.warm ? takeSnapshot(made) : warmed.atBirth };
-}
-
-/** Puts a new instance into the code's start state; false when it was not born like the others. */
-function startAsOthers(made: Instantiated, start: StartState): boolean {
-  if (!bornAs(made, start.birth)) return false;
-  restoreMemory(start.snapshot, made.memory, made.globals);
-  return true;
+async function startInstance(code: GuestCode, keep: boolean): Promise<{ made: Instantiated; snapshot: Snapshot | undefined }> {
+  const made = await instantiateCode(code);
+  const start = startStates.get(code.key);
+  const birth = start || keep ? birthOf(made) : undefined; // a first instance, keeping nothing, needs none
+  if (start && !sameBirth(birth!, start.birth)) return { made, snapshot: undefined };
+  if (start && start.warmUpCalls === undefined) return { made, snapshot: start.snapshot };
+  const calls = warmUpNew(made, code.warmUpPaths);
+  if (calls === undefined) {
+    // The warm-up trapped: a new instance, at birth; when it makes the start state, the code is not warmed up.
+    const again = await instantiateCode(code);
+    if (start || !keep || !sameBirth(birthOf(again), birth!)) return { made: again, snapshot: undefined };
+    const state: StartState = { birth: birth!, warmUpCalls: undefined, snapshot: takeSnapshot(again) };
+    startStates.set(code.key, state);
+    return { made: again, snapshot: state.snapshot };
+  }
+  if (start) {
+    if (calls !== start.warmUpCalls) return { made, snapshot: undefined };
+    restoreMemory(start.snapshot, made.memory, made.globals);
+    return { made, snapshot: start.snapshot };
+  }
+  if (!keep) return { made, snapshot: undefined };
+  const state: StartState = { birth: birth!, warmUpCalls: calls, snapshot: takeSnapshot(made) };
+  startStates.set(code.key, state);
+  return { made, snapshot: state.snapshot };
 }
 
 /**
  * A new `tenant` policy instance, in the code's start state. The second instance of a code in
- * this worker makes that state and keeps it as the snapshot every instance is reset to; later
- * ones start in it when they were born like the instance it was taken from (otherwise they are
- * never handed over, only dropped). The first is warmed up the same way but keeps no snapshot:
- * one tenant needs none.
+ * this worker makes that state and keeps it as the snapshot every instance is reset to; the first
+ * is warmed up the same way but keeps no snapshot (one tenant needs none).
  */
 async function instantiateForTenants(code: GuestCode): Promise<GuestInstance> {
-  const made = await instantiateCode(code);
-  const start = startStates.get(code.key);
-  if (start) return adopt(made, code.key, startAsOthers(made, start) ? start.snapshot : undefined);
-  if (!perCode.has(code.key)) {
-    if (warmUpNew(made, code.warmUpPaths)) return adopt(made, code.key, undefined);
-    return adopt(await instantiateCode(code), code.key, undefined); // the warm-up trapped: a new instance, at birth
-  }
-  const state = startStateOf(made, code.warmUpPaths);
-  if (state) {
-    startStates.set(code.key, state);
-    return adopt(made, code.key, state.snapshot);
-  }
-  const again = await instantiateCode(code); // the warm-up trapped: a new instance, whose birth is the start state
-  const atBirth = takeSnapshot(again);
-  startStates.set(code.key, { birth: birthOf(atBirth), snapshot: atBirth });
-  return adopt(again, code.key, atBirth);
+  const { made, snapshot } = await startInstance(code, perCode.has(code.key));
+  return adopt(made, code.key, snapshot);
 }
 
 const warmUpContext = { tenantId: '', extensionId: '', installId: '', requestId: 'warm-up', version: '', contentHash: '', config: [] };
@@ -580,14 +579,9 @@ function keep(code: GuestCode): void {
  * A clean instance of `code` that has answered the warm-up paths once — so V8 has compiled
  * (lazily, function by function) what a first request runs — in the code's start state.
  */
-async function preparedInstance(code: GuestCode): Promise<GuestInstance | undefined> {
-  const made = await instantiateCode(code);
-  const start = startStates.get(code.key);
-  if (start) return adopt(made, code.key, startAsOthers(made, start) ? start.snapshot : undefined);
-  const state = startStateOf(made, code.warmUpPaths);
-  if (!state) return undefined; // a guest failing its warm-up may be unusable: no instance
-  startStates.set(code.key, state);
-  return adopt(made, code.key, state.snapshot);
+async function preparedInstance(code: GuestCode): Promise<GuestInstance> {
+  const { made, snapshot } = await startInstance(code, true);
+  return adopt(made, code.key, snapshot);
 }
 
 /**

@@ -160,9 +160,10 @@ describe('runner scheduler: every tenant starts in the state the warm-up left (#
     expect(await switches()).toBeGreaterThan(switchesBefore);
   });
 
-  it('a warm-up that writes to stdout is not kept: tenants start as the instance was born, and their own output is still captured', async () => {
-    // The warm-up's console.log leaves a stdout handle in jco's tables that another instance does not have.
-    const hash = fixture.publishWarmingUpOn(guestDir('misbehave'), ['/stdout']);
+  it('a warm-up that writes to stdout is kept too: every instance holds its own stdout, and each tenant\'s output is captured after a switch', async () => {
+    // The warm-up's console.log leaves the WASI adapter's stdout handle in linear memory; each
+    // instance's own warm-up made that handle in its own tables before the start state went in.
+    const hash = fixture.publishWarmingUpOn(guestDir('misbehave'), ['/counter', '/stdout']);
     const switchesBefore = await switches();
     const first = new Map<string, number>();
     for (const [index, tenant] of pattern.entries()) {
@@ -176,7 +177,7 @@ describe('runner scheduler: every tenant starts in the state the warm-up left (#
       const { events } = (await response.json()) as { events: Array<{ stream: string; message: string; request: string }> };
       expect(events.filter((event) => event.request === requestId && event.stream === 'stdout').map((event) => event.message).join('')).toContain('hello on stdout');
     }
-    expect([...first.values()]).toEqual([1, 1, 1, 1, 1]);
+    expect([...first.values()]).toEqual([2, 2, 2, 2, 2]);
     expect(await switches()).toBeGreaterThan(switchesBefore);
   });
 });
