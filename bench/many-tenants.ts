@@ -3,7 +3,8 @@
 // rounds so every ratio is taken against the one-tenant figure of its own round. Also prints the
 // runner's instances, their memory, its RSS and how many instances were created or handed over.
 // Run: node --import tsx bench/many-tenants.ts   (BENCH_SECONDS per run, default 5; BENCH_ROUNDS, default 3;
-// BENCH_RUNNER_CONFIG='{"instancesPerWorker":16}' passes runner settings; BENCH_BASELINE_DIR=<checkout> measures that checkout)
+// BENCH_RUNNER_CONFIG='{"instancesPerWorker":16}' passes runner settings; BENCH_BASELINE_DIR=<checkout> measures that checkout;
+// BENCH_TARGET=sdk-failures:/count calls another published guest and path: test/guests/sdk-failures, whose warm-up logs and calls the host)
 // @ts-expect-error autocannon ships no type declarations
 import autocannon from 'autocannon';
 import { readFileSync } from 'node:fs';
@@ -20,10 +21,11 @@ function cpuMicros(): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
 }
 const { url, token, hashes } = runner.info as { url: string; token: string; hashes: Record<string, string> };
+const [targetGuest, targetPath] = (process.env.BENCH_TARGET ?? 'hello:/hello').split(':');
 const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
 
 async function rotate(tenants: number, duration: number): Promise<{ rps: number; p50: number; p99: number; bad: number; cpu: number }> {
-  const bodies = Array.from({ length: tenants }, (_, index) => executeBody(hashes.hello, '/hello', { tenant: `tenant-${index}` }));
+  const bodies = Array.from({ length: tenants }, (_, index) => executeBody(hashes[targetGuest], targetPath, { tenant: `tenant-${index}` }));
   let next = 0;
   const cpuBefore = cpuMicros();
   const result = await autocannon({

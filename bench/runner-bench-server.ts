@@ -29,7 +29,7 @@ if (mode === 'plain') {
   const trust: TrustBundle = { version: 1, keys: Object.entries(keys).map(([publisher, key]) => ({ keyId: key.keyId, publisher, publicKey: key.publicKey })) };
   const bundleDir = join(dataDir, 'bundles');
   const hashes: Record<string, string> = {};
-  for (const [name, dir] of [['hello', 'examples/hello'], ['misbehave', 'test/guests/misbehave']]) {
+  for (const [name, dir] of [['hello', 'examples/hello'], ['misbehave', 'test/guests/misbehave'], ['sdk-failures', 'test/guests/sdk-failures']]) {
     const packed = packProjectDir(join(repoRoot, dir));
     storeBundle(bundleDir, packed.bytes, packed.hash);
     storeSignatureFile(bundleDir, packed.hash, addSignature(undefined, packed.hash, signContentHash(packed.hash, keys[packed.manifest.publisher])));
