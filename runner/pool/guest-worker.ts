@@ -171,11 +171,11 @@ function captureStdio(stream: 'stdout' | 'stderr', bytes: Uint8Array): void {
   post({ type: 'stdio', jobId: currentJob.jobId, stream, text: decoder.decode(kept), truncated: kept.length < bytes.length });
 }
 
-const wasiImports = countingWarmUpCalls(guestWasiImports(captureStdio));
+const wasiImports = notingWarmUpCalls(guestWasiImports(captureStdio));
 
 /** The WASI functions, each noting the calls made while warming up; resource classes are left as they are (jco checks them with `instanceof`). */
-function countingWarmUpCalls(interfaces: Record<string, Record<string, unknown>>): Record<string, Record<string, unknown>> {
-  const counted = (name: string, fn: (...args: unknown[]) => unknown) =>
+function notingWarmUpCalls(interfaces: Record<string, Record<string, unknown>>): Record<string, Record<string, unknown>> {
+  const noted = (name: string, fn: (...args: unknown[]) => unknown) =>
     function (this: unknown, ...args: unknown[]) {
       if (warmingUp) glueCallsWhileWarming.push(name);
       return fn.apply(this, args);
@@ -184,7 +184,7 @@ function countingWarmUpCalls(interfaces: Record<string, Record<string, unknown>>
   return Object.fromEntries(
     Object.entries(interfaces).map(([name, members]) => [
       name,
-      Object.fromEntries(Object.entries(members).map(([key, value]) => [key, typeof value === 'function' && !isClass(value) ? counted(`${name}.${key}`, value as (...args: unknown[]) => unknown) : value])),
+      Object.fromEntries(Object.entries(members).map(([key, value]) => [key, typeof value === 'function' && !isClass(value) ? noted(`${name}.${key}`, value as (...args: unknown[]) => unknown) : value])),
     ]),
   );
 }
@@ -259,23 +259,27 @@ function warmUpNew(made: Instantiated, warmUpPaths: string[]): string | undefine
 }
 
 /**
- * A newly born instance of `code` in the code's start state, with the snapshot to reset it to;
- * the first instance of the code makes that state. Without a snapshot when it cannot take the
- * code's start state (born otherwise, or its warm-up went otherwise): it is then never handed to
- * another tenant. `keep`: whether a start state made here is kept for the code.
+ * A newly born instance of `code`, warmed up, with the snapshot to reset it to: the code's start
+ * state, which it makes when there is none yet and `keep` says to keep one. Without a snapshot
+ * when it keeps none, or cannot take the code's (born otherwise, or its warm-up went otherwise):
+ * it is then never handed to another tenant.
  */
 async function startInstance(code: GuestCode, keep: boolean): Promise<{ made: Instantiated; snapshot: Snapshot | undefined }> {
   const made = await instantiateCode(code);
   const start = startStates.get(code.key);
-  const birth = start || keep ? birthOf(made) : undefined; // a first instance, keeping nothing, needs none
-  if (start && !sameBirth(birth!, start.birth)) return { made, snapshot: undefined };
+  if (!start && !keep) {
+    if (warmUpNew(made, code.warmUpPaths) !== undefined) return { made, snapshot: undefined };
+    return { made: await instantiateCode(code), snapshot: undefined }; // the warm-up trapped: a new instance, at birth
+  }
+  const birth = birthOf(made);
+  if (start && !sameBirth(birth, start.birth)) return { made, snapshot: undefined };
   if (start && start.warmUpCalls === undefined) return { made, snapshot: start.snapshot };
   const calls = warmUpNew(made, code.warmUpPaths);
   if (calls === undefined) {
     // The warm-up trapped: a new instance, at birth; when it makes the start state, the code is not warmed up.
     const again = await instantiateCode(code);
-    if (start || !keep || !sameBirth(birthOf(again), birth!)) return { made: again, snapshot: undefined };
-    const state: StartState = { birth: birth!, warmUpCalls: undefined, snapshot: takeSnapshot(again) };
+    if (start || !sameBirth(birthOf(again), birth)) return { made: again, snapshot: undefined };
+    const state: StartState = { birth, warmUpCalls: undefined, snapshot: takeSnapshot(again) };
     startStates.set(code.key, state);
     return { made: again, snapshot: state.snapshot };
   }
@@ -284,8 +288,7 @@ async function startInstance(code: GuestCode, keep: boolean): Promise<{ made: In
     restoreMemory(start.snapshot, made.memory, made.globals);
     return { made, snapshot: start.snapshot };
   }
-  if (!keep) return { made, snapshot: undefined };
-  const state: StartState = { birth: birth!, warmUpCalls: calls, snapshot: takeSnapshot(made) };
+  const state: StartState = { birth, warmUpCalls: calls, snapshot: takeSnapshot(made) };
   startStates.set(code.key, state);
   return { made, snapshot: state.snapshot };
 }
