@@ -249,72 +249,59 @@ function sameBirth(a: Birth, b: Birth): boolean {
   return a.memoryDigest === b.memoryDigest && a.globalValues.length === b.globalValues.length && a.globalValues.every((value, index) => Object.is(value, b.globalValues[index]));
 }
 
-/** Calls the warm-up paths on a newly born instance; the glue calls it made, or undefined when it trapped (`made` is then unusable). */
-function warmUpNew(made: Instantiated, warmUpPaths: string[]): string | undefined {
-  glueCallsWhileWarming.length = 0;
-  const warmed = warmUp(made, warmUpPaths);
-  const calls = glueCallsWhileWarming.join(' ');
-  glueCallsWhileWarming.length = 0;
-  return warmed ? calls : undefined;
-}
-
 /**
- * A newly born instance of `code`, warmed up, with the snapshot to reset it to: the code's start
- * state, which it makes when there is none yet and `keep` says to keep one. Without a snapshot
- * when it keeps none, or cannot take the code's (born otherwise, or its warm-up went otherwise):
- * it is then never handed to another tenant.
+ * A new `tenant` policy instance of `code`, warmed up, with the snapshot it is reset to: the
+ * code's start state, which it makes when there is none yet and `keep` says to keep one (the
+ * second instance of a code in this worker, or a prepared one; a first one keeps none, as one
+ * tenant needs none). Without a snapshot when it keeps none, or cannot take the code's (born
+ * otherwise, or its warm-up went otherwise): it is then never handed to another tenant.
  */
-async function startInstance(code: GuestCode, keep: boolean): Promise<{ made: Instantiated; snapshot: Snapshot | undefined }> {
+async function instantiateForTenants(code: GuestCode, keep: boolean): Promise<GuestInstance> {
   const made = await instantiateCode(code);
   const start = startStates.get(code.key);
   if (!start && !keep) {
-    if (warmUpNew(made, code.warmUpPaths) !== undefined) return { made, snapshot: undefined };
-    return { made: await instantiateCode(code), snapshot: undefined }; // the warm-up trapped: a new instance, at birth
+    if (warmUp(made, code.warmUpPaths) !== undefined) return adopt(made, code.key, undefined);
+    return adopt(await instantiateCode(code), code.key, undefined); // the warm-up trapped: a new instance, at birth
   }
   const birth = birthOf(made);
-  if (start && !sameBirth(birth, start.birth)) return { made, snapshot: undefined };
-  if (start && start.warmUpCalls === undefined) return { made, snapshot: start.snapshot };
-  const calls = warmUpNew(made, code.warmUpPaths);
+  if (start && !sameBirth(birth, start.birth)) return adopt(made, code.key, undefined);
+  if (start && start.warmUpCalls === undefined) return adopt(made, code.key, start.snapshot);
+  const calls = warmUp(made, code.warmUpPaths);
   if (calls === undefined) {
     // The warm-up trapped: a new instance, at birth; when it makes the start state, the code is not warmed up.
     const again = await instantiateCode(code);
-    if (start || !sameBirth(birthOf(again), birth)) return { made: again, snapshot: undefined };
+    if (start || !sameBirth(birthOf(again), birth)) return adopt(again, code.key, undefined);
     const state: StartState = { birth, warmUpCalls: undefined, snapshot: takeSnapshot(again) };
     startStates.set(code.key, state);
-    return { made: again, snapshot: state.snapshot };
+    return adopt(again, code.key, state.snapshot);
   }
   if (start) {
-    if (calls !== start.warmUpCalls) return { made, snapshot: undefined };
+    if (calls !== start.warmUpCalls) return adopt(made, code.key, undefined);
     restoreMemory(start.snapshot, made.memory, made.globals);
-    return { made, snapshot: start.snapshot };
+    return adopt(made, code.key, start.snapshot);
   }
   const state: StartState = { birth, warmUpCalls: calls, snapshot: takeSnapshot(made) };
   startStates.set(code.key, state);
-  return { made, snapshot: state.snapshot };
-}
-
-/**
- * A new `tenant` policy instance, in the code's start state. The second instance of a code in
- * this worker makes that state and keeps it as the snapshot every instance is reset to; the first
- * is warmed up the same way but keeps no snapshot (one tenant needs none).
- */
-async function instantiateForTenants(code: GuestCode): Promise<GuestInstance> {
-  const { made, snapshot } = await startInstance(code, perCode.has(code.key));
-  return adopt(made, code.key, snapshot);
+  return adopt(made, code.key, state.snapshot);
 }
 
 const warmUpContext = { tenantId: '', extensionId: '', installId: '', requestId: 'warm-up', version: '', contentHash: '', config: [] };
 
-/** Calls each warm-up path once, host calls refused and output dropped; false when the guest failed. */
-function warmUp(made: Instantiated, paths: string[]): boolean {
+/**
+ * Calls each warm-up path once, host calls refused and output dropped. Gives the calls the guest
+ * made through jco's glue meanwhile, in order, or undefined when it trapped (`made` is then unusable).
+ */
+function warmUp(made: Instantiated, paths: string[]): string | undefined {
   warmingUp = true;
+  glueCallsWhileWarming.length = 0;
   try {
     for (const path of paths) made.exports.handler.handle(warmUpContext, { method: 'GET', path, query: '', headers: [], body: new Uint8Array() });
-    return true;
+    return glueCallsWhileWarming.join(' ');
   } catch {
-    return false;
+    return undefined;
   } finally {
     warmingUp = false;
+    glueCallsWhileWarming.length = 0;
   }
 }
 
@@ -324,7 +311,7 @@ function warmUp(made: Instantiated, paths: string[]): boolean {
  */
 async function instantiateWarm(job: ExecuteMessage): Promise<GuestInstance> {
   let made = await instantiateCode(job.code);
-  if (!warmUp(made, job.code.warmUpPaths)) made = await instantiateCode(job.code); // a guest that fails on an unknown path gets a snapshot from before any call
+  if (warmUp(made, job.code.warmUpPaths) === undefined) made = await instantiateCode(job.code); // a guest that fails on an unknown path gets a snapshot from before any call
   return adopt(made, job.code.key, takeSnapshot(made));
 }
 
@@ -497,7 +484,7 @@ async function acquire(job: ExecuteMessage): Promise<{ instance: GuestInstance; 
     }
     makeRoom(job.code.key);
   }
-  const instance = await instantiateForTenants(job.code);
+  const instance = await instantiateForTenants(job.code, perCode.has(job.code.key));
   own(instance, job.instanceKey);
   return { instance, fresh: true };
 }
@@ -579,15 +566,6 @@ function keep(code: GuestCode): void {
 }
 
 /**
- * A clean instance of `code` that has answered the warm-up paths once — so V8 has compiled
- * (lazily, function by function) what a first request runs — in the code's start state.
- */
-async function preparedInstance(code: GuestCode): Promise<GuestInstance> {
-  const { made, snapshot } = await startInstance(code, true);
-  return adopt(made, code.key, snapshot);
-}
-
-/**
  * Loads the glue ahead of requests; with `instantiate`, also readies a clean instance (when the
  * worker holds none of the code yet). The main thread counts on that instance from the moment
  * it asks, so when there is none after all it is told.
@@ -599,8 +577,8 @@ async function prepare(message: PrepareMessage): Promise<void> {
     await loadGlue(code.modulePath);
     if (message.instantiate && !perCode.has(code.key) && hasRoomAfterReport(code.key)) {
       setPhase(preparingPhase); // the main thread replaces a worker stuck here
-      const instance = await preparedInstance(code);
-      if (instance) addClean(instance);
+      // Warmed up, so V8 has compiled (lazily, function by function) what a first request runs.
+      addClean(await instantiateForTenants(code, true));
     }
   } catch {
     // A failure shows on the first execute.
