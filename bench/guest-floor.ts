@@ -59,7 +59,7 @@ for (const [label, project] of guests) {
   // direct: the clock and u64 random handed to the core module as the runner does; and every WASI call through jco's trampolines
   const variants = [
     { label, handle: await instantiateGuest(project, true) },
-    { label: '  the same, every WASI call through jco', handle: await instantiateGuest(project, false) },
+    { label: '  the same, every WASI and storage call through jco', handle: await instantiateGuest(project, false) },
   ];
   const { wall: micros, cpu } = microsPerCall(variants.map((variant) => variant.handle));
   variants.forEach((variant, index) => {
@@ -67,5 +67,31 @@ for (const [label, project] of guests) {
     variant.handle(context, request);
     console.log(`${variant.label.padEnd(52)} ${fmt(micros[index], 1).padStart(8)} µs/call ${fmt(1e6 / micros[index], 0).padStart(9)} calls/s  ${fmt(micros[index] / baseline, 0)}× baseline, ${hostCalls} WASI calls per call through jco's glue, ${fmt(cpu[index], 1)} µs CPU/call`);
   });
+}
+
+// Storage calls on their own: test/guests/misbehave `/storage/mix` with 10 gets, and with 1 put,
+// against the same route with neither, over a storage that answers at once (a 7-byte value for
+// every get; no LMDB, no worker), with `get` and `put` handed to the core module directly as the
+// runner does, and through jco's trampolines, taking turns.
+{
+  const value = encoder.encode('value 1');
+  const refuse = () => {
+    throw { payload: { tag: 'unavailable', val: 'Only get and put in this benchmark.' } };
+  };
+  const storage = { get: () => value, put: () => undefined, delete: refuse, listByPrefix: refuse, getVersioned: refuse, increment: refuse, batch: refuse };
+  const guest = async (directStorage: boolean) => (await instantiateBenchGuest('test/guests/misbehave', cacheDir, { directStorage, hostImports: { storage } })).handle;
+  const mix = (reads: number, writes: number): typeof request => ({ ...request, path: '/storage/mix', query: `reads=${reads}&writes=${writes}` });
+  const routes = [mix(0, 0), mix(10, 0), mix(0, 1)];
+  const handles: Handle[] = [];
+  for (const directStorage of [true, false]) {
+    const handle = await guest(directStorage);
+    for (const route of routes) handles.push((c) => handle(c, route));
+  }
+  const { cpu } = microsPerCall(handles);
+  const perCall = (offset: number) => ({ get: (cpu[offset + 1] - cpu[offset]) / 10, put: cpu[offset + 2] - cpu[offset] });
+  const [direct, throughJco] = [perCall(0), perCall(3)];
+  console.log('test/guests/misbehave /storage/mix against the same route without storage calls:');
+  console.log(`${'  a get, handed to the core module (as the runner)'.padEnd(52)} ${fmt(direct.get, 1).padStart(8)} µs CPU; through jco (baseline) ${fmt(throughJco.get, 1)} µs = ${fmt(direct.get / throughJco.get, 2)}× baseline`);
+  console.log(`${'  a put, handed to the core module (as the runner)'.padEnd(52)} ${fmt(direct.put, 1).padStart(8)} µs CPU; through jco (baseline) ${fmt(throughJco.put, 1)} µs = ${fmt(direct.put / throughJco.put, 2)}× baseline`);
 }
 rmSync(cacheDir, { recursive: true, force: true });

@@ -36,10 +36,22 @@ export function openPrivateLmdb<V = any, K extends Key = Key>(options: RootDatab
 }
 
 const writeMethods = ['putSync', 'removeSync', 'put', 'remove', 'clearSync', 'clearAsync', 'dropSync', 'drop', 'ifNoExists', 'ifVersion', 'batch', 'transaction'];
+/** Write methods whose last argument is a callback that writes inside the same transaction. */
+const callbackMethods = new Set(['ifNoExists', 'ifVersion', 'batch', 'transaction']);
 
 /** Gives the root and every database it opens writes that check for room first (once per transaction). */
 function guardWrites(root: RootDatabase<any, any>, path: string): void {
   let depth = 0;
+  /** A transaction's callback (which lmdb-js may run later, inside the write transaction): its writes were checked with it. */
+  const withinTransaction = (callback: (...inner: unknown[]) => unknown) =>
+    function (this: unknown, ...inner: unknown[]) {
+      depth++;
+      try {
+        return callback.apply(this, inner);
+      } finally {
+        depth--;
+      }
+    };
   const checked = (database: object) => {
     const target = database as Record<string, unknown>;
     for (const name of writeMethods) {
@@ -47,6 +59,8 @@ function guardWrites(root: RootDatabase<any, any>, path: string): void {
       if (typeof original !== 'function') continue;
       target[name] = function (this: unknown, ...args: unknown[]) {
         if (depth === 0) ensureRoom(path);
+        const last = args.length - 1;
+        if (callbackMethods.has(name) && typeof args[last] === 'function') args[last] = withinTransaction(args[last] as (...inner: unknown[]) => unknown);
         return original.apply(this, args);
       };
     }

@@ -418,3 +418,56 @@ describe('runner: host capabilities', () => {
     });
   });
 });
+
+// A guest's storage `get` and `put` are handed to its core module without jco's trampolines
+// (runner/pool/direct-storage-imports.ts): every shape of their answers must reach the guest as before.
+describe('runner: storage get and put, lowered into the guest directly', () => {
+  let fixture: RunnerFixture;
+  let hash: string;
+  const call = async (options: Omit<CallOptions, 'hash'>) => {
+    const { status, json } = await fixture.execute(executeBody({ hash, providers: ['alga.storage'], tenant: 'tenant-direct', ...options }));
+    expect(status).toBe(200);
+    return { guest: guestJson(json), execution: json.execution };
+  };
+  const put = async (key: string, body: string) => expect((await call({ path: '/storage/put', method: 'POST', query: `key=${encodeURIComponent(key)}`, body })).guest).toEqual({ ok: true });
+
+  beforeAll(async () => {
+    fixture = await startFixture();
+    hash = fixture.publish(guestDir('misbehave'));
+  });
+  afterAll(() => fixture?.close());
+
+  it('gives a value, an empty value, a missing key and a non-ASCII key their own answers', async () => {
+    await put('plain', 'value');
+    await put('empty', '');
+    await put('clé ✓', 'unicode key');
+    expect((await call({ path: '/storage/get', query: 'key=plain' })).guest).toEqual({ ok: true, value: 'value' });
+    expect((await call({ path: '/storage/get', query: 'key=empty' })).guest).toEqual({ ok: true, value: '' });
+    expect((await call({ path: '/storage/get', query: 'key=absent' })).guest).toEqual({ ok: true, value: null });
+    expect((await call({ path: '/storage/get', query: `key=${encodeURIComponent('clé ✓')}` })).guest).toEqual({ ok: true, value: 'unicode key' });
+  });
+
+  it('gives refusals as the WIT error case with its message', async () => {
+    expect((await call({ path: '/storage/get', query: 'key=' })).guest).toEqual({ ok: false, error: 'invalid', message: 'A storage key must be a non-empty string.' });
+    expect((await call({ path: '/storage/put', method: 'POST', query: 'key=', body: 'x' })).guest).toEqual({ ok: false, error: 'invalid', message: 'A storage key must be a non-empty string.' });
+    expect((await call({ path: '/storage/put', method: 'POST', query: 'key=big', body: 'x'.repeat(1048577) })).guest).toEqual({ ok: false, error: 'limit', message: 'A value may be at most 1048576 bytes.' });
+    expect((await call({ path: '/storage/get', query: 'key=big' })).guest).toEqual({ ok: true, value: null });
+    expect((await call({ path: '/storage/get', query: `key=${'k'.repeat(600)}` })).guest).toEqual({ ok: false, error: 'invalid', message: 'A storage key must be at most 512 bytes.' });
+    for (const [path, method] of [['/storage/get', 'GET'], ['/storage/put', 'POST']]) {
+      const denied = await fixture.execute(executeBody({ hash, path, method, query: 'key=plain', body: 'x', providers: ['alga.log'], tenant: 'tenant-direct' }));
+      expect(guestJson(denied.json)).toMatchObject({ ok: false, error: 'denied' });
+    }
+    expect((await call({ path: '/storage/get', query: 'key=plain' })).guest).toEqual({ ok: true, value: 'value' });
+  });
+
+  it('writes and reads values large enough to grow the guest memory while they are copied in', async () => {
+    const megabyte = (index: number) => `${index}`.padEnd(1048576, String.fromCharCode(97 + index));
+    for (let index = 0; index < 10; index++) await put(`mix:${index}`, megabyte(index));
+    const before = (await call({ path: '/storage/get', query: 'key=plain' })).execution.memory_bytes;
+    const { guest, execution } = await call({ path: '/storage/mix', query: 'reads=10&writes=0' });
+    expect(guest).toEqual({ found: 10 });
+    expect(execution.memory_bytes).toBeGreaterThan(before);
+    // Turning a megabyte into a string and back to JSON takes the guest more than its default memory.
+    for (const index of [0, 9]) expect((await call({ path: '/storage/get', query: `key=mix:${index}`, limits: { memory_mb: 256 } })).guest).toEqual({ ok: true, value: megabyte(index) });
+  });
+});
