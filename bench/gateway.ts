@@ -11,6 +11,7 @@
 //     with this one's (old code against new, side by side; it needs node_modules and the built
 //     examples, e.g. a `git worktree` of an older commit with node_modules linked)
 //   BENCH_PROFILE_DIR=dir  writes CPU profiles of this tree's host and runner there
+//   BENCH_ONLY=gateway|direct|channel  runs only that load (with the plain route), for a profile of one path
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -36,6 +37,7 @@ const connections = Number(process.env.BENCH_CONNECTIONS ?? 8);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const runnerWorkers = 2;
 const profileDir = process.env.BENCH_PROFILE_DIR ? resolve(process.env.BENCH_PROFILE_DIR) : undefined;
+const only = process.env.BENCH_ONLY as 'gateway' | 'direct' | 'channel' | undefined;
 
 interface Load {
   rps: number;
@@ -224,6 +226,10 @@ async function measure(stack: Stack, via: 'gateway' | 'direct' | 'channel'): Pro
   };
 }
 
+const noCpu: CpuSplit = { total: NaN, main: NaN, busiest: NaN, rest: NaN, system: NaN };
+/** A load BENCH_ONLY left out: its figures print as '-'. */
+const notMeasured: Measured = { load: { rps: NaN, requests: 0, p50: NaN, p99: NaN, non2xx: 0, errors: 0 }, host: noCpu, runner: noCpu };
+
 /** The hello guest call alone (bench/guest-floor.ts, fastest round), µs of its thread's CPU. */
 async function guestFloor(): Promise<number> {
   const output = await new Promise<string>((resolve, reject) => {
@@ -277,7 +283,14 @@ try {
     const plainCpu = plainSplit.total;
     plainKernel = plainSplit.system;
     const measured: Round = { plain: plainLoad, plainCpu, byStack: [] };
-    for (const stack of stacks) measured.byStack.push({ direct: await measure(stack, 'direct'), channel: await measure(stack, 'channel'), gateway: await measure(stack, 'gateway') });
+    for (const stack of stacks) {
+      const skipped = (via: 'direct' | 'channel' | 'gateway') => only !== undefined && only !== via;
+      measured.byStack.push({
+        direct: skipped('direct') ? notMeasured : await measure(stack, 'direct'),
+        channel: skipped('channel') ? notMeasured : await measure(stack, 'channel'),
+        gateway: skipped('gateway') ? notMeasured : await measure(stack, 'gateway'),
+      });
+    }
     byRound.push(measured);
     console.log(`\nround ${round}: plain fastify ${loadText(plainLoad)}  ${fmt(plainCpu)} µs CPU/call (kernel ${fmt(plainKernel)})`);
     stacks.forEach((stack, index) => {

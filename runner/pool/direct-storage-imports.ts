@@ -95,8 +95,9 @@ export function withDirectStorageImports(module: WebAssembly.Module, coreImports
   };
 
   const put = (keyPointer: number, keyLength: number, valuePointer: number, valueLength: number, returnArea: number): void => {
-    // A copy of its own: the value goes to another thread, and the guest's memory changes.
-    const value = new Uint8Array(memory!.buffer.slice(valuePointer, valuePointer + valueLength));
+    // A copy of its own: the value goes to another thread, and the guest's memory changes. (A
+    // view first: out of bounds traps, where slice() would quietly cut the value short.)
+    const value = new Uint8Array(new Uint8Array(memory!.buffer, valuePointer, valueLength));
     if (!answer(returnArea, 'put', [liftString(keyPointer, keyLength), value])) return;
     new DataView(memory!.buffer).setUint8(returnArea, 0);
   };
