@@ -37,14 +37,15 @@ export interface DirectStorageImports {
 }
 
 /**
- * For a core module that imports the storage `get` and `put` and exports its own `memory` and
+ * For a core module that imports the storage `get` or `put` and exports its own `memory` and
  * `cabi_realloc` (componentize-js's main module), replaces those imports; any other module's
  * imports are left as they are.
  */
 export function withDirectStorageImports(module: WebAssembly.Module, coreImports: WebAssembly.Imports | undefined, call: StorageCall): DirectStorageImports {
   const members = coreImports?.[storageInterface];
   const exported = new Set(WebAssembly.Module.exports(module).map(({ name }) => name));
-  if (typeof members?.get !== 'function' || typeof members.put !== 'function' || !exported.has('memory') || !exported.has('cabi_realloc')) return { imports: coreImports, attach: () => {} };
+  const taken = (['get', 'put'] as const).filter((name) => typeof members?.[name] === 'function');
+  if (taken.length === 0 || !exported.has('memory') || !exported.has('cabi_realloc')) return { imports: coreImports, attach: () => {} };
 
   let memory: WebAssembly.Memory | undefined;
   let realloc: Realloc | undefined;
@@ -103,7 +104,7 @@ export function withDirectStorageImports(module: WebAssembly.Module, coreImports
   };
 
   return {
-    imports: { ...coreImports, [storageInterface]: { ...members, get, put } },
+    imports: { ...coreImports, [storageInterface]: { ...members, ...Object.fromEntries(taken.map((name) => [name, name === 'get' ? get : put])) } },
     attach(instance) {
       memory = instance.exports.memory as WebAssembly.Memory;
       realloc = instance.exports.cabi_realloc as Realloc;
