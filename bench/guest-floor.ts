@@ -69,29 +69,33 @@ for (const [label, project] of guests) {
   });
 }
 
-// Storage calls on their own: test/guests/misbehave `/storage/mix` with 10 gets, and with 1 put,
-// against the same route with neither, over a storage that answers at once (a 7-byte value for
-// every get; no LMDB, no worker), with `get` and `put` handed to the core module directly as the
-// runner does, and through jco's trampolines, taking turns.
+// Host calls on their own: test/guests/misbehave `/storage/mix` with 10 gets, and with 1 put,
+// against the same route with neither, and `/log` (a log line and two metrics), over host
+// interfaces that answer at once (a 7-byte value for every get; no LMDB, no worker, no main
+// thread), the imports handed to the core module directly as the runner does, and through jco's
+// trampolines, taking turns.
 {
   const value = encoder.encode('value 1');
   const refuse = () => {
-    throw { payload: { tag: 'unavailable', val: 'Only get and put in this benchmark.' } };
+    throw { payload: { tag: 'unavailable', val: 'Not in this benchmark.' } };
   };
   const storage = { get: () => value, put: () => undefined, delete: refuse, listByPrefix: refuse, getVersioned: refuse, increment: refuse, batch: refuse };
-  const guest = async (directStorage: boolean) => (await instantiateBenchGuest('test/guests/misbehave', cacheDir, { directStorage, hostImports: { storage } })).handle;
-  const mix = (reads: number, writes: number): typeof request => ({ ...request, path: '/storage/mix', query: `reads=${reads}&writes=${writes}` });
-  const routes = [mix(0, 0), mix(10, 0), mix(0, 1)];
+  const logging = { log: () => undefined };
+  const metrics = { counter: () => undefined, histogram: () => undefined };
+  const guest = async (directHost: boolean) => (await instantiateBenchGuest('test/guests/misbehave', cacheDir, { directHost, hostImports: { storage, logging, metrics } })).handle;
+  const route = (path: string, query = ''): typeof request => ({ ...request, path, query });
+  const routes = [route('/storage/mix', 'reads=0&writes=0'), route('/storage/mix', 'reads=10&writes=0'), route('/storage/mix', 'reads=0&writes=1'), route('/log', 'message=x')];
   const handles: Handle[] = [];
-  for (const directStorage of [true, false]) {
-    const handle = await guest(directStorage);
-    for (const route of routes) handles.push((c) => handle(c, route));
+  for (const directHost of [true, false]) {
+    const handle = await guest(directHost);
+    for (const each of routes) handles.push((c) => handle(c, each));
   }
   const { cpu } = microsPerCall(handles);
-  const perCall = (offset: number) => ({ get: (cpu[offset + 1] - cpu[offset]) / 10, put: cpu[offset + 2] - cpu[offset] });
-  const [direct, throughJco] = [perCall(0), perCall(3)];
-  console.log('test/guests/misbehave /storage/mix against the same route without storage calls:');
-  console.log(`${'  a get, handed to the core module (as the runner)'.padEnd(52)} ${fmt(direct.get, 1).padStart(8)} µs CPU; through jco (baseline) ${fmt(throughJco.get, 1)} µs = ${fmt(direct.get / throughJco.get, 2)}× baseline`);
-  console.log(`${'  a put, handed to the core module (as the runner)'.padEnd(52)} ${fmt(direct.put, 1).padStart(8)} µs CPU; through jco (baseline) ${fmt(throughJco.put, 1)} µs = ${fmt(direct.put / throughJco.put, 2)}× baseline`);
+  const figures = (offset: number) => ({ get: (cpu[offset + 1] - cpu[offset]) / 10, put: cpu[offset + 2] - cpu[offset], log: cpu[offset + 3] });
+  const [direct, throughJco] = [figures(0), figures(routes.length)];
+  console.log('test/guests/misbehave, host calls answered at once, handed to the core module (as the runner) against through jco (baseline):');
+  console.log(`${'  a storage get (/storage/mix, 10 gets against none)'.padEnd(52)} ${fmt(direct.get, 1).padStart(8)} µs CPU; baseline ${fmt(throughJco.get, 1)} µs = ${fmt(direct.get / throughJco.get, 2)}×`);
+  console.log(`${'  a storage put (1 put against none)'.padEnd(52)} ${fmt(direct.put, 1).padStart(8)} µs CPU; baseline ${fmt(throughJco.put, 1)} µs = ${fmt(direct.put / throughJco.put, 2)}×`);
+  console.log(`${'  /log: a log line and two metrics, the whole call'.padEnd(52)} ${fmt(direct.log, 1).padStart(8)} µs CPU; baseline ${fmt(throughJco.log, 1)} µs = ${fmt(direct.log / throughJco.log, 2)}×`);
 }
 rmSync(cacheDir, { recursive: true, force: true });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { exportMutableGlobals, globalExportPrefix } from '../runner/loading/global-exports.ts';
 import { transpileCached } from '../runner/loading/transpile-cache.ts';
-import { withDirectStorageImports } from '../runner/pool/direct-storage-imports.ts';
+import { withDirectHostImports } from '../runner/pool/direct-host-imports.ts';
 import { guestWasiImports, withDirectWasiFunctions } from '../runner/pool/guest-environment.ts';
 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
@@ -26,13 +26,13 @@ export const benchContext = {
 export const benchRequest = { method: 'GET', path: '/hello', query: '', headers: [['accept', 'application/json']], body: new Uint8Array() };
 
 /**
- * Instantiates `project`'s built component. `direct`: the clock, u64 random and the storage `get`
- * and `put` go to the core module without jco's trampolines, as in the runner's workers
- * (`directStorage`: false sends those two through jco all the same). `onWasiCall` counts the WASI calls
+ * Instantiates `project`'s built component. `direct`: the clock, u64 random and the host imports
+ * of runner/pool/direct-host-imports.ts go to the core module without jco's trampolines, as in
+ * the runner's workers (`directHost`: false sends those host imports through jco all the same). `onWasiCall` counts the WASI calls
  * that do go through jco. `hostImports`: `alga:extension/*` interfaces by name (`storage`) that
  * answer instead of refusing every call.
  */
-export async function instantiateBenchGuest(project: string, cacheDir: string, options: { direct?: boolean; directStorage?: boolean; onWasiCall?: () => void; hostImports?: Record<string, object> } = {}): Promise<BenchGuest> {
+export async function instantiateBenchGuest(project: string, cacheDir: string, options: { direct?: boolean; directHost?: boolean; onWasiCall?: () => void; hostImports?: Record<string, object> } = {}): Promise<BenchGuest> {
   const transpiled = await transpileCached(readFileSync(join(repoRoot, project, 'dist', 'component.wasm')), cacheDir);
   const glue = (await import(pathToFileURL(transpiled.modulePath).href)) as { instantiate: Function };
   const modules: Record<string, WebAssembly.Module> = {};
@@ -50,9 +50,9 @@ export async function instantiateBenchGuest(project: string, cacheDir: string, o
   for (const iface of ['storage', 'http', 'secrets', 'logging', 'metrics', 'ui-proxy']) imports[`alga:extension/${iface}`] = (options.hostImports?.[iface] as Record<string, unknown>) ?? new Proxy({}, { get: () => refuse });
   const memories: WebAssembly.Memory[] = [];
   const globals: WebAssembly.Global[] = [];
-  const storage = imports['alga:extension/storage'] as Record<string, (...args: unknown[]) => unknown>;
+  const hostCall = (iface: string, fn: string, args: unknown[]) => (imports[`alga:extension/${iface}`] as Record<string, (...args: unknown[]) => unknown>)[fn](...args);
   const instantiateCore = async (module: WebAssembly.Module, coreImports: WebAssembly.Imports) => {
-    const direct = (options.directStorage ?? options.direct) === false ? undefined : withDirectStorageImports(module, coreImports, (fn, args) => storage[fn](...args));
+    const direct = (options.directHost ?? options.direct) === false ? undefined : withDirectHostImports(module, coreImports, hostCall);
     const withStorage = direct ? direct.imports : coreImports;
     const instance = await WebAssembly.instantiate(module, options.direct === false ? withStorage : withDirectWasiFunctions(withStorage));
     direct?.attach(instance);

@@ -1,7 +1,7 @@
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { createHash } from 'node:crypto';
-import { withDirectStorageImports } from './direct-storage-imports.ts';
+import { withDirectHostImports } from './direct-host-imports.ts';
 import { guestWasiImports, withDirectWasiFunctions } from './guest-environment.ts';
 import { globalExportPrefix } from '../loading/global-exports.ts';
 import { WorkerStorageReads } from '../storage/worker-reads.ts';
@@ -158,9 +158,6 @@ function hostCall(iface: string, fn: string, args: unknown[]): unknown {
   }
 }
 
-/** The storage `get` and `put`, which the core module calls without jco's trampolines (direct-storage-imports.ts). */
-const storageCall = (fn: string, args: unknown[]): unknown => hostCall('storage', fn, args);
-
 function algaInterface(iface: string): Record<string, unknown> {
   return new Proxy({}, { get: (_target, fn) => (typeof fn === 'string' ? (...args: unknown[]) => hostCall(iface, fn, args) : undefined) });
 }
@@ -221,9 +218,9 @@ async function instantiateCode(code: Pick<GuestCode, 'key' | 'modulePath'>): Pro
     (name: string) => modules[name],
     imports,
     async (module: WebAssembly.Module, coreImports: WebAssembly.Imports) => {
-      const storage = withDirectStorageImports(module, coreImports, storageCall);
-      const instance = await WebAssembly.instantiate(module, withDirectWasiFunctions(storage.imports));
-      storage.attach(instance);
+      const host = withDirectHostImports(module, coreImports, hostCall);
+      const instance = await WebAssembly.instantiate(module, withDirectWasiFunctions(host.imports));
+      host.attach(instance);
       for (const [name, value] of Object.entries(instance.exports)) {
         if (value instanceof WebAssembly.Memory) memories.push(value);
         else if (value instanceof WebAssembly.Global && name.startsWith(globalExportPrefix)) globals.push(value);

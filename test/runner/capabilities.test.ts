@@ -419,13 +419,14 @@ describe('runner: host capabilities', () => {
   });
 });
 
-// A guest's storage `get` and `put` are handed to its core module without jco's trampolines
-// (runner/pool/direct-storage-imports.ts): every shape of their answers must reach the guest as before.
-describe('runner: storage get and put, lowered into the guest directly', () => {
+// A guest's storage `get` and `put`, `logging.log` and `metrics.*` are handed to its core module
+// without jco's trampolines (runner/pool/direct-host-imports.ts): every shape of their arguments
+// and answers must cross as before.
+describe('runner: host imports lowered into the guest directly', () => {
   let fixture: RunnerFixture;
   let hash: string;
   const call = async (options: Omit<CallOptions, 'hash'>) => {
-    const { status, json } = await fixture.execute(executeBody({ hash, providers: ['alga.storage'], tenant: 'tenant-direct', ...options }));
+    const { status, json } = await fixture.execute(executeBody({ hash, providers: ['alga.storage', 'alga.log', 'alga.metrics'], tenant: 'tenant-direct', ...options }));
     expect(status).toBe(200);
     return { guest: guestJson(json), execution: json.execution };
   };
@@ -458,6 +459,23 @@ describe('runner: storage get and put, lowered into the guest directly', () => {
       expect(guestJson(denied.json)).toMatchObject({ ok: false, error: 'denied' });
     }
     expect((await call({ path: '/storage/get', query: 'key=plain' })).guest).toEqual({ ok: true, value: 'value' });
+  });
+
+  it('logs at every level with its fields, and reports fractional metrics with their labels', async () => {
+    const { guest } = await call({ path: '/log/levels', requestId: 'req-levels' });
+    expect(guest).toEqual({
+      logs: [{ ok: true }, { ok: true }, { ok: true }, { ok: true }],
+      counter: { ok: true },
+      histogram: { ok: true },
+      invalid: { ok: false, error: 'invalid', message: 'A metric name must match [a-z_][a-z0-9_]{0,63}.' },
+    });
+    const logged = fixture.runner.events.recent({ tenant: 'tenant-direct' }).filter((event) => event.request === 'req-levels' && event.stream === 'log');
+    expect(logged.map(({ level, message }) => ({ level, message }))).toEqual(
+      ['debug', 'info', 'warn', 'error'].map((level) => ({ level, message: `${level}: café ✓ {"a":"1","b":"ü"}` })),
+    );
+    const metrics = await (await fetch(`${fixture.url}/metrics`)).text();
+    expect(metrics).toContain('runner_guest_counter_total{extension="ext-test",name="levels_total",labels="kind=x,zone=ü"} 0.5');
+    expect(metrics).toContain('runner_guest_histogram_sum{extension="ext-test",name="levels_seconds",labels="kind=x"} 0.25');
   });
 
   it('writes and reads values large enough to grow the guest memory while they are copied in', async () => {

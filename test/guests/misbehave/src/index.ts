@@ -119,6 +119,14 @@ const routes = {
     if (result.ok) result.value = { status: result.value.status, body: decoder.decode(result.value.body) };
     return json(200, result);
   },
+  // Every level, a non-ASCII message, two fields, and fractional metric values with two labels.
+  'GET /log/levels': () =>
+    json(200, {
+      logs: ['debug', 'info', 'warn', 'error'].map((level) => attempt(() => logging.log(level, `${level}: café ✓`, [['a', '1'], ['b', 'ü']]))),
+      counter: attempt(() => metrics.counter('levels_total', 0.5, [['kind', 'x'], ['zone', 'ü']])),
+      histogram: attempt(() => metrics.histogram('levels_seconds', 0.25, [['kind', 'x']])),
+      invalid: attempt(() => metrics.counter('Not A Name', 1, [])),
+    }),
   'GET /log': (_context, request) =>
     json(200, {
       log: attempt(() => logging.log('info', param(request.query, 'message') || 'logged', [['route', '/log']])),
