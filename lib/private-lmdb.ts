@@ -35,9 +35,9 @@ export function openPrivateLmdb<V = any, K extends Key = Key>(options: RootDatab
   return root;
 }
 
-const writeMethods = ['putSync', 'removeSync', 'put', 'remove', 'clearSync', 'clearAsync', 'dropSync', 'drop', 'ifNoExists', 'ifVersion', 'batch', 'transaction'];
-/** Write methods whose last argument is a callback that writes inside the same transaction. */
-const callbackMethods = new Set(['ifNoExists', 'ifVersion', 'batch', 'transaction']);
+const writeMethods = ['putSync', 'removeSync', 'put', 'remove', 'clearSync', 'clearAsync', 'dropSync', 'drop', 'ifNoExists', 'ifVersion', 'batch', 'transaction', 'transactionSync'];
+/** Write methods taking a callback whose writes belong to the same transaction. */
+const transactionMethods = new Set(['ifNoExists', 'ifVersion', 'batch', 'transaction', 'transactionSync']);
 
 /** Gives the root and every database it opens writes that check for room first (once per transaction). */
 function guardWrites(root: RootDatabase<any, any>, path: string): void {
@@ -57,23 +57,10 @@ function guardWrites(root: RootDatabase<any, any>, path: string): void {
     for (const name of writeMethods) {
       const original = target[name];
       if (typeof original !== 'function') continue;
+      const transactional = transactionMethods.has(name);
       target[name] = function (this: unknown, ...args: unknown[]) {
         if (depth === 0) ensureRoom(path);
-        const last = args.length - 1;
-        if (callbackMethods.has(name) && typeof args[last] === 'function') args[last] = withinTransaction(args[last] as (...inner: unknown[]) => unknown);
-        return original.apply(this, args);
-      };
-    }
-    const transactionSync = target.transactionSync as ((...args: unknown[]) => unknown) | undefined;
-    if (typeof transactionSync === 'function') {
-      target.transactionSync = function (this: unknown, ...args: unknown[]) {
-        if (depth === 0) ensureRoom(path);
-        depth++;
-        try {
-          return transactionSync.apply(this, args);
-        } finally {
-          depth--;
-        }
+        return original.apply(this, transactional ? args.map((arg) => (typeof arg === 'function' ? withinTransaction(arg as (...inner: unknown[]) => unknown) : arg)) : args);
       };
     }
     return database;

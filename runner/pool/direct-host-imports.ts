@@ -1,3 +1,5 @@
+import { withImportsReplaced } from './guest-environment.ts';
+
 /**
  * The `alga:extension` imports a handler calls most — storage `get` and `put`, `logging.log`,
  * `metrics.counter` and `metrics.histogram` — handed to the guest's core module directly instead
@@ -135,15 +137,8 @@ export function withDirectHostImports(module: WebAssembly.Module, coreImports: W
     [`alga:extension/logging${version}`]: { log },
     [`alga:extension/metrics${version}`]: { counter: metric('counter'), histogram: metric('histogram') },
   };
-  let replaced: WebAssembly.Imports | undefined;
-  for (const [moduleName, functions] of Object.entries(direct)) {
-    const members = coreImports[moduleName];
-    const taken = Object.entries(functions).filter(([name]) => typeof members?.[name] === 'function');
-    if (taken.length === 0) continue;
-    replaced ??= { ...coreImports };
-    replaced[moduleName] = { ...members, ...Object.fromEntries(taken) };
-  }
-  if (!replaced) return unchanged;
+  const replaced = withImportsReplaced(coreImports, (moduleName) => (Object.hasOwn(direct, moduleName) ? direct[moduleName] : undefined));
+  if (replaced === coreImports) return unchanged;
   return {
     imports: replaced,
     attach(instance) {

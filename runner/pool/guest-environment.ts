@@ -186,19 +186,27 @@ const directWasiFunctions: ReadonlyArray<[RegExp, Record<string, () => bigint>]>
   [/^wasi:random\/insecure@0\.2\.\d+$/, { 'get-insecure-random-u64': randomU64 }],
 ];
 
-/** A core module's import object with the functions above put in place of jco's trampolines. */
-export function withDirectWasiFunctions(coreImports: WebAssembly.Imports | undefined): WebAssembly.Imports | undefined {
+/**
+ * A core module's import object with functions put in place of jco's trampolines: for each
+ * import module, `replacementsFor` names the functions to take (only those the module imports
+ * are). The same object when nothing is replaced.
+ */
+export function withImportsReplaced(coreImports: WebAssembly.Imports | undefined, replacementsFor: (moduleName: string) => Record<string, Function> | undefined): WebAssembly.Imports | undefined {
   if (!coreImports) return coreImports;
   let replaced: WebAssembly.Imports | undefined;
   for (const [moduleName, members] of Object.entries(coreImports)) {
-    const direct = directWasiFunctions.find(([pattern]) => pattern.test(moduleName))?.[1];
-    if (!direct) continue;
-    const present = Object.keys(direct).filter((name) => typeof members[name] === 'function');
-    if (present.length === 0) continue;
+    const replacements = replacementsFor(moduleName);
+    const taken = Object.entries(replacements ?? {}).filter(([name]) => typeof members[name] === 'function');
+    if (taken.length === 0) continue;
     replaced ??= { ...coreImports };
-    replaced[moduleName] = { ...members, ...Object.fromEntries(present.map((name) => [name, direct[name]])) };
+    replaced[moduleName] = { ...members, ...Object.fromEntries(taken) };
   }
   return replaced ?? coreImports;
+}
+
+/** A core module's import object with the functions above put in place of jco's trampolines. */
+export function withDirectWasiFunctions(coreImports: WebAssembly.Imports | undefined): WebAssembly.Imports | undefined {
+  return withImportsReplaced(coreImports, (moduleName) => directWasiFunctions.find(([pattern]) => pattern.test(moduleName))?.[1]);
 }
 
 /** The WASI interfaces above; sockets, http and anything else are deliberately absent. */
