@@ -11,7 +11,9 @@
 //     with this one's (old code against new, side by side; it needs node_modules and the built
 //     examples, e.g. a `git worktree` of an older commit with node_modules linked)
 //   BENCH_PROFILE_DIR=dir  writes CPU profiles of this tree's host and runner there
-//   BENCH_ONLY=gateway|direct|channel  runs only that load (with the plain route), for a profile of one path
+//   BENCH_ONLY=gateway|direct|channel|host  runs only that load (with the plain route), for a profile of one path;
+//     `host` is the host alone: a gateway call for an extension the tenant has not installed (404,
+//     the caller's checks and the install lookup, no runner)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,15 +31,16 @@ import { uploadBundle } from '../host/plugins/extensions/registry/publish-client
 import { createRunnerClient, type ExecuteCall } from '../host/plugins/extensions/gateway/runner-client.ts';
 import { contentHashOf, packBundle, parseManifest } from '../lib/bundle/index.ts';
 import { addSignature, generateSigningKey, signContentHash } from '../lib/signing/index.ts';
+import { guestCallCpuMicros } from './guest-floor-run.ts';
 import { cpuSplit, perCall, threadCpu, type CpuSplit } from './thread-cpu.ts';
 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 const duration = Number(process.env.BENCH_DURATION_S ?? 5);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 8);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
-const runnerWorkers = 2;
+const runnerWorkers = Number(process.env.BENCH_RUNNER_WORKERS ?? 2);
 const profileDir = process.env.BENCH_PROFILE_DIR ? resolve(process.env.BENCH_PROFILE_DIR) : undefined;
-const only = process.env.BENCH_ONLY as 'gateway' | 'direct' | 'channel' | undefined;
+const only = process.env.BENCH_ONLY as 'gateway' | 'direct' | 'channel' | 'host' | undefined;
 
 interface Load {
   rps: number;
@@ -210,10 +213,12 @@ async function channelLoad(stack: Stack): Promise<Load> {
 }
 
 /** A load (through the gateway, at the runner over HTTP, or at the runner over the channel) with the CPU per call of the host (if any) and the runner, by thread. */
-async function measure(stack: Stack, via: 'gateway' | 'direct' | 'channel'): Promise<Measured> {
+async function measure(stack: Stack, via: 'gateway' | 'direct' | 'channel' | 'host'): Promise<Measured> {
   const before = { host: threadCpu(stack.host.pid), runner: threadCpu(stack.runner.pid) };
   const result = via === 'gateway'
     ? await load(stack.gatewayUrl, { headers: stack.gatewayHeaders })
+    : via === 'host'
+      ? await load(stack.gatewayUrl.replace('com.example.hello', 'com.example.absent'), { headers: stack.gatewayHeaders })
     : via === 'channel'
       ? await channelLoad(stack)
       : await load(`${stack.runnerUrl}/v1/execute`, { method: 'POST', body: stack.directBody, headers: stack.directHeaders });
@@ -221,7 +226,7 @@ async function measure(stack: Stack, via: 'gateway' | 'direct' | 'channel'): Pro
   const calls = Math.max(result.requests, 1);
   return {
     load: result,
-    host: via === 'gateway' ? perCall(cpuSplit(stack.host.pid, before.host, after.host), calls) : undefined,
+    host: via === 'gateway' || via === 'host' ? perCall(cpuSplit(stack.host.pid, before.host, after.host), calls) : undefined,
     runner: perCall(cpuSplit(stack.runner.pid, before.runner, after.runner, runnerWorkers), calls),
   };
 }
@@ -229,20 +234,6 @@ async function measure(stack: Stack, via: 'gateway' | 'direct' | 'channel'): Pro
 const noCpu: CpuSplit = { total: NaN, main: NaN, busiest: NaN, rest: NaN, system: NaN };
 /** A load BENCH_ONLY left out: its figures print as '-'. */
 const notMeasured: Measured = { load: { rps: NaN, requests: 0, p50: NaN, p99: NaN, non2xx: 0, errors: 0 }, host: noCpu, runner: noCpu };
-
-/** The hello guest call alone (bench/guest-floor.ts, fastest round), µs of its thread's CPU. */
-async function guestFloor(): Promise<number> {
-  const output = await new Promise<string>((resolve, reject) => {
-    const floor = spawn(process.execPath, ['--import', 'tsx', 'bench/guest-floor.ts'], { cwd: repoRoot, env: { ...process.env, BENCH_CALLS: '3000' }, stdio: ['ignore', 'pipe', 'inherit'] });
-    let text = '';
-    floor.stdout!.on('data', (chunk) => (text += chunk));
-    floor.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`guest-floor exited with ${code}`))));
-  });
-  const line = output.split('\n').find((candidate) => candidate.startsWith('examples/hello'));
-  const micros = line?.match(/([\d.]+) µs CPU\/call/)?.[1];
-  if (!micros) throw new Error(`no examples/hello figure in the guest-floor output:\n${output}`);
-  return Number(micros);
-}
 
 const fmt = (value: number, digits = 0) => (Number.isFinite(value) ? value.toFixed(digits) : '-');
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -273,7 +264,7 @@ try {
   await load(`${plainUrl}/hello`, { duration: 2 });
 
   console.log(`\ngateway bench — examples/hello, autocannon ${connections} connections, ${duration} s per load, ${rounds} rounds, ${runnerWorkers} runner workers; CPU per call by process and thread`);
-  type Round = { plain: Load; plainCpu: number; byStack: { gateway: Measured; direct: Measured; channel: Measured }[] };
+  type Round = { plain: Load; plainCpu: number; byStack: { gateway: Measured; direct: Measured; channel: Measured; hostAlone: Measured }[] };
   const byRound: Round[] = [];
   let plainKernel = 0;
   for (let round = 1; round <= rounds; round++) {
@@ -284,24 +275,26 @@ try {
     plainKernel = plainSplit.system;
     const measured: Round = { plain: plainLoad, plainCpu, byStack: [] };
     for (const stack of stacks) {
-      const skipped = (via: 'direct' | 'channel' | 'gateway') => only !== undefined && only !== via;
+      const skipped = (via: 'direct' | 'channel' | 'gateway' | 'host') => only !== undefined && only !== via;
       measured.byStack.push({
         direct: skipped('direct') ? notMeasured : await measure(stack, 'direct'),
         channel: skipped('channel') ? notMeasured : await measure(stack, 'channel'),
         gateway: skipped('gateway') ? notMeasured : await measure(stack, 'gateway'),
+        hostAlone: skipped('host') ? notMeasured : await measure(stack, 'host'),
       });
     }
     byRound.push(measured);
     console.log(`\nround ${round}: plain fastify ${loadText(plainLoad)}  ${fmt(plainCpu)} µs CPU/call (kernel ${fmt(plainKernel)})`);
     stacks.forEach((stack, index) => {
-      const { direct, channel, gateway } = measured.byStack[index];
+      const { direct, channel, gateway, hostAlone } = measured.byStack[index];
       console.log(`  ${stack.label}: runner direct ${loadText(direct.load)}  ${fmt((100 * direct.load.rps) / plainLoad.rps, 1)} % of plain  ${runnerText(direct.runner)}`);
       console.log(`  ${stack.label}: runner client ${loadText(channel.load)}  ${fmt((100 * channel.load.rps) / plainLoad.rps, 1)} % of plain  ${runnerText(channel.runner)}`);
       console.log(`  ${stack.label}: gateway       ${loadText(gateway.load)}  ${fmt((100 * gateway.load.rps) / plainLoad.rps, 1)} % of plain  host ${fmt(gateway.host!.total)} µs (main ${fmt(gateway.host!.main)}, other ${fmt(gateway.host!.rest)}; kernel ${fmt(gateway.host!.system)}), ${runnerText(gateway.runner)}`);
+      console.log(`  ${stack.label}: host alone    ${fmt(hostAlone.load.rps).padStart(6)} req/s (404s: not installed, no runner)  host ${fmt(hostAlone.host!.total)} µs (main ${fmt(hostAlone.host!.main)}; kernel ${fmt(hostAlone.host!.system)})`);
     });
   }
 
-  const floor = await guestFloor();
+  const floor = await guestCallCpuMicros();
   console.log(`\nguest call alone (bench/guest-floor.ts, this run): ${fmt(floor, 1)} µs`);
   console.log(`medians over ${rounds} rounds (ratios taken within each round):`);
   stacks.forEach((stack, index) => {
