@@ -36,7 +36,12 @@ export class AlgaError extends Error {
 
   constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown }) {
     const definition = errorCatalog[code];
+    // A refusal (4xx) is an answer, not a fault, and nothing reads its stack; collecting one cost
+    // more than the rest of a refused gateway call (bench/gateway.ts, `host`). Faults keep theirs.
+    const stackFrames = Error.stackTraceLimit;
+    if (definition.status < 500) Error.stackTraceLimit = 0;
     super(detail ? `${definition.message} ${detail}` : definition.message, options);
+    Error.stackTraceLimit = stackFrames;
     this.name = 'AlgaError';
     this.code = code;
     this.status = definition.status;

@@ -513,11 +513,10 @@ export class WorkerPool<Owner> {
   /** Workers each tenant uses: running or posted jobs, and replacements booting on its account. */
   private usage(): Map<string, number> {
     const used = new Map<string, number>();
-    const add = (tenant: string | undefined) => tenant !== undefined && used.set(tenant, (used.get(tenant) ?? 0) + 1);
     for (const slot of this.slots) {
-      add(slot.bootingFor);
-      add(slot.busy?.settled === false ? slot.busy.queued.job.tenant : undefined);
-      add(slot.next?.settled === false ? slot.next.queued.job.tenant : undefined);
+      countTenant(used, slot.bootingFor);
+      countTenant(used, slot.busy?.settled === false ? slot.busy.queued.job.tenant : undefined);
+      countTenant(used, slot.next?.settled === false ? slot.next.queued.job.tenant : undefined);
     }
     return used;
   }
@@ -653,4 +652,9 @@ export class WorkerPool<Owner> {
     const movable = !behind && body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.byteLength > 0 && !(body.buffer instanceof SharedArrayBuffer);
     slot.worker.postMessage({ type: 'execute', jobId, claim: behind, code: sent, ...rest } satisfies ExecuteMessage, movable ? [body.buffer as ArrayBuffer] : []);
   }
+}
+
+/** A module function, not a closure made per call (tsx's keepNames turns each of those into a defineProperty). */
+function countTenant(used: Map<string, number>, tenant: string | undefined): void {
+  if (tenant !== undefined) used.set(tenant, (used.get(tenant) ?? 0) + 1);
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import nacl from 'tweetnacl';
 import { openSecrets, runnerPublicKeyOf, sealSecrets } from '../../lib/sealed-secrets.ts';
-import { isAlgaError } from '../../lib/errors/index.ts';
+import { AlgaError, isAlgaError } from '../../lib/errors/index.ts';
 import { capModuleMemory } from '../../runner/loading/memory-cap.ts';
 import { isPrivateAddress } from '../../runner/capabilities/egress-address.ts';
 import { safeUiPath } from '../../runner/http/ext-ui.ts';
@@ -91,5 +91,20 @@ describe('runner configuration from the environment', () => {
     expect(resolveConfig(configFromEnv(env))).toMatchObject({ workers: 3, reserveWorkers: 0, instancesPerWorker: 8, instanceMemoryMb: 96, instantiateTimeoutMs: 2500 });
     expect(resolveConfig({ dataDir: '/tmp/x' })).toMatchObject({ reserveWorkers: 1, instancesPerWorker: 64, instanceMemoryMb: 256, instantiateTimeoutMs: 5000, preparedToRemember: 64 });
     expect(() => configFromEnv({ RUNNER_RESERVE_WORKERS: 'one' })).toThrow(expect.objectContaining({ code: 'E_RUNNER_CONFIG_INVALID', message: expect.stringContaining('RUNNER_RESERVE_WORKERS') }));
+  });
+});
+
+describe('errors', () => {
+  it('a refusal (4xx) carries no stack, a fault (5xx) keeps its own, and the stack limit is left as it was', () => {
+    const limitBefore = Error.stackTraceLimit;
+    const refusal = new AlgaError('E_EXT_RATE_LIMITED', 'more than 10 requests a minute');
+    const fault = new AlgaError('E_RUNNER_INTERNAL');
+    expect(refusal.status).toBe(429);
+    expect(refusal.message).toContain('more than 10 requests a minute');
+    expect(refusal.stack).not.toMatch(/\n\s+at /);
+    expect(fault.status).toBe(500);
+    expect(fault.stack).toMatch(/\n\s+at /);
+    expect(Error.stackTraceLimit).toBe(limitBefore);
+    expect(new Error('plain').stack).toMatch(/\n\s+at /);
   });
 });
