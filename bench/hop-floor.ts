@@ -48,8 +48,8 @@ function child(script: string): ChildProcess {
   return spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
 }
 
-async function firstLine(process: ChildProcess): Promise<string> {
-  const [chunk] = (await once(process.stdout!, 'data')) as [Buffer];
+async function firstLine(started: ChildProcess): Promise<string> {
+  const [chunk] = (await once(started.stdout!, 'data')) as [Buffer];
   return chunk.toString().trim();
 }
 
@@ -261,5 +261,5 @@ try {
   console.log(`one at a time, postMessage ${fmt(median((round) => round.threadOne), 0)} µs against a SharedArrayBuffer ${fmt(median((round) => round.ring), 0)} µs = ${fmt(median((round) => round.ring) / median((round) => round.threadOne), 2)}×`);
   console.log(`the hello guest call alone (bench/guest-floor.ts, this run): ${fmt(guest, 1)} µs; the floor is ${fmt(floor / guest, 2)}× it`);
 } finally {
-  for (const process of processes) process.kill();
+  for (const started of processes) started.kill();
 }
