@@ -29,6 +29,12 @@ export const errorCatalog = {
 export type ErrorCode = keyof typeof errorCatalog;
 
 /** An error raised from the catalog. `detail` adds specifics (a field, a file:line) to the sentence. */
+/**
+ * V8's stack depth setting, typed here because extension projects type-check this file (it holds
+ * the ErrorDefinition type the SDK uses) without Node's types.
+ */
+const v8Errors = Error as { stackTraceLimit?: number };
+
 export class AlgaError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
@@ -38,10 +44,10 @@ export class AlgaError extends Error {
     const definition = errorCatalog[code];
     // A refusal (4xx) is an answer, not a fault, and nothing reads its stack; collecting one cost
     // more than the rest of a refused gateway call (bench/gateway.ts, `host`). Faults keep theirs.
-    const stackFrames = Error.stackTraceLimit;
-    if (definition.status < 500) Error.stackTraceLimit = 0;
+    const stackFrames = v8Errors.stackTraceLimit;
+    if (definition.status < 500) v8Errors.stackTraceLimit = 0;
     super(detail ? `${definition.message} ${detail}` : definition.message, options);
-    Error.stackTraceLimit = stackFrames;
+    v8Errors.stackTraceLimit = stackFrames;
     this.name = 'AlgaError';
     this.code = code;
     this.status = definition.status;
