@@ -1,14 +1,15 @@
 // The floor under the call path: what each hop the architecture requires costs on its own, with
-// none of our code in it, against the guest call measured in the same run. A gateway call crosses
+// nothing of ours in it but the channel's frame codec, against the guest call measured in the
+// same run. A gateway call crosses
 // every one of them: the host serves it over HTTP, hands it to the separate runner process, whose
 // main thread hands it to a guest worker thread (which can be terminated), and back.
 //
 //   1. HTTP: a plain fastify route answering JSON, autocannon, 8 connections: CPU per request of
 //      the server process.
 //   2. Process hop: one kept-open loopback TCP connection between this process and a child,
-//      length-prefixed frames the size of an execute frame and of its answer, 8 calls in flight,
-//      the frames of one event-loop turn joined into one write (as the host's runner client does):
-//      CPU per round trip of both processes.
+//      execute and answer frames of a hello call's sizes in the channel's own codec and writer
+//      (lib/execute-frame.ts, lib/frame-writer.ts: the frames of one event-loop turn joined into
+//      one write), 8 calls in flight: CPU per round trip of both processes.
 //   3. Thread hop: the main thread and 2 worker threads, a message of the execute message's shape
 //      posted and answered with one of the result's shape, 8 in flight: CPU per round trip of all
 //      the threads.
@@ -18,11 +19,14 @@
 // Run: node --import tsx bench/hop-floor.ts    BENCH_DURATION_S (5), BENCH_ROUNDS (3)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { connect } from 'node:net';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 // @ts-expect-error autocannon ships no type declarations
 import autocannon from 'autocannon';
 import { freePort } from '../host/core/runner/free-port.ts';
+import { ChannelFrame, ChannelFrameReader, encodeChannelFrameJson } from '../lib/execute-frame.ts';
+import { FrameWriter } from '../lib/frame-writer.ts';
 import { guestCallCpuMicros } from './guest-floor-run.ts';
 import { fmt } from './runner-support.ts';
 import { cpuSplit, threadCpu } from './thread-cpu.ts';
@@ -31,7 +35,7 @@ const duration = Number(process.env.BENCH_DURATION_S ?? 5);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const inFlight = 8;
 
-/** The sizes of a hello call's execute frame and answer frame on the channel (lib/execute-frame.ts: ~430 and ~350 bytes). */
+/** The sizes of a hello call's execute frame and answer frame on the channel (measured with lib/execute-frame.ts). */
 const requestFrameBytes = 430;
 const answerFrameBytes = 350;
 
@@ -44,8 +48,8 @@ const executeMessage = {
 };
 const resultMessage = { type: 'result', jobId: 0, response: { status: 200, headers: [['content-type', 'application/json']], body: new Uint8Array(48) }, memoryBytes: 16_777_216, freshInstance: false, idle: true };
 
-function child(script: string): ChildProcess {
-  return spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+function child(args: string[]): ChildProcess {
+  return spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
 }
 
 async function firstLine(started: ChildProcess): Promise<string> {
@@ -67,70 +71,54 @@ async function httpHop(serverPid: number, url: string): Promise<{ cpu: number; r
   return { cpu: micros / result.requests.total, rps: result.requests.average };
 }
 
-const frameServerScript = `
-  import { createServer } from 'node:net';
-  const answer = Buffer.alloc(${answerFrameBytes}, 7);
+/** An envelope that makes a channel frame of `frameBytes` in all. */
+function envelopeFilling(frameBytes: number): string {
+  const overhead = encodeChannelFrameJson(ChannelFrame.execute, 0, '""').reduce((sum, chunk) => sum + chunk.length, 0);
+  return JSON.stringify('x'.repeat(frameBytes - overhead));
+}
+
+/** Reads channel frames from `socket` and hands each to `frame`; a stream that is not frames throws. */
+function readFrames(socket: Socket, frame: (kind: number, callId: number) => void): void {
+  const reader = new ChannelFrameReader(1 << 20, {
+    frame,
+    oversize: (kind) => { throw new Error(`an oversize frame of kind ${kind}`); },
+    broken: (reason) => { throw new Error(reason); },
+  });
+  socket.on('data', (chunk: Buffer) => reader.push(chunk));
+}
+
+/** The other end of the process hop (run as `hop-floor.ts frame-server`): answers every execute frame. */
+function serveFrames(): void {
+  const answer = envelopeFilling(answerFrameBytes);
   const server = createServer((socket) => {
     socket.setNoDelay(true);
-    let pending = Buffer.alloc(0);
-    let out = [];
-    let flushing = false;
-    socket.on('data', (chunk) => {
-      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-      while (pending.length >= 8 && pending.length >= 8 + pending.readUInt32BE(0)) {
-        const length = pending.readUInt32BE(0);
-        const id = pending.readUInt32BE(4);
-        pending = pending.subarray(8 + length);
-        const head = Buffer.allocUnsafe(8);
-        head.writeUInt32BE(answer.length, 0);
-        head.writeUInt32BE(id, 4);
-        out.push(head, answer);
-      }
-      if (!flushing) {
-        flushing = true;
-        setImmediate(() => { flushing = false; const frames = out; out = []; socket.write(Buffer.concat(frames)); });
-      }
-    });
+    const writer = new FrameWriter(socket);
+    readFrames(socket, (_kind, callId) => writer.write(encodeChannelFrameJson(ChannelFrame.answer, callId, answer)));
   });
-  server.listen(0, '127.0.0.1', () => console.log(server.address().port));`;
+  server.listen(0, '127.0.0.1', () => console.log((server.address() as AddressInfo).port));
+}
 
-/** 2. Frames over a kept-open loopback TCP connection to another process: CPU per round trip of both. */
+/**
+ * 2. Execute frames over a kept-open loopback TCP connection to another process, with the
+ * channel's own codec and writer: CPU per round trip of both processes.
+ */
 async function processHop(serverPid: number, port: number): Promise<{ cpu: number; perSecond: number }> {
   const socket = connect(port, '127.0.0.1');
   socket.setNoDelay(true);
   await once(socket, 'connect');
   const waiting = new Map<number, () => void>();
-  let pending: Buffer = Buffer.alloc(0);
-  socket.on('data', (chunk: Buffer) => {
-    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-    while (pending.length >= 8 && pending.length >= 8 + pending.readUInt32BE(0)) {
-      const id = pending.readUInt32BE(4);
-      pending = pending.subarray(8 + pending.readUInt32BE(0));
-      waiting.get(id)?.();
-      waiting.delete(id);
-    }
+  readFrames(socket, (_kind, callId) => {
+    waiting.get(callId)?.();
+    waiting.delete(callId);
   });
-  const payload = Buffer.alloc(requestFrameBytes, 3);
-  let out: Buffer[] = [];
-  let flushing = false;
+  const writer = new FrameWriter(socket);
+  const request = envelopeFilling(requestFrameBytes);
   let nextId = 0;
   const call = () =>
     new Promise<void>((resolve) => {
-      const id = nextId++;
-      waiting.set(id, resolve);
-      const head = Buffer.allocUnsafe(8);
-      head.writeUInt32BE(payload.length, 0);
-      head.writeUInt32BE(id, 4);
-      out.push(head, payload);
-      if (!flushing) {
-        flushing = true;
-        setImmediate(() => {
-          flushing = false;
-          const frames = out;
-          out = [];
-          socket.write(Buffer.concat(frames));
-        });
-      }
+      const callId = nextId++;
+      waiting.set(callId, resolve);
+      writer.write(encodeChannelFrameJson(ChannelFrame.execute, callId, request));
     });
   const { micros, result: calls } = await cpuOf([process.pid, serverPid], () => callersFor(call));
   socket.destroy();
@@ -227,39 +215,44 @@ async function threadRing(): Promise<{ cpu: number; perSecond: number }> {
   return { cpu: micros / calls, perSecond: calls / duration };
 }
 
-const processes: ChildProcess[] = [];
-try {
-  const plainPort = await freePort();
-  const plain = child(`import Fastify from 'fastify';
-    const app = Fastify();
-    app.get('/hello', async () => ({ message: 'Hello, world', tenant: 'bench' }));
-    await app.listen({ port: ${plainPort}, host: '127.0.0.1' });
-    console.log('ready');`);
-  processes.push(plain);
-  await firstLine(plain);
-  const frames = child(frameServerScript);
-  processes.push(frames);
-  const framePort = Number(await firstLine(frames));
-  const plainUrl = `http://127.0.0.1:${plainPort}/hello`;
-  await autocannon({ url: plainUrl, connections: inFlight, duration: 1 });
+async function measureHops(): Promise<void> {
+  const processes: ChildProcess[] = [];
+  try {
+    const plainPort = await freePort();
+    const plain = child(['--input-type=module', '-e', `import Fastify from 'fastify';
+      const app = Fastify();
+      app.get('/hello', async () => ({ message: 'Hello, world', tenant: 'bench' }));
+      await app.listen({ port: ${plainPort}, host: '127.0.0.1' });
+      console.log('ready');`]);
+    processes.push(plain);
+    await firstLine(plain);
+    const frames = child(['--import', 'tsx', fileURLToPath(import.meta.url), 'frame-server']);
+    processes.push(frames);
+    const framePort = Number(await firstLine(frames));
+    const plainUrl = `http://127.0.0.1:${plainPort}/hello`;
+    await autocannon({ url: plainUrl, connections: inFlight, duration: 1 });
 
-  console.log(`hop floor — ${inFlight} in flight, ${duration} s per measure, ${rounds} rounds; CPU per call of every process and thread taking part`);
-  const byRound: Array<{ http: number; process: number; thread: number; threadOne: number; ring: number }> = [];
-  for (let round = 1; round <= rounds; round++) {
-    const http = await httpHop(plain.pid!, plainUrl);
-    const hop = await processHop(frames.pid!, framePort);
-    const thread = await threadHop(inFlight);
-    const threadOne = await threadHop(1);
-    const ring = await threadRing();
-    byRound.push({ http: http.cpu, process: hop.cpu, thread: thread.cpu, threadOne: threadOne.cpu, ring: ring.cpu });
-    console.log(`round ${round}: HTTP (plain fastify) ${fmt(http.cpu, 0)} µs (${fmt(http.rps, 0)} req/s)  process hop ${fmt(hop.cpu, 0)} µs (${fmt(hop.perSecond, 0)}/s)  thread hop ${fmt(thread.cpu, 0)} µs (${fmt(thread.perSecond, 0)}/s)  one at a time: postMessage ${fmt(threadOne.cpu, 0)} µs, SharedArrayBuffer ${fmt(ring.cpu, 0)} µs (${fmt(ring.perSecond, 0)}/s)`);
+    console.log(`hop floor — ${inFlight} in flight, ${duration} s per measure, ${rounds} rounds; CPU per call of every process and thread taking part`);
+    const byRound: Array<{ http: number; process: number; thread: number; threadOne: number; ring: number }> = [];
+    for (let round = 1; round <= rounds; round++) {
+      const http = await httpHop(plain.pid!, plainUrl);
+      const hop = await processHop(frames.pid!, framePort);
+      const thread = await threadHop(inFlight);
+      const threadOne = await threadHop(1);
+      const ring = await threadRing();
+      byRound.push({ http: http.cpu, process: hop.cpu, thread: thread.cpu, threadOne: threadOne.cpu, ring: ring.cpu });
+      console.log(`round ${round}: HTTP (plain fastify) ${fmt(http.cpu, 0)} µs (${fmt(http.rps, 0)} req/s)  process hop ${fmt(hop.cpu, 0)} µs (${fmt(hop.perSecond, 0)}/s)  thread hop ${fmt(thread.cpu, 0)} µs (${fmt(thread.perSecond, 0)}/s)  one at a time: postMessage ${fmt(threadOne.cpu, 0)} µs, SharedArrayBuffer ${fmt(ring.cpu, 0)} µs (${fmt(ring.perSecond, 0)}/s)`);
+    }
+    const median = (pick: (round: (typeof byRound)[number]) => number) => [...byRound.map(pick)].sort((a, b) => a - b)[Math.floor(byRound.length / 2)];
+    const guest = await guestCallCpuMicros();
+    const floor = median((round) => round.http) + median((round) => round.process) + median((round) => round.thread);
+    console.log(`\nmedians: HTTP ${fmt(median((round) => round.http), 0)} µs + process hop ${fmt(median((round) => round.process), 0)} µs + thread hop ${fmt(median((round) => round.thread), 0)} µs = ${fmt(floor, 0)} µs of CPU per call in the hops alone`);
+    console.log(`one at a time, postMessage ${fmt(median((round) => round.threadOne), 0)} µs against a SharedArrayBuffer ${fmt(median((round) => round.ring), 0)} µs = ${fmt(median((round) => round.ring) / median((round) => round.threadOne), 2)}×`);
+    console.log(`the hello guest call alone (bench/guest-floor.ts, this run): ${fmt(guest, 1)} µs; the floor is ${fmt(floor / guest, 2)}× it`);
+  } finally {
+    for (const started of processes) started.kill();
   }
-  const median = (pick: (round: (typeof byRound)[number]) => number) => [...byRound.map(pick)].sort((a, b) => a - b)[Math.floor(byRound.length / 2)];
-  const guest = await guestCallCpuMicros();
-  const floor = median((round) => round.http) + median((round) => round.process) + median((round) => round.thread);
-  console.log(`\nmedians: HTTP ${fmt(median((round) => round.http), 0)} µs + process hop ${fmt(median((round) => round.process), 0)} µs + thread hop ${fmt(median((round) => round.thread), 0)} µs = ${fmt(floor, 0)} µs of CPU per call before any code of ours runs`);
-  console.log(`one at a time, postMessage ${fmt(median((round) => round.threadOne), 0)} µs against a SharedArrayBuffer ${fmt(median((round) => round.ring), 0)} µs = ${fmt(median((round) => round.ring) / median((round) => round.threadOne), 2)}×`);
-  console.log(`the hello guest call alone (bench/guest-floor.ts, this run): ${fmt(guest, 1)} µs; the floor is ${fmt(floor / guest, 2)}× it`);
-} finally {
-  for (const started of processes) started.kill();
 }
+
+if (process.argv[2] === 'frame-server') serveFrames();
+else await measureHops();
