@@ -40,7 +40,9 @@ const connections = Number(process.env.BENCH_CONNECTIONS ?? 8);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const runnerWorkers = Number(process.env.BENCH_RUNNER_WORKERS ?? 2);
 const profileDir = process.env.BENCH_PROFILE_DIR ? resolve(process.env.BENCH_PROFILE_DIR) : undefined;
-const only = process.env.BENCH_ONLY as 'gateway' | 'direct' | 'channel' | 'host' | undefined;
+/** The loads: through the gateway, at the runner over HTTP, at the runner through the host's client, and the host alone. */
+type Via = 'gateway' | 'direct' | 'channel' | 'host';
+const only = process.env.BENCH_ONLY as Via | undefined;
 
 interface Load {
   rps: number;
@@ -213,7 +215,7 @@ async function channelLoad(stack: Stack): Promise<Load> {
 }
 
 /** A load (through the gateway, at the runner over HTTP, or at the runner over the channel) with the CPU per call of the host (if any) and the runner, by thread. */
-async function measure(stack: Stack, via: 'gateway' | 'direct' | 'channel' | 'host'): Promise<Measured> {
+async function measure(stack: Stack, via: Via): Promise<Measured> {
   const before = { host: threadCpu(stack.host.pid), runner: threadCpu(stack.runner.pid) };
   const result = via === 'gateway'
     ? await load(stack.gatewayUrl, { headers: stack.gatewayHeaders })
@@ -275,7 +277,7 @@ try {
     plainKernel = plainSplit.system;
     const measured: Round = { plain: plainLoad, plainCpu, byStack: [] };
     for (const stack of stacks) {
-      const skipped = (via: 'direct' | 'channel' | 'gateway' | 'host') => only !== undefined && only !== via;
+      const skipped = (via: Via) => only !== undefined && only !== via;
       measured.byStack.push({
         direct: skipped('direct') ? notMeasured : await measure(stack, 'direct'),
         channel: skipped('channel') ? notMeasured : await measure(stack, 'channel'),

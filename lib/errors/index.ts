@@ -28,13 +28,13 @@ export const errorCatalog = {
 
 export type ErrorCode = keyof typeof errorCatalog;
 
-/** An error raised from the catalog. `detail` adds specifics (a field, a file:line) to the sentence. */
 /**
  * V8's stack depth setting, typed here because extension projects type-check this file (it holds
  * the ErrorDefinition type the SDK uses) without Node's types.
  */
 const v8Errors = Error as { stackTraceLimit?: number };
 
+/** An error raised from the catalog. `detail` adds specifics (a field, a file:line) to the sentence. */
 export class AlgaError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
