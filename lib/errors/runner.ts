@@ -24,7 +24,7 @@ export const runnerErrors = {
   E_RUNNER_RESPONSE_TOO_LARGE: { status: 502, message: 'The extension response is larger than the install allows.' },
   E_RUNNER_SECRETS_UNREADABLE: { status: 500, message: 'The sealed secret envelope could not be opened with the runner key.' },
   E_RUNNER_STORAGE_NOT_DURABLE: { status: 503, message: 'The extension\'s storage writes could not be flushed to disk (is the disk full or failing?), so its answer is withheld; the writes may or may not be kept.' },
-  E_RUNNER_STORAGE_NAMESPACE_INVALID: { status: 400, message: 'A storage purge must name a tenant id and an extension id.' },
+  E_RUNNER_STORAGE_NAMESPACE_INVALID: { status: 400, message: 'A storage purge must name a tenant id and an extension id, and at most one install id to retire.' },
   E_RUNNER_UI_NOT_FOUND: { status: 404, message: 'No such UI file in this extension version.' },
   E_RUNNER_UI_SERVICE_WORKER: { status: 403, message: 'Extension UIs cannot install service workers: they are served by content hash and run only inside the host page.' },
   E_RUNNER_UI_LINK_INVALID: { status: 403, message: 'This extension UI link is not valid here: it is expired, altered, or opened at another extension\'s origin; reload the extension page for a fresh link.' },

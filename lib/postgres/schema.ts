@@ -12,6 +12,7 @@ import { AlgaError } from '../errors/index.ts';
  * - `alga_bundles` + `alga_bundle_chunks`: bundle bytes by content hash in 1 MB chunks, with the signature file.
  * - `alga_ext_storage` + `alga_ext_storage_state`: `alga.storage` values with their versions, and
  *   each namespace's (tenant + extension) key count, bytes and last version; its row lock orders updates.
+ * - `alga_ext_storage_retired`: installs removed with their storage, whose requests may write no more.
  */
 
 export interface SchemaStep {
@@ -65,6 +66,19 @@ export const schemaSteps: readonly SchemaStep[] = [
         bytes bigint NOT NULL,
         last_version bigint NOT NULL,
         PRIMARY KEY (tenant_id, extension_id)
+      );
+    `,
+  },
+  {
+    version: 3,
+    description: 'installs whose storage a purge deleted (alga.storage)',
+    sql: `
+      CREATE TABLE alga_ext_storage_retired (
+        tenant_id text COLLATE "C" NOT NULL,
+        extension_id text COLLATE "C" NOT NULL,
+        install_id text COLLATE "C" NOT NULL,
+        retired_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (tenant_id, extension_id, install_id)
       );
     `,
   },

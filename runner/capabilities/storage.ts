@@ -14,7 +14,7 @@ import { HostError } from './factor.ts';
  * runner/storage/). This module turns WIT values into store calls and counts them.
  */
 
-const namespaceOf = (scope: ExecutionScope): Namespace => ({ tenantId: scope.tenantId, extensionId: scope.extensionId });
+const namespaceOf = (scope: ExecutionScope): Namespace => ({ tenantId: scope.tenantId, extensionId: scope.extensionId, installId: scope.installId });
 const limitsOf = (scope: ExecutionScope): StorageLimits => ({ maxKeys: scope.limits.maxStorageKeys, maxBytes: scope.limits.maxStorageBytes, maxValueBytes: scope.limits.maxStorageValueBytes });
 
 /** A version the guest sends back; one beyond what any read returned can never match. */

@@ -3,16 +3,24 @@ import { AlgaError } from '../../lib/errors/index.ts';
 import { HostError } from '../capabilities/factor.ts';
 import type { Runner } from '../runner.ts';
 
+const installIdPattern = /^[A-Za-z0-9._:@\-]{1,512}$/;
+
 /**
- * `DELETE /v1/storage/{tenantId}/{extensionId}` (service token): deletes that tenant's storage
- * of that extension — every key, its quota usage and versions — in one transaction. The host
- * calls it when a tenant uninstalls with `?purge=storage`. Answers `{purged: true, keys}`.
+ * `DELETE /v1/storage/{tenantId}/{extensionId}[?retire_install={installId}]` (service token):
+ * deletes that tenant's storage of that extension — every key, its quota usage and versions — in
+ * one transaction. The host calls it when a tenant uninstalls with `?purge=storage`, naming the
+ * removed install, so a request of it still running writes nothing after the purge. Answers
+ * `{purged: true, keys}`.
  */
 export function registerStorageAdmin(app: FastifyInstance, runner: Runner, requireToken: onRequestHookHandler): void {
-  app.delete<{ Params: { tenantId: string; extensionId: string } }>('/v1/storage/:tenantId/:extensionId', { onRequest: requireToken }, async (request) => {
+  app.delete<{ Params: { tenantId: string; extensionId: string }; Querystring: { retire_install?: unknown } }>('/v1/storage/:tenantId/:extensionId', { onRequest: requireToken }, async (request) => {
     const { tenantId, extensionId } = request.params;
+    const retireInstall = request.query.retire_install;
+    if (retireInstall !== undefined && (typeof retireInstall !== 'string' || !installIdPattern.test(retireInstall))) {
+      throw new AlgaError('E_RUNNER_STORAGE_NAMESPACE_INVALID', 'retire_install must be one install id.');
+    }
     try {
-      const keys = await runner.storage.purge({ tenantId, extensionId });
+      const keys = await runner.storage.purge({ tenantId, extensionId }, retireInstall);
       return { purged: true, keys };
     } catch (error) {
       if (error instanceof HostError) throw new AlgaError('E_RUNNER_STORAGE_NAMESPACE_INVALID', error.val);

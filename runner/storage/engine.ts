@@ -8,12 +8,29 @@
  * main thread, which may wait for the engine while the guest's worker blocks.
  */
 
+import { HostError } from '../capabilities/factor.ts';
+
 export type Awaitable<T> = T | Promise<T>;
+
+/** What an update from a retired install is refused with (see StorageEngine.purge). */
+export const retiredInstallRefusal = (): HostError =>
+  new HostError('denied', 'This install was removed and its storage deleted while the request ran; nothing was written.');
+
+/**
+ * How long a retired install is remembered: far past any execution's deadline, so no request it
+ * admitted is still running when the record goes. Older records go at the namespace's next purge.
+ */
+export const retiredInstallMemoryMs = 24 * 60 * 60 * 1000;
 
 /** One extension's storage for one tenant. Engines keep namespaces disjoint. */
 export interface Namespace {
   tenantId: string;
   extensionId: string;
+  /**
+   * The install acting on the namespace, when a guest's execution does: an update from an install
+   * that a purge retired is refused, in the update's own transaction (see `purge`).
+   */
+  installId?: string;
 }
 
 export interface StoredValue {
@@ -59,8 +76,12 @@ export interface StorageEngine {
    * writes or relies on them.
    */
   update<T>(namespace: Namespace, keys: readonly string[], decide: (current: ReadonlyMap<string, StoredValue>, state: NamespaceState) => Decision<T>, committing?: CommitSink): Awaitable<T>;
-  /** Deletes every key and the state of the namespace in one transaction; the number of keys removed. */
-  purge(namespace: Namespace): Awaitable<number>;
+  /**
+   * Deletes every key and the state of the namespace in one transaction; the number of keys
+   * removed. With `retireInstall` (an install that was removed), that transaction also records
+   * the install as retired, so a request it admitted before can write nothing after the purge.
+   */
+  purge(namespace: Namespace, retireInstall?: string): Awaitable<number>;
   /**
    * Resolves once every update that resolved before the call is durable (on disk). An engine
    * whose updates are durable when they resolve leaves it out. The runner answers a request

@@ -254,9 +254,12 @@ export class KeyValueStore {
     return (committedResults(outcome)[0] as { value: bigint }).value;
   }
 
-  /** Deletes the namespace (every key, its quota usage and versions), durably; the number of keys removed. */
-  async purge(namespace: Namespace): Promise<number> {
-    const removed = await this.engine.purge(checkNamespace(namespace));
+  /**
+   * Deletes the namespace (every key, its quota usage and versions), durably; the number of keys
+   * removed. With `retireInstall`, that install's requests may write to it no more (StorageEngine.purge).
+   */
+  async purge(namespace: Namespace, retireInstall?: string): Promise<number> {
+    const removed = await this.engine.purge(checkNamespace(namespace), retireInstall);
     await this.durable(); // "deleted" is answered only once it is on disk
     return removed;
   }

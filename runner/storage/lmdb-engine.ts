@@ -1,12 +1,12 @@
 import type { Database, RootDatabase } from 'lmdb';
 import { openPrivateLmdb } from '../../lib/private-lmdb.ts';
-import type { CommitSink, Decision, Namespace, NamespaceState, StorageEngine, StoredValue, Write } from './engine.ts';
+import { retiredInstallMemoryMs, retiredInstallRefusal, type CommitSink, type Decision, type Namespace, type NamespaceState, type StorageEngine, type StoredValue, type Write } from './engine.ts';
 
 /**
  * The embedded storage engine: one LMDB environment (folder 0700, files 0600). Keys are
  * `tenant NUL extension NUL key` in three databases: `values` (the bytes), `versions` (the
  * version of each key's last write; absent for values written before versions existed) and
- * `usage` (per namespace: key count, bytes, last version). Updates run in lmdb-js's
+ * `usage` (per namespace: key count, bytes, last version), and `retired` (installs a purge retired). Updates run in lmdb-js's
  * asynchronous transactions: the callback runs inside LMDB's single write transaction and the
  * commit happens off the main thread; the promise resolves once the commit is visible
  * (`separateFlushed`) — or, given a `committing` sink, once the callback has decided, handing the
@@ -40,6 +40,8 @@ export function openLmdbStorageEngine(options: LmdbStorageEngineOptions): LmdbSt
   const values: Database<Buffer, string> = root.openDB({ name: 'values', encoding: 'binary' });
   const versions: Database<number, string> = root.openDB({ name: 'versions', encoding: 'msgpack' });
   const usage: Database<Partial<NamespaceState>, string> = root.openDB({ name: 'usage', encoding: 'msgpack' });
+  /** `tenant NUL extension NUL install` → when a purge retired the install (ms since the epoch). */
+  const retired: Database<number, string> = root.openDB({ name: 'retired', encoding: 'msgpack' });
 
   const readStored = (fullKey: string): StoredValue | undefined => {
     const value = values.get(fullKey);
@@ -88,6 +90,11 @@ export function openLmdbStorageEngine(options: LmdbStorageEngineOptions): LmdbSt
       let decided: ((outcome: Outcome<T>) => void) | undefined;
       const outcomeDecided = committing && new Promise<Outcome<T>>((resolve) => (decided = resolve));
       const commit = root.transaction((): Outcome<T> => {
+        if (namespace.installId !== undefined && retired.get(prefix + namespace.installId) !== undefined) {
+          const refused: Outcome<T> = { ok: false, error: retiredInstallRefusal() };
+          decided?.(refused);
+          return refused;
+        }
         const current = new Map<string, StoredValue>();
         for (const key of keys) {
           const stored = readStored(prefix + key);
@@ -118,7 +125,7 @@ export function openLmdbStorageEngine(options: LmdbStorageEngineOptions): LmdbSt
       return outcome.result;
     },
 
-    async purge(namespace) {
+    async purge(namespace, retireInstall) {
       const prefix = namespacePrefix(namespace);
       return root.transaction(() => {
         const keysOf = (database: Database<unknown, string>) => {
@@ -133,6 +140,12 @@ export function openLmdbStorageEngine(options: LmdbStorageEngineOptions): LmdbSt
         for (const key of valueKeys) values.removeSync(key);
         for (const key of keysOf(versions)) versions.removeSync(key);
         usage.removeSync(prefix);
+        const now = Date.now();
+        for (const { key, value } of retired.getRange({ start: prefix })) {
+          if (!key.startsWith(prefix)) break;
+          if (now - value > retiredInstallMemoryMs) retired.removeSync(key);
+        }
+        if (retireInstall !== undefined) retired.putSync(prefix + retireInstall, now);
         return valueKeys.length;
       });
     },

@@ -1,13 +1,13 @@
 import { isConnectionError } from '../../lib/postgres/connection.ts';
 import { HostError } from '../capabilities/factor.ts';
 import type { RunnerDatabase } from '../fleet/database.ts';
-import type { Decision, Namespace, NamespaceState, StorageEngine, StoredValue } from './engine.ts';
+import { retiredInstallMemoryMs, retiredInstallRefusal, type Decision, type Namespace, type NamespaceState, type StorageEngine, type StoredValue } from './engine.ts';
 
 /**
  * The fleet's storage engine: `alga.storage` in PostgreSQL (RUNNER_DATABASE_URL), so every runner
  * serves every tenant from the same data. Values and versions in `alga_ext_storage`, each
- * namespace's key count, bytes and last version in `alga_ext_storage_state`
- * (lib/postgres/schema.ts). An update locks its namespace's state row (`SELECT … FOR UPDATE`):
+ * namespace's key count, bytes and last version in `alga_ext_storage_state`, installs a purge
+ * retired in `alga_ext_storage_retired` (lib/postgres/schema.ts). An update locks its namespace's state row (`SELECT … FOR UPDATE`):
  * updates of one tenant's extension are ordered across every runner, `decide` sees the state
  * the previous one left, and its writes and the new state commit in one transaction — durable
  * when it resolves. A database that does not answer is `unavailable` to the guest.
@@ -70,6 +70,13 @@ export function openPostgresStorageEngine(database: RunnerDatabase): StorageEngi
             await client.query({ name: 'alga-storage-state-new', text: 'INSERT INTO alga_ext_storage_state (tenant_id, extension_id, keys, bytes, last_version) VALUES ($1, $2, 0, 0, 0) ON CONFLICT DO NOTHING', values: ids });
             locked = await client.query({ name: 'alga-storage-lock', text: 'SELECT keys, bytes, last_version FROM alga_ext_storage_state WHERE tenant_id = $1 AND extension_id = $2 FOR UPDATE', values: ids });
           }
+          if (namespace.installId !== undefined) {
+            const retired = await client.query({ name: 'alga-storage-retired', text: 'SELECT 1 FROM alga_ext_storage_retired WHERE tenant_id = $1 AND extension_id = $2 AND install_id = $3', values: [...ids, namespace.installId] });
+            if (retired.rows.length > 0) {
+              await client.query('ROLLBACK');
+              throw retiredInstallRefusal();
+            }
+          }
           const state: NamespaceState = { keys: Number(locked.rows[0].keys), bytes: Number(locked.rows[0].bytes), lastVersion: Number(locked.rows[0].last_version) };
           const current = new Map<string, StoredValue>();
           if (keys.length > 0) {
@@ -121,14 +128,22 @@ export function openPostgresStorageEngine(database: RunnerDatabase): StorageEngi
         }
       }),
 
-    purge: (namespace) =>
+    purge: (namespace, retireInstall) =>
       guarded(async () => {
         const client = await pool.connect();
         try {
           await client.query('BEGIN');
           const ids = [namespace.tenantId, namespace.extensionId];
+          // The state row's lock first, as an update takes it: an update in flight commits whole
+          // before the rows are deleted, and one after it sees the install retired.
+          await client.query({ name: 'alga-storage-state-new', text: 'INSERT INTO alga_ext_storage_state (tenant_id, extension_id, keys, bytes, last_version) VALUES ($1, $2, 0, 0, 0) ON CONFLICT DO NOTHING', values: ids });
+          await client.query({ name: 'alga-storage-lock', text: 'SELECT keys, bytes, last_version FROM alga_ext_storage_state WHERE tenant_id = $1 AND extension_id = $2 FOR UPDATE', values: ids });
           const removed = await client.query('DELETE FROM alga_ext_storage WHERE tenant_id = $1 AND extension_id = $2', ids);
           await client.query('DELETE FROM alga_ext_storage_state WHERE tenant_id = $1 AND extension_id = $2', ids);
+          await client.query("DELETE FROM alga_ext_storage_retired WHERE tenant_id = $1 AND extension_id = $2 AND retired_at < now() - make_interval(secs => $3)", [...ids, retiredInstallMemoryMs / 1000]);
+          if (retireInstall !== undefined) {
+            await client.query('INSERT INTO alga_ext_storage_retired (tenant_id, extension_id, install_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [...ids, retireInstall]);
+          }
           await client.query('COMMIT');
           return removed.rowCount ?? 0;
         } catch (error) {

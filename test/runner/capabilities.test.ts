@@ -207,6 +207,30 @@ describe('runner: host capabilities', () => {
       expect(invalid.status).toBe(400);
       expect((await invalid.json()).error.code).toBe('E_RUNNER_STORAGE_NAMESPACE_INVALID');
     });
+
+    it('refuses every write of an install that a purge retired, even from a request admitted before it; a new install writes again', async () => {
+      const tenant = 'tenant-retired';
+      const purge = (query: string) => fetch(`${fixture.url}/v1/storage/${tenant}/ext-test${query}`, { method: 'DELETE', headers: { authorization: `Bearer ${fixture.token}` } });
+      await call({ path: '/storage/put', method: 'POST', query: 'key=before', body: 'kept until the purge', tenant, install: 'ins-old' });
+      // Admitted now, it writes only after spinning for 2 s: the purge below lands meanwhile.
+      const late = call({ path: '/storage/put', method: 'POST', query: 'key=late&spin=2000', body: 'written after the purge', tenant, install: 'ins-old' });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const purged = await purge('?retire_install=ins-old');
+      expect(await purged.json()).toEqual({ purged: true, keys: 1 });
+      expect((await late).guest).toMatchObject({ ok: false, error: 'denied' });
+      expect((await call({ path: '/storage/put', method: 'POST', query: 'key=again', body: 'x', tenant, install: 'ins-old' })).guest).toMatchObject({ ok: false, error: 'denied' });
+      // Installed again (a new install id): nothing of the old install is there, and it writes.
+      for (const key of ['before', 'late', 'again']) expect((await call({ path: '/storage/get', query: `key=${key}`, tenant, install: 'ins-new' })).guest).toEqual({ ok: true, value: null });
+      expect((await call({ path: '/storage/put', method: 'POST', query: 'key=fresh', body: 'new', tenant, install: 'ins-new' })).guest).toEqual({ ok: true });
+      // A reset that names no install leaves the install writing.
+      expect(await (await purge('')).json()).toEqual({ purged: true, keys: 1 });
+      expect((await call({ path: '/storage/put', method: 'POST', query: 'key=fresh', body: 'newer', tenant, install: 'ins-new' })).guest).toEqual({ ok: true });
+      for (const bad of ['?retire_install=', `?retire_install=${encodeURIComponent('a b')}`, '?retire_install=a&retire_install=b']) {
+        const refused = await purge(bad);
+        expect({ bad, status: refused.status, code: (await refused.json()).error.code }).toEqual({ bad, status: 400, code: 'E_RUNNER_STORAGE_NAMESPACE_INVALID' });
+      }
+      expect((await call({ path: '/storage/get', query: 'key=fresh', tenant, install: 'ins-new' })).guest).toEqual({ ok: true, value: 'newer' });
+    });
   });
 
   describe('secrets', () => {

@@ -106,6 +106,31 @@ describe('alga.storage on PostgreSQL, shared by two runners', () => {
     for (let index = 0; index < limits.maxKeys; index++) await runnerA.put(namespace, limits, `k${index}`, bytes('x'));
   });
 
+  it('refuses, on every runner, the writes of an install a purge retired, a write in flight on another runner included', async () => {
+    const namespace = fresh();
+    const writer = { ...namespace, installId: 'ins-old' };
+    await runnerA.put(writer, limits, 'before', bytes('1'));
+    // A write on runner B waits behind runner A's purge holding the namespace's lock.
+    const purging = runnerA.purge(namespace, 'ins-old');
+    const inFlight = runnerB.put(writer, limits, 'late', bytes('2')).then(() => 'written', (error: unknown) => error);
+    const [removed, outcome] = await Promise.all([purging, inFlight]);
+    // Either the write committed before the purge took the lock (and was purged), or it was refused.
+    expect(removed).toBe(outcome === 'written' ? 2 : 1);
+    if (outcome !== 'written') {
+      expect(outcome).toBeInstanceOf(HostError);
+      expect((outcome as HostError).tag).toBe('denied');
+    }
+    const again = await runnerB.put(writer, limits, 'again', bytes('3')).then(() => 'written', (error: unknown) => error);
+    expect((again as HostError).tag).toBe('denied');
+    for (const key of ['before', 'late', 'again']) expect(await runnerA.get(namespace, key)).toBeUndefined();
+    const reinstalled = { ...namespace, installId: 'ins-new' };
+    await runnerB.put(reinstalled, limits, 'fresh', bytes('4'));
+    expect(text(await runnerA.get(namespace, 'fresh'))).toBe('4');
+    expect(await runnerA.purge(namespace)).toBe(1);
+    await runnerB.put(reinstalled, limits, 'after-reset', bytes('5'));
+    expect(text(await runnerA.get(namespace, 'after-reset'))).toBe('5');
+  });
+
   it('answers "unavailable" to the guest when the database cannot be reached', async () => {
     const unreachable = runner('postgres://postgres@127.0.0.1:1/nowhere');
     const error = await Promise.resolve().then(() => unreachable.get(fresh(), 'key')).then(() => undefined, (caught: unknown) => caught);

@@ -30,14 +30,14 @@ export interface InstallActions {
 export function installActions(options: { service: InstallService; installs: InstallStore; audit: AuditLog; events: HostEvents; runner: RunnerHandle }): InstallActions {
   const { service, installs, audit, events, runner } = options;
 
-  async function purge(principal: Principal | undefined, tenantId: string, extensionId: string, whatHappened = ''): Promise<number> {
+  async function purge(principal: Principal | undefined, tenantId: string, extensionId: string, removed?: InstallRecord): Promise<number> {
     try {
-      const { keys } = await purgeExtensionStorage(runner, tenantId, extensionId);
+      const { keys } = await purgeExtensionStorage(runner, tenantId, extensionId, removed?.id);
       audit.record({ action: 'install.storage_purged', actor: actorOf(principal), tenantId, target: extensionId, detail: { keys } });
       return keys;
     } catch (error) {
       audit.record({ action: 'install.storage_purged', actor: actorOf(principal), tenantId, target: extensionId, outcome: 'failed' });
-      throw isAlgaError(error) ? new AlgaError(error.code, `${whatHappened} ${error.detail ?? ''}`.trim()) : error;
+      throw isAlgaError(error) ? new AlgaError(error.code, `${removed ? 'The install was removed.' : ''} ${error.detail ?? ''}`.trim()) : error;
     }
   }
 
@@ -75,7 +75,7 @@ export function installActions(options: { service: InstallService; installs: Ins
     async removeAndPurgeStorage(principal, tenantId, extensionId) {
       if (!runner.isAvailable()) throw new AlgaError('E_STORAGE_PURGE_FAILED', 'The runner is not running; the install was kept.');
       const removed = actions.remove(principal, tenantId, extensionId);
-      return { removed, purgedKeys: await purge(principal, tenantId, removed.extensionId, 'The install was removed.') };
+      return { removed, purgedKeys: await purge(principal, tenantId, removed.extensionId, removed) };
     },
     purgeStorage: (principal, tenantId, extensionId) => purge(principal, tenantId, extensionId),
   };

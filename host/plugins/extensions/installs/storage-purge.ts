@@ -5,15 +5,18 @@ const purgeTimeoutMs = 15_000;
 
 /**
  * Asks the runner to delete one tenant's `alga.storage` data of one extension
- * (`DELETE /v1/storage/{tenant}/{extension}`, one transaction there). Resolves with the number
- * of keys deleted; anything short of the runner's confirmation is E_STORAGE_PURGE_FAILED.
+ * (`DELETE /v1/storage/{tenant}/{extension}`, one transaction there). `retireInstall` names an
+ * install that was removed: its requests still running may write nothing after the purge.
+ * Resolves with the number of keys deleted; anything short of the runner's confirmation is
+ * E_STORAGE_PURGE_FAILED.
  */
-export async function purgeExtensionStorage(runner: RunnerHandle, tenantId: string, extensionId: string): Promise<{ keys: number }> {
+export async function purgeExtensionStorage(runner: RunnerHandle, tenantId: string, extensionId: string, retireInstall?: string): Promise<{ keys: number }> {
   const baseUrl = runner.baseUrl();
   if (!baseUrl || !runner.isAvailable()) throw new AlgaError('E_STORAGE_PURGE_FAILED', 'The runner is not running.');
+  const query = retireInstall === undefined ? '' : `?retire_install=${encodeURIComponent(retireInstall)}`;
   let response: Response;
   try {
-    response = await fetch(`${baseUrl}/v1/storage/${encodeURIComponent(tenantId)}/${encodeURIComponent(extensionId)}`, {
+    response = await fetch(`${baseUrl}/v1/storage/${encodeURIComponent(tenantId)}/${encodeURIComponent(extensionId)}${query}`, {
       method: 'DELETE',
       headers: { authorization: `Bearer ${runner.serviceToken}` },
       signal: AbortSignal.timeout(purgeTimeoutMs),

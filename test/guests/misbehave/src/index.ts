@@ -67,8 +67,12 @@ const routes = {
     if (result.ok) result.value = result.value === undefined ? null : decoder.decode(result.value);
     return json(200, result);
   },
-  'POST /storage/put': (_context, request) =>
-    json(200, attempt(() => storage.put(param(request.query, 'key'), request.body))),
+  // With `spin=ms`, busy that long before the write (a write from a request admitted earlier).
+  'POST /storage/put': (_context, request) => {
+    const until = Date.now() + Number(param(request.query, 'spin') || 0);
+    while (Date.now() < until) counter += 0;
+    return json(200, attempt(() => storage.put(param(request.query, 'key'), request.body)));
+  },
   'POST /storage/delete': (_context, request) => json(200, attempt(() => storage.delete(param(request.query, 'key')))),
   'GET /storage/list': (_context, request) => {
     const cursor = param(request.query, 'cursor');
