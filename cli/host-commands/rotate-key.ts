@@ -32,7 +32,8 @@ async function rotate(kind: Kind, dataDir: string, options: Options): Promise<vo
     case 'encryption': {
       const report = await rotateEncryptionKey(dataDir, { keepOld: options.keepOld });
       out(`New active encryption key: ${report.newKeyId}`);
-      out(`Re-encrypted ${report.reencrypted} value(s).`);
+      if (report.valuesElsewhere) out(`Nothing was re-encrypted and every earlier key was kept: ${report.valuesElsewhere}. Values stored under the earlier keys stay readable; new ones use the new key.`);
+      else out(`Re-encrypted ${report.reencrypted} value(s).`);
       if (report.retired.length) out(`Retired: ${report.retired.join(', ')}`);
       if (report.kept.length) out(`Kept (still in use or --keep-old): ${report.kept.join(', ')}`);
       if (report.failures.length) {
@@ -55,6 +56,10 @@ async function rotate(kind: Kind, dataDir: string, options: Options): Promise<vo
       out(report.localRunner ? 'The local runner opens envelopes sealed to the new key and the old ones.' : 'No local runner here: give each runner (RUNNER_SECRET_KEY_FILE) the new secret key from runner-keypair.json before re-sealing.');
       if (options.stage) {
         out('Staged: nothing was re-sealed. Once every runner has the new key, run `alga-host rotate-key runner-envelope --reseal`.');
+        return;
+      }
+      if (report.valuesElsewhere) {
+        out(`Nothing was re-sealed and every earlier key was kept: ${report.valuesElsewhere}. Envelopes sealed to the earlier keys still open; new ones use the new key.`);
         return;
       }
       out(`Re-sealed ${report.resealed} install secret envelope(s) to the new key.`);

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,13 +9,18 @@ import { ensureInfraSecrets } from '../../host/core/infra-secrets.ts';
 import { decryptString, encryptValue, keyIdOf } from '../../host/core/secrets/encryption.ts';
 import { readKeyring } from '../../host/core/secrets/rotation.ts';
 import { openStore } from '../../host/core/store.ts';
+import { openPostgresStore } from '../../host/core/postgres/postgres-store.ts';
+import { createTestDatabase } from '../support/postgres.ts';
 import { projectRoot } from '../../host/core/secrets/placeholders.ts';
 import { startHostProcess } from './support/host-process.ts';
 
 const run = promisify(execFile);
 async function algaHost(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return algaHostWith({}, ...args);
+}
+async function algaHostWith(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [join(projectRoot, 'bin/alga-host.js'), ...args], { cwd: projectRoot });
+    const { stdout, stderr } = await run(process.execPath, [join(projectRoot, 'bin/alga-host.js'), ...args], { cwd: projectRoot, env: { ...process.env, ...env } });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failure = error as { code: number; stdout: string; stderr: string };
@@ -123,6 +128,46 @@ describe('alga-host rotate-key encryption', () => {
       expect(decryptString(sealed, keyring)).toBe('sk-rotation-provider-key');
     } finally {
       await store.close();
+    }
+  });
+
+  it('on a fleet node\'s folder, keeps every earlier key and refuses to retire one: values in the fleet\'s PostgreSQL stay readable', async () => {
+    const database = await createTestDatabase('rotate_fleet');
+    const fleetStore = openPostgresStore({ url: database.url });
+    try {
+      // A node's folder: its secrets only; the values live in PostgreSQL, sealed with its key.
+      const secrets = ensureInfraSecrets(dataDir, { profile: 'appliance' });
+      const oldId = secrets.encryptionKeys.activeKeyId;
+      fleetStore.transaction(() => fleetStore.db('test.records').putSync('provider', encryptValue('sk-fleet', secrets.encryptionKeys)));
+
+      const rotated = await algaHost('rotate-key', 'encryption', '--data', dataDir);
+      expect(rotated.code).toBe(0);
+      expect(rotated.stdout).toContain('every earlier key was kept');
+      expect(rotated.stdout).not.toContain('Retired');
+      const keyring = readKeyring(dataDir);
+      expect(keyring.activeKeyId).not.toBe(oldId);
+      expect(Object.keys(keyring.keys).sort()).toEqual([keyring.activeKeyId, oldId].sort());
+      expect(decryptString(fleetStore.db<string, string>('test.records').get('provider')!, keyring)).toBe('sk-fleet');
+      expect(existsSync(join(dataDir, 'store'))).toBe(false);
+
+      const retire = await algaHost('rotate-key', 'encryption', '--data', dataDir, '--retire', oldId);
+      expect(retire.code).toBe(1);
+      expect(retire.stderr).toContain('E_KEY_IN_USE');
+      expect(Object.keys(readKeyring(dataDir).keys)).toContain(oldId);
+      const runnerRetire = await algaHost('rotate-key', 'runner-envelope', '--data', dataDir, '--retire', secrets.runnerKeys.activeKeyId);
+      expect(runnerRetire.stderr).toContain('E_KEY_IN_USE');
+
+      // A folder that also holds an embedded store, run with the fleet's database named: the same.
+      await seed({ stale: encryptValue('sk-stale', readKeyring(dataDir)) });
+      const named = await algaHostWith({ ALGA_DATABASE_URL: database.url }, 'rotate-key', 'encryption', '--data', dataDir);
+      expect(named.code).toBe(0);
+      expect(named.stdout).toContain("the fleet's PostgreSQL database");
+      const after = readKeyring(dataDir);
+      expect(Object.keys(after.keys)).toHaveLength(3);
+      expect(decryptString(fleetStore.db<string, string>('test.records').get('provider')!, after)).toBe('sk-fleet');
+    } finally {
+      await fleetStore.close();
+      await database.drop();
     }
   });
 

@@ -6,6 +6,7 @@ import { readPrivateFile, writePrivateFile } from './files.ts';
 import { encryptionKeysFile, newEncryptionKey, serializeEncryptionKeys } from './infra-secret-files.ts';
 import { publishedPlaceholders } from './placeholders.ts';
 import { countKeyIds, reencryptValue } from './reencrypt.ts';
+import { valuesOutsideFolder } from './store-location.ts';
 import { listStoreDatabases, otherProcessesUsingStore, storeRecords } from './store-values.ts';
 
 /**
@@ -27,8 +28,10 @@ export interface RotationReport {
   reencrypted: number;
   failures: UndecryptableValue[];
   retired: string[];
-  /** Old key ids kept because stored values still use them (or --keep-old). */
+  /** Old key ids kept because stored values still use them (or --keep-old, or the values are elsewhere). */
   kept: string[];
+  /** Set when the values are not in this folder's store (store-location.ts): nothing was re-encrypted. */
+  valuesElsewhere?: string;
 }
 
 export function readKeyring(dataDir: string): EncryptionKeys {
@@ -82,6 +85,8 @@ export async function rotateEncryptionKey(dataDir: string, options: { keepOld?: 
   const { id: newKeyId, key } = newEncryptionKey();
   const keyring: EncryptionKeys = { activeKeyId: newKeyId, keys: { ...current.keys, [newKeyId]: key } };
   writeKeyring(dataDir, keyring);
+  const valuesElsewhere = valuesOutsideFolder(dataDir);
+  if (valuesElsewhere) return { newKeyId, reencrypted: 0, failures: [], retired: [], kept: Object.keys(current.keys), valuesElsewhere };
 
   return withStore(dataDir, (store, databases) => {
     const failures: UndecryptableValue[] = [];
@@ -129,6 +134,8 @@ export async function retireEncryptionKey(dataDir: string, keyId: string): Promi
   const keyring = readKeyring(dataDir);
   if (!keyring.keys[keyId]) throw new AlgaError('E_SECRET_UNKNOWN_KEY', `Key id ${keyId} is not in the keyring.`);
   if (keyId === keyring.activeKeyId) throw new AlgaError('E_KEY_IN_USE', `Key ${keyId} is the active key; rotate first (\`alga-host rotate-key encryption\`).`);
+  const valuesElsewhere = valuesOutsideFolder(dataDir);
+  if (valuesElsewhere) throw new AlgaError('E_KEY_IN_USE', `Key ${keyId} may still seal values this command cannot see: ${valuesElsewhere}. It was kept.`);
   refuseWhileHostRuns(dataDir);
   await withStore(dataDir, (store, databases) => {
     const use = keyUsage(store, databases).get(keyId);

@@ -7,6 +7,7 @@ import { openStore, type HostStore } from '../store.ts';
 import { newRunnerKeyPair, runnerKeyPairFile, type RunnerKeyPair } from './infra-secret-files.ts';
 import { readKeyringFile, retireKeyringKey, writeKeyringFile } from './key-rotation.ts';
 import { activeEntry, newPrefixedKeyId, withNewActiveKey, type Keyring } from './keyring.ts';
+import { valuesOutsideFolder } from './store-location.ts';
 import { listStoreDatabases } from './store-values.ts';
 
 /**
@@ -36,6 +37,8 @@ export interface RunnerKeyRotation {
   unreadable: Array<{ database: string; key: string }>;
   /** Whether this data folder has a local runner whose key file was updated. */
   localRunner: boolean;
+  /** Set when the envelopes are not in this folder's store (store-location.ts): nothing was re-sealed. */
+  valuesElsewhere?: string;
 }
 
 const encode = (pair: RunnerKeyPair) => pair;
@@ -168,8 +171,8 @@ export async function rotateRunnerKey(dataDir: string, options: { stage?: boolea
   // The runner learns the new key before anything is sealed to it.
   const localRunner = updateLocalRunner(dataDir, ring);
   writeKeyringFile(dataDir, runnerKeyPairFile, ring, encode);
-  const report: RunnerKeyRotation = { newKeyId: ring.activeKeyId, kept: ring.entries.slice(1).map((entry) => entry.keyId), resealed: 0, remaining: 0, unreadable: [], localRunner };
-  if (options.stage) return report;
+  const report: RunnerKeyRotation = { newKeyId: ring.activeKeyId, kept: ring.entries.slice(1).map((entry) => entry.keyId), resealed: 0, remaining: 0, unreadable: [], localRunner, valuesElsewhere: valuesOutsideFolder(dataDir) };
+  if (options.stage || report.valuesElsewhere) return report;
   return withStore(dataDir, report, async (store, databases) => {
     const passes = options.passes ?? 3;
     for (let pass = 0; pass < passes; pass++) {
@@ -188,12 +191,16 @@ export async function rotateRunnerKey(dataDir: string, options: { stage?: boolea
 /** Re-seals what is left on old keys (after `--stage`, or a rotation that reported `remaining`). */
 export async function resealToActiveRunnerKey(dataDir: string): Promise<{ resealed: number; unreadable: Array<{ database: string; key: string }> }> {
   const ring = readKeyringFile(dataDir, runnerKeyPairFile);
+  const valuesElsewhere = valuesOutsideFolder(dataDir);
+  if (valuesElsewhere) throw new AlgaError('E_KEY_ROTATION_INCOMPLETE', `Nothing was re-sealed: ${valuesElsewhere}. Keep the earlier runner keys.`);
   return withStore(dataDir, { resealed: 0, unreadable: [] }, (store, databases) => resealPass(store, databases, ring));
 }
 
 export async function retireRunnerKey(dataDir: string, keyId: string): Promise<void> {
   const ring = readKeyringFile(dataDir, runnerKeyPairFile);
   if (!ring.entries.some((entry) => entry.keyId === keyId)) throw new AlgaError('E_SECRET_UNKNOWN_KEY', `Key id ${keyId} is not in the runner key pair keyring.`);
+  const valuesElsewhere = valuesOutsideFolder(dataDir);
+  if (valuesElsewhere) throw new AlgaError('E_KEY_IN_USE', `Key ${keyId} may still open secret envelopes this command cannot see: ${valuesElsewhere}. It was kept.`);
   const inUse = await withStore(dataDir, 0, (store, databases) => envelopesUsing(store, databases, ring, keyId));
   if (inUse > 0) throw new AlgaError('E_KEY_IN_USE', `Key ${keyId} still opens ${inUse} stored secret envelope(s); run \`alga-host rotate-key runner-envelope --reseal\` first.`);
   const retired = retireKeyringKey(dataDir, runnerKeyPairFile, keyId, encode);
