@@ -32,6 +32,28 @@ const sdkAtFixedPath: Plugin = {
   },
 };
 
+/**
+ * An extension's top-level code runs once at build time, under wizer, where the engine has no
+ * randomness: Math.random and crypto's random functions trap there with no message, and the
+ * build said only "wizer trapped". The bundle's first lines put wrappers in their place that
+ * throw an error saying so while the module initialises (the build reports a guest's own init
+ * error) and call the real functions afterwards (for code that kept a reference); its last lines
+ * put the real functions back. `alga-ext dev` bundles the same lines, so it refuses the same code.
+ */
+const randomAtInit = {
+  banner: [
+    'const __algaInit = { loading: true, random: Math.random, crypto: globalThis.crypto, own: {} };',
+    'const __algaGuard = (name, real, self) => function (...args) { if (__algaInit.loading) throw new Error(`${name} cannot be called while the extension module loads: its top-level code runs once, at build time, where there is no randomness. Call it inside a handler.`); return real.apply(this ?? self, args); };',
+    'Math.random = __algaGuard("Math.random()", __algaInit.random, Math);',
+    'for (const name of ["getRandomValues", "randomUUID"]) if (typeof __algaInit.crypto?.[name] === "function") { __algaInit.own[name] = Object.getOwnPropertyDescriptor(__algaInit.crypto, name); Object.defineProperty(__algaInit.crypto, name, { value: __algaGuard(`crypto.${name}()`, __algaInit.crypto[name], __algaInit.crypto), configurable: true, writable: true }); }',
+  ].join('\n'),
+  footer: [
+    '__algaInit.loading = false;',
+    'Math.random = __algaInit.random;',
+    'for (const [name, own] of Object.entries(__algaInit.own)) if (own) Object.defineProperty(__algaInit.crypto, name, own); else delete __algaInit.crypto[name];',
+  ].join('\n'),
+};
+
 export interface BundledSource {
   code: string;
   /** Source map of `code` (sources relative to the project, no source text), for stack traces. */
@@ -64,6 +86,8 @@ export async function bundleExtensionSource(entry: string, projectDir: string, f
       logLevel: 'silent',
       plugins: [sdkAtFixedPath],
       external: ['alga:extension/*', 'wasi:*'],
+      banner: { js: randomAtInit.banner },
+      footer: { js: randomAtInit.footer },
       mainFields: ['module', 'main'],
     });
   } catch (error) {

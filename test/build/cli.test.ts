@@ -55,6 +55,46 @@ describe('alga-ext init and build on the command line', () => {
     expect(existsSync(join(scratch, 'throws-ext', 'dist'))).toBe(false);
   }, 240_000);
 
+  it('a module that draws randomness while it loads exits 1 saying so; one that keeps Math.random or crypto to call later builds and draws at run time', async () => {
+    await algaExt(['init', 'random-at-load']);
+    const source = join(scratch, 'random-at-load', 'src', 'index.ts');
+    const template = readFileSync(source, 'utf8');
+    for (const call of ['Math.random()', 'crypto.getRandomValues(new Uint8Array(4))']) {
+      writeFileSync(source, `console.log(${call});\n${template}`);
+      const built = await algaExt(['build', '--cache-dir', join(scratch, 'random-cache')], join(scratch, 'random-at-load'));
+      expect(built.code).toBe(1);
+      expect(built.stderr).toMatch(/^error E_BUILD_COMPONENTIZE_FAILED: /);
+      expect(built.stderr).toContain(`${call.replace(/\(.*\)$/, '()')} cannot be called while the extension module loads`);
+      expect(built.stderr).toContain('Call it inside a handler.');
+      expect(existsSync(join(scratch, 'random-at-load', 'dist'))).toBe(false);
+    }
+
+    writeFileSync(source, [
+      "import { createRouter, defineHandler, json } from '@alga/extension-runtime';",
+      'const draw = Math.random;',
+      'const fill = crypto.getRandomValues.bind(crypto);',
+      "const router = createRouter().get('/draw', () => json({ kept: draw(), direct: Math.random(), bytes: Array.from(fill(new Uint8Array(8))), uuid: crypto.randomUUID() }));",
+      'export const handler = defineHandler(router);',
+      '',
+    ].join('\n'));
+    const built = await algaExt(['build', '--cache-dir', join(scratch, 'random-cache')], join(scratch, 'random-at-load'));
+    expect(built.stderr).toBe('');
+    const draws = [];
+    for (let index = 0; index < 2; index++) {
+      const ran = await algaExt(['run', join(scratch, 'random-at-load'), '--data-dir', join(scratch, 'random-data'), '--path', '/draw']);
+      expect(ran.code).toBe(0);
+      draws.push(JSON.parse(ran.stdout));
+    }
+    for (const draw of draws) {
+      expect(draw.kept).toBeGreaterThanOrEqual(0);
+      expect(draw.kept).toBeLessThan(1);
+      expect(draw.bytes).toHaveLength(8);
+      expect(draw.uuid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    }
+    expect(draws[0].kept).not.toBe(draws[1].kept);
+    expect(draws[0].bytes).not.toEqual(draws[1].bytes);
+  }, 240_000);
+
   it('init into a folder with files exits 1 with E_INIT_TARGET_EXISTS', async () => {
     await algaExt(['init', 'twice']);
     const again = await algaExt(['init', 'twice', '--template', 'ui']);
