@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { AlgaError } from '../../lib/errors/index.ts';
+import { resolveFleetSettings } from '../../host/core/fleet-config.ts';
 import { resolveDataDir } from '../../host/core/secrets/cli-defaults.ts';
 import { createAuditLog } from '../../host/core/audit.ts';
 import { createAuth } from '../../host/core/auth/index.ts';
@@ -26,6 +27,10 @@ export function register(program: Command): void {
     .option('--url <url>', 'the host\'s address, for the printed setup link', 'http://<host>:<port>')
     .action(async (options: { data?: string; ttlMinutes?: string; url: string }) => {
       const dataDir = resolveDataDir(options.data);
+      // It also replaces this folder's runner service token, which every node of a fleet must share.
+      if (resolveFleetSettings({}, process.env).databaseUrl !== undefined) {
+        throw new AlgaError('E_FLEET_CONFIG_INVALID', 'reset-claim works on an embedded host\'s folder; a fleet (ALGA_DATABASE_URL or ALGA_CONFIG naming a database) cannot be reset with it yet, and nothing was changed.');
+      }
       if (options.ttlMinutes !== undefined && !(Number(options.ttlMinutes) > 0)) throw new AlgaError('E_HOST_CONFIG_INVALID', `--ttl-minutes must be a positive number, got "${options.ttlMinutes}".`);
       const settings = readSetupSettings({ ...process.env, ...(options.ttlMinutes ? { ALGA_SETUP_TOKEN_TTL_MINUTES: options.ttlMinutes } : {}) });
       // A mistyped --data must not become a fresh, empty host with an open setup.

@@ -6,7 +6,8 @@ import { createAuth } from '../../host/core/auth/index.ts';
 import { resolveHostConfig } from '../../host/core/config.ts';
 import { coreMigrations } from '../../host/core/core-migrations.ts';
 import { ensureInfraSecrets } from '../../host/core/infra-secrets.ts';
-import { openStore } from '../../host/core/store.ts';
+import { joinFleet } from '../../host/core/fleet-secrets.ts';
+import { openHostStore } from '../../host/core/store-engine.ts';
 import { installCodeStep } from '../../host/plugins/appliance/install-code-step.ts';
 import { claimHost } from '../../host/plugins/setup/claim.ts';
 import { readPasswordInput } from './password-input.ts';
@@ -39,8 +40,10 @@ export function register(program: Command): void {
       if (!password) throw new AlgaError('E_SETUP_BAD_REQUEST', 'Give the admin password with --password-file FILE or ALGA_ADMIN_PASSWORD.');
       const providerKey = options.providerKeyFile ? readProviderKeyFile(options.providerKeyFile) : undefined;
       const secrets = ensureInfraSecrets(config.dataDir, { profile: config.profile });
-      const store = openStore(config.dataDir);
+      // A fleet node's command claims the fleet (its PostgreSQL store), as the /setup page of any node would.
+      const store = openHostStore(config, 'alga-host setup');
       try {
+        if (config.fleet.databaseUrl) joinFleet(store, secrets);
         store.migrate('core', coreMigrations);
         const audit = createAuditLog(store);
         const auth = createAuth({ store, audit });
@@ -50,7 +53,7 @@ export function register(program: Command): void {
           { username: options.username, password, providerKey, installCode: options.installCode },
           { via: 'cli' },
         );
-        process.stdout.write(`Claimed ${config.dataDir}: admin "${result.admin.username}", tenant ${result.tenantId}.\n`);
+        process.stdout.write(`Claimed ${config.fleet.databaseUrl ? 'the fleet' : config.dataDir}: admin "${result.admin.username}", tenant ${result.tenantId}.\n`);
       } finally {
         await store.close();
       }

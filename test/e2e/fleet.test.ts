@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rendezvousScore } from '../../host/core/runner/fleet.ts';
@@ -127,6 +127,16 @@ describe('a fleet: PostgreSQL, Redis, two host nodes, three runners', () => {
     const stranger = await algaHost(['tenant', 'create', '--data', join(fleet.root, 'fresh-folder'), '--profile', 'all', '--name', 'Nope'], { env });
     expect(stranger.code).toBe(1);
     expect(stranger.stderr).toContain('error E_FLEET_SECRETS_MISMATCH:');
+
+    // The headless claim works on the fleet, which is claimed: refused, and no store of its own made in the folder.
+    writeFileSync(join(fleet.root, 'cli-password'), 'another fleet admin passphrase 42\n', { mode: 0o600 });
+    const claimed = await algaHost(['setup', '--data', nodeA.dataDir, '--profile', 'all', '--username', 'second-admin', '--password-file', join(fleet.root, 'cli-password')], { env });
+    expect(claimed.code).toBe(1);
+    expect(claimed.stderr).toContain('error E_SETUP_CLAIMED:');
+    expect(existsSync(join(nodeA.dataDir, 'store'))).toBe(false);
+    const reset = await algaHost(['reset-claim', '--data', nodeA.dataDir], { env });
+    expect(reset.code).toBe(1);
+    expect(reset.stderr).toContain('error E_FLEET_CONFIG_INVALID:');
   });
 
   it('gives exactly one winner when two nodes race to publish the same version with different content', async () => {
