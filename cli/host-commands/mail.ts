@@ -1,14 +1,15 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import { AlgaError } from '../../lib/errors/index.ts';
 import { resolveDataDir } from '../../host/core/secrets/cli-defaults.ts';
-import { openStore } from '../../host/core/store.ts';
+import { resolveFleetSettings } from '../../host/core/fleet-config.ts';
+import { openHostStore } from '../../host/core/store-engine.ts';
+import { storePathOf, type HostStore } from '../../host/core/store.ts';
 import { MailQueue, publicMail } from '../../host/plugins/license/mail-queue.ts';
 
 /**
- * `alga-host mail list|retry`: a control plane's install-code mail from its data folder (the
- * host may be running), the same records as GET /outbox — states, attempts, errors, dead
+ * `alga-host mail list|retry`: a control plane's install-code mail from its data folder, or a
+ * fleet's database with ALGA_DATABASE_URL set (the host may be running), the same records as GET /outbox — states, attempts, errors, dead
  * letters — and never a code, which is not stored.
  */
 export function register(program: Command): void {
@@ -48,10 +49,12 @@ export function register(program: Command): void {
     });
 }
 
-async function withQueue(data: string | undefined, action: (queue: MailQueue, store: ReturnType<typeof openStore>) => void): Promise<void> {
+/** The control plane's store: the fleet's PostgreSQL with ALGA_DATABASE_URL set, else the folder's own. */
+async function withQueue(data: string | undefined, action: (queue: MailQueue, store: HostStore) => void): Promise<void> {
   const dataDir = resolveDataDir(data);
-  if (!existsSync(join(dataDir, 'store'))) throw new AlgaError('E_HOST_DATA_MISSING', `${dataDir} has no store; give the control plane's data folder with --data.`);
-  const store = openStore(dataDir);
+  const fleet = resolveFleetSettings({}, process.env);
+  if (!fleet.databaseUrl && !existsSync(storePathOf(dataDir))) throw new AlgaError('E_HOST_DATA_MISSING', `${dataDir} has no store; give the control plane's data folder with --data (or ALGA_DATABASE_URL for a fleet).`);
+  const store = openHostStore({ dataDir, fleet }, 'alga-host mail');
   try {
     action(new MailQueue(store), store);
   } finally {

@@ -177,6 +177,11 @@ describe('a fleet: PostgreSQL, Redis, two host nodes, three runners', () => {
     expect(redeemed.find((answer) => answer.status !== 200)!.json.error.code).toBe('E_INSTALL_CODE_CONSUMED');
     const appliances = await call(`${nodeA.url}/appliances?tenant_id=${registered.json.tenant_id}`, { headers: bearer(serviceToken) });
     expect(appliances.json.appliances).toHaveLength(1);
+    // The operator's view of that mail, from a node's folder: the fleet's, not an empty store of the folder's own.
+    const listed = await algaHost(['mail', 'list', '--data', nodeA.dataDir, '--to', email], { env: { ALGA_DATABASE_URL: fleet.database.url } });
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toContain(email);
+    expect(listed.stdout).not.toContain(code);
   });
 
   it('holds a tenant\'s rate limit across both nodes: the sum of admitted calls stays within it', async () => {
