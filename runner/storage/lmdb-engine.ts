@@ -6,7 +6,8 @@ import { retiredInstallMemoryMs, retiredInstallRefusal, type CommitSink, type De
  * The embedded storage engine: one LMDB environment (folder 0700, files 0600). Keys are
  * `tenant NUL extension NUL key` in three databases: `values` (the bytes), `versions` (the
  * version of each key's last write; absent for values written before versions existed) and
- * `usage` (per namespace: key count, bytes, last version), and `retired` (installs a purge retired). Updates run in lmdb-js's
+ * `usage` (per namespace: key count, bytes, last version); a fourth, `retired`, is keyed
+ * `tenant NUL extension NUL install` (installs a purge retired). Updates run in lmdb-js's
  * asynchronous transactions: the callback runs inside LMDB's single write transaction and the
  * commit happens off the main thread; the promise resolves once the commit is visible
  * (`separateFlushed`) — or, given a `committing` sink, once the callback has decided, handing the
