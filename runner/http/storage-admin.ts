@@ -7,7 +7,7 @@ const installIdPattern = /^[A-Za-z0-9._:@\-]{1,512}$/;
 
 /**
  * `DELETE /v1/storage/{tenantId}/{extensionId}[?retire_install={installId}]` (service token):
- * deletes that tenant's storage of that extension — every key, its quota usage and versions — in
+ * deletes that tenant's storage of that extension — every key and its version, the quota usage — in
  * one transaction. The host calls it when a tenant uninstalls with `?purge=storage`, naming the
  * removed install, so a request of it still running writes nothing after the purge. Answers
  * `{purged: true, keys}`.

@@ -77,8 +77,9 @@ export interface StorageEngine {
    */
   update<T>(namespace: Namespace, keys: readonly string[], decide: (current: ReadonlyMap<string, StoredValue>, state: NamespaceState) => Decision<T>, committing?: CommitSink): Awaitable<T>;
   /**
-   * Deletes every key and the state of the namespace in one transaction; the number of keys
-   * removed. With `retireInstall` (an install that was removed), that transaction also records
+   * Deletes every key of the namespace and resets its counts in one transaction, keeping its last
+   * version (no version is handed out twice in a namespace); the number of keys removed. With
+   * `retireInstall` (an install that was removed), that transaction also records
    * the install as retired, so a request it admitted before can write nothing after the purge.
    */
   purge(namespace: Namespace, retireInstall?: string): Awaitable<number>;

@@ -140,7 +140,11 @@ export function openLmdbStorageEngine(options: LmdbStorageEngineOptions): LmdbSt
         const valueKeys = keysOf(values);
         for (const key of valueKeys) values.removeSync(key);
         for (const key of keysOf(versions)) versions.removeSync(key);
-        usage.removeSync(prefix);
+        // The counts start over; the last version stays, so no version is ever handed out twice
+        // in a namespace (a compare-and-set holding a version from before cannot match a new write).
+        const { lastVersion } = readState(prefix);
+        if (lastVersion > 0) usage.putSync(prefix, { keys: 0, bytes: 0, lastVersion });
+        else usage.removeSync(prefix);
         const now = Date.now();
         for (const { key, value } of retired.getRange({ start: prefix })) {
           if (!key.startsWith(prefix)) break;

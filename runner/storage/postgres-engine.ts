@@ -142,7 +142,8 @@ export function openPostgresStorageEngine(database: RunnerDatabase): StorageEngi
           await client.query({ name: 'alga-storage-state-new', text: 'INSERT INTO alga_ext_storage_state (tenant_id, extension_id, keys, bytes, last_version) VALUES ($1, $2, 0, 0, 0) ON CONFLICT DO NOTHING', values: ids });
           await client.query({ name: 'alga-storage-lock', text: 'SELECT 1 FROM alga_ext_storage_state WHERE tenant_id = $1 AND extension_id = $2 FOR UPDATE', values: ids });
           const removed = await client.query('DELETE FROM alga_ext_storage WHERE tenant_id = $1 AND extension_id = $2', ids);
-          await client.query('DELETE FROM alga_ext_storage_state WHERE tenant_id = $1 AND extension_id = $2', ids);
+          // The counts start over; the last version stays (see the LMDB engine's purge).
+          await client.query('UPDATE alga_ext_storage_state SET keys = 0, bytes = 0 WHERE tenant_id = $1 AND extension_id = $2', ids);
           await client.query("DELETE FROM alga_ext_storage_retired WHERE tenant_id = $1 AND extension_id = $2 AND retired_at < now() - make_interval(secs => $3)", [...ids, retiredInstallMemoryMs / 1000]);
           if (retireInstall !== undefined) {
             await client.query('INSERT INTO alga_ext_storage_retired (tenant_id, extension_id, install_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [...ids, retireInstall]);

@@ -133,8 +133,13 @@ describe('alga.storage key-value store on LMDB', () => {
       await store.put(target, limits, 'a', bytes('1'));
       await store.increment(target, limits, 'b', 1n);
     }
+    const before = (await store.getVersioned(namespace, 'b'))!.version;
     expect(await store.purge(namespace)).toBe(2);
     expect((await store.list(namespace, '', undefined, 10)).entries).toEqual([]);
+    // Versions go on from where they were: a compare-and-set holding one from before the purge cannot match a new write.
+    expect(await store.put(namespace, limits, 'b', bytes('new'))).toBeGreaterThan(before);
+    expect(await store.batch(namespace, limits, [{ kind: 'put', key: 'b', value: bytes('stale'), expect: { kind: 'version', version: before } }])).toMatchObject({ conflict: { key: 'b' } });
+    await store.delete(namespace, limits, 'b');
     expect(text(await store.get(neighbour, 'a'))).toBe('1');
     expect(text(await store.get(otherTenant, 'b'))).toBe('1');
     // The quota starts over.

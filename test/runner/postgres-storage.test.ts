@@ -99,8 +99,13 @@ describe('alga.storage on PostgreSQL, shared by two runners', () => {
     expect(await runnerB.get(namespace, 'one')).toBeUndefined();
     await runnerB.batch(namespace, limits, [{ kind: 'put', key: 'one', value: bytes('1') }, { kind: 'put', key: 'two', value: bytes('2') }, { kind: 'delete', key: 'one' }]);
     expect([text(await runnerA.get(namespace, 'one')), text(await runnerA.get(namespace, 'two'))]).toEqual([undefined, '2']);
+    const before = (await runnerA.getVersioned(namespace, 'two'))!.version;
     expect(await runnerA.purge(namespace)).toBe(1);
     expect(await runnerB.get(namespace, 'two')).toBeUndefined();
+    // Versions go on from where they were, so an old version matches nothing written after the purge.
+    expect(await runnerB.put(namespace, limits, 'two', bytes('new'))).toBeGreaterThan(before);
+    expect(await runnerA.batch(namespace, limits, [{ kind: 'delete', key: 'two', expect: { kind: 'version', version: before } }])).toMatchObject({ conflict: { key: 'two' } });
+    await runnerA.delete(namespace, limits, 'two');
     expect(text(await runnerB.get(other, 'kept'))).toBe('yes');
     // The purged namespace starts again from nothing: its quota is whole.
     for (let index = 0; index < limits.maxKeys; index++) await runnerA.put(namespace, limits, `k${index}`, bytes('x'));
