@@ -256,8 +256,8 @@ export class KeyValueStore {
 
   /**
    * Deletes the namespace (every key and its version, the quota usage; the version counter carries
-   * on), durably; the number of keys
-   * removed. With `retireInstall`, that install's requests may write to it no more (StorageEngine.purge).
+   * on), durably; the number of keys removed. With `retireInstall`, that install's requests may
+   * write to it no more (StorageEngine.purge).
    */
   async purge(namespace: Namespace, retireInstall?: string): Promise<number> {
     const removed = await this.engine.purge(checkNamespace(namespace), retireInstall);
