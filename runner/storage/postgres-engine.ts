@@ -15,10 +15,6 @@ import { retiredInstallMemoryMs, retiredInstallRefusal, type Decision, type Name
 
 const unavailable = () => new HostError('unavailable', 'The storage database did not answer; retry shortly.');
 
-const lockForUpdate = `SELECT keys, bytes, last_version,
-         EXISTS (SELECT 1 FROM alga_ext_storage_retired r WHERE r.tenant_id = $1 AND r.extension_id = $2 AND r.install_id = $3) AS retired
-       FROM alga_ext_storage_state WHERE tenant_id = $1 AND extension_id = $2 FOR UPDATE`;
-
 function bytesOf(value: Buffer): Uint8Array {
   return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
 }
@@ -69,16 +65,20 @@ export function openPostgresStorageEngine(database: RunnerDatabase): StorageEngi
         try {
           await client.query('BEGIN');
           const ids = [namespace.tenantId, namespace.extensionId];
-          // The namespace's lock, and in the same round trip whether the writing install was retired.
-          const lock = { name: 'alga-storage-lock-update', text: lockForUpdate, values: [...ids, namespace.installId ?? null] };
-          let locked = await client.query<{ keys: string; bytes: string; last_version: string; retired: boolean }>(lock);
+          const lock = { name: 'alga-storage-lock', text: 'SELECT keys, bytes, last_version FROM alga_ext_storage_state WHERE tenant_id = $1 AND extension_id = $2 FOR UPDATE', values: ids };
+          let locked = await client.query<{ keys: string; bytes: string; last_version: string }>(lock);
           if (locked.rows.length === 0) {
             await client.query({ name: 'alga-storage-state-new', text: 'INSERT INTO alga_ext_storage_state (tenant_id, extension_id, keys, bytes, last_version) VALUES ($1, $2, 0, 0, 0) ON CONFLICT DO NOTHING', values: ids });
             locked = await client.query(lock);
           }
-          if (locked.rows[0].retired) {
-            await client.query('ROLLBACK');
-            throw retiredInstallRefusal();
+          // A statement of its own, after the lock: its snapshot sees a purge that held the lock
+          // before this update (a subquery of the locking statement would not, in READ COMMITTED).
+          if (namespace.installId !== undefined) {
+            const retired = await client.query({ name: 'alga-storage-retired', text: 'SELECT 1 FROM alga_ext_storage_retired WHERE tenant_id = $1 AND extension_id = $2 AND install_id = $3', values: [...ids, namespace.installId] });
+            if (retired.rows.length > 0) {
+              await client.query('ROLLBACK');
+              throw retiredInstallRefusal();
+            }
           }
           const state: NamespaceState = { keys: Number(locked.rows[0].keys), bytes: Number(locked.rows[0].bytes), lastVersion: Number(locked.rows[0].last_version) };
           const current = new Map<string, StoredValue>();
@@ -140,7 +140,7 @@ export function openPostgresStorageEngine(database: RunnerDatabase): StorageEngi
           // The state row's lock first, as an update takes it: an update in flight commits whole
           // before the rows are deleted, and one after it sees the install retired.
           await client.query({ name: 'alga-storage-state-new', text: 'INSERT INTO alga_ext_storage_state (tenant_id, extension_id, keys, bytes, last_version) VALUES ($1, $2, 0, 0, 0) ON CONFLICT DO NOTHING', values: ids });
-          await client.query({ name: 'alga-storage-lock', text: 'SELECT 1 FROM alga_ext_storage_state WHERE tenant_id = $1 AND extension_id = $2 FOR UPDATE', values: ids });
+          await client.query({ name: 'alga-storage-lock', text: 'SELECT keys, bytes, last_version FROM alga_ext_storage_state WHERE tenant_id = $1 AND extension_id = $2 FOR UPDATE', values: ids });
           const removed = await client.query('DELETE FROM alga_ext_storage WHERE tenant_id = $1 AND extension_id = $2', ids);
           // The counts start over; the last version stays (see the LMDB engine's purge).
           await client.query('UPDATE alga_ext_storage_state SET keys = 0, bytes = 0 WHERE tenant_id = $1 AND extension_id = $2', ids);
