@@ -53,8 +53,10 @@ const bad = (detail: string): never => {
 
 const isRecord = (value: unknown): value is Record<string, unknown> => !!value && typeof value === 'object' && !Array.isArray(value);
 
+const maxStringLength = 512;
+
 function requireString(value: unknown, field: string, pattern?: RegExp): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > 512) bad(`${field} must be a non-empty string of at most 512 characters.`);
+  if (typeof value !== 'string' || value.length === 0 || value.length > maxStringLength) bad(`${field} must be a non-empty string of at most ${maxStringLength} characters.`);
   if (pattern && !pattern.test(value as string)) bad(`${field} has an invalid format.`);
   return value as string;
 }
@@ -66,6 +68,9 @@ function stringList(value: unknown, field: string): string[] {
 }
 
 const identifier = /^[A-Za-z0-9._:@\-]+$/;
+
+/** An id as an execute request's context takes one (tenant, extension, install, request). */
+export const isIdentifier = (value: unknown): value is string => typeof value === 'string' && value.length <= maxStringLength && identifier.test(value);
 
 /** Checks the shape of a whole execute request; throws E_RUNNER_BAD_REQUEST naming the field. */
 export function parseExecuteRequest(value: unknown): ExecuteRequest {

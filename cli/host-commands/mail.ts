@@ -9,8 +9,8 @@ import { MailQueue, publicMail } from '../../host/plugins/license/mail-queue.ts'
 
 /**
  * `alga-host mail list|retry`: a control plane's install-code mail from its data folder, or a
- * fleet's database with ALGA_DATABASE_URL set (the host may be running), the same records as GET /outbox — states, attempts, errors, dead
- * letters — and never a code, which is not stored.
+ * fleet's database with ALGA_DATABASE_URL set (the host may be running), the same records as
+ * GET /outbox — states, attempts, errors, dead letters — and never a code, which is not stored.
  */
 export function register(program: Command): void {
   const mail = program.command('mail').description('Install-code mail of a license control plane: list it, retry dead letters (needs file access to the data folder)');

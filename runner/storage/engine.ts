@@ -79,8 +79,8 @@ export interface StorageEngine {
   /**
    * Deletes every key of the namespace and resets its counts in one transaction, keeping its last
    * version (no version is handed out twice in a namespace); the number of keys removed. With
-   * `retireInstall` (an install that was removed), that transaction also records
-   * the install as retired, so a request it admitted before can write nothing after the purge.
+   * `retireInstall` (an install that was removed), that transaction also records the install as
+   * retired, so a request it admitted before can write nothing after the purge.
    */
   purge(namespace: Namespace, retireInstall?: string): Awaitable<number>;
   /**

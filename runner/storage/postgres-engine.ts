@@ -1,5 +1,6 @@
 import { isConnectionError } from '../../lib/postgres/connection.ts';
 import { HostError } from '../capabilities/factor.ts';
+import type { PoolClient } from 'pg';
 import type { RunnerDatabase } from '../fleet/database.ts';
 import { retiredInstallMemoryMs, retiredInstallRefusal, type Decision, type Namespace, type NamespaceState, type StorageEngine, type StoredValue } from './engine.ts';
 
@@ -7,16 +8,30 @@ import { retiredInstallMemoryMs, retiredInstallRefusal, type Decision, type Name
  * The fleet's storage engine: `alga.storage` in PostgreSQL (RUNNER_DATABASE_URL), so every runner
  * serves every tenant from the same data. Values and versions in `alga_ext_storage`, each
  * namespace's key count, bytes and last version in `alga_ext_storage_state`, installs a purge
- * retired in `alga_ext_storage_retired` (lib/postgres/schema.ts). An update locks its namespace's state row (`SELECT … FOR UPDATE`):
- * updates of one tenant's extension are ordered across every runner, `decide` sees the state
- * the previous one left, and its writes and the new state commit in one transaction — durable
- * when it resolves. A database that does not answer is `unavailable` to the guest.
+ * retired in `alga_ext_storage_retired` (lib/postgres/schema.ts). An update locks its
+ * namespace's state row (`SELECT … FOR UPDATE`): updates of one tenant's extension are ordered
+ * across every runner, `decide` sees the state the previous one left, and its writes and the new
+ * state commit in one transaction — durable when it resolves. A database that does not answer is `unavailable` to the guest.
  */
 
 const unavailable = () => new HostError('unavailable', 'The storage database did not answer; retry shortly.');
 
 function bytesOf(value: Buffer): Uint8Array {
   return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+}
+
+/**
+ * Takes the namespace's state row lock (`FOR UPDATE`, made first if the namespace has none yet),
+ * which orders every update and purge of the namespace across runners; the row as locked.
+ */
+async function lockState(client: PoolClient, ids: string[]): Promise<{ keys: string; bytes: string; last_version: string }> {
+  const lock = { name: 'alga-storage-lock', text: 'SELECT keys, bytes, last_version FROM alga_ext_storage_state WHERE tenant_id = $1 AND extension_id = $2 FOR UPDATE', values: ids };
+  let locked = await client.query<{ keys: string; bytes: string; last_version: string }>(lock);
+  if (locked.rows.length === 0) {
+    await client.query({ name: 'alga-storage-state-new', text: 'INSERT INTO alga_ext_storage_state (tenant_id, extension_id, keys, bytes, last_version) VALUES ($1, $2, 0, 0, 0) ON CONFLICT DO NOTHING', values: ids });
+    locked = await client.query(lock);
+  }
+  return locked.rows[0];
 }
 
 export function openPostgresStorageEngine(database: RunnerDatabase): StorageEngine {
@@ -65,12 +80,7 @@ export function openPostgresStorageEngine(database: RunnerDatabase): StorageEngi
         try {
           await client.query('BEGIN');
           const ids = [namespace.tenantId, namespace.extensionId];
-          const lock = { name: 'alga-storage-lock', text: 'SELECT keys, bytes, last_version FROM alga_ext_storage_state WHERE tenant_id = $1 AND extension_id = $2 FOR UPDATE', values: ids };
-          let locked = await client.query<{ keys: string; bytes: string; last_version: string }>(lock);
-          if (locked.rows.length === 0) {
-            await client.query({ name: 'alga-storage-state-new', text: 'INSERT INTO alga_ext_storage_state (tenant_id, extension_id, keys, bytes, last_version) VALUES ($1, $2, 0, 0, 0) ON CONFLICT DO NOTHING', values: ids });
-            locked = await client.query(lock);
-          }
+          const locked = await lockState(client, ids);
           // A statement of its own, after the lock: its snapshot sees a purge that held the lock
           // before this update (a subquery of the locking statement would not, in READ COMMITTED).
           if (namespace.installId !== undefined) {
@@ -80,7 +90,7 @@ export function openPostgresStorageEngine(database: RunnerDatabase): StorageEngi
               throw retiredInstallRefusal();
             }
           }
-          const state: NamespaceState = { keys: Number(locked.rows[0].keys), bytes: Number(locked.rows[0].bytes), lastVersion: Number(locked.rows[0].last_version) };
+          const state: NamespaceState = { keys: Number(locked.keys), bytes: Number(locked.bytes), lastVersion: Number(locked.last_version) };
           const current = new Map<string, StoredValue>();
           if (keys.length > 0) {
             const found = await client.query<{ key: string; value: Buffer; version: string }>({
@@ -139,8 +149,7 @@ export function openPostgresStorageEngine(database: RunnerDatabase): StorageEngi
           const ids = [namespace.tenantId, namespace.extensionId];
           // The state row's lock first, as an update takes it: an update in flight commits whole
           // before the rows are deleted, and one after it sees the install retired.
-          await client.query({ name: 'alga-storage-state-new', text: 'INSERT INTO alga_ext_storage_state (tenant_id, extension_id, keys, bytes, last_version) VALUES ($1, $2, 0, 0, 0) ON CONFLICT DO NOTHING', values: ids });
-          await client.query({ name: 'alga-storage-lock', text: 'SELECT keys, bytes, last_version FROM alga_ext_storage_state WHERE tenant_id = $1 AND extension_id = $2 FOR UPDATE', values: ids });
+          await lockState(client, ids);
           const removed = await client.query('DELETE FROM alga_ext_storage WHERE tenant_id = $1 AND extension_id = $2', ids);
           // The counts start over; the last version stays (see the LMDB engine's purge).
           await client.query('UPDATE alga_ext_storage_state SET keys = 0, bytes = 0 WHERE tenant_id = $1 AND extension_id = $2', ids);

@@ -16,6 +16,15 @@ export function sign(bytes: Uint8Array, key: SigningKey) {
   return addSignature(undefined, hash, signContentHash(hash, key));
 }
 
+/** Publishes a bundle signed with `key` to a running host (`POST /api/registry/bundles`, JSON form); the answer. */
+export function publishSigned(hostUrl: string, publisherToken: string, bytes: Uint8Array, key: SigningKey): Promise<Response> {
+  return fetch(`${hostUrl}/api/registry/bundles`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${publisherToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ bundle_b64: Buffer.from(bytes).toString('base64'), signatures: sign(bytes, key) }),
+  });
+}
+
 /** examples/<name> packed (needs its dist/component.wasm from the test global setup). */
 export function packedExample(name: string) {
   return packProjectDir(exampleDir(name));

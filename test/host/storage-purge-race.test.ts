@@ -5,7 +5,7 @@ import { freePort } from '../../host/core/runner/free-port.ts';
 import { startHost, type RunningHost } from '../../host/core/start.ts';
 import extensionsPlugin from '../../host/plugins/extensions/index.ts';
 import { guestDir } from '../support/projects.ts';
-import { sign, signingFixture } from './signed-bundles.ts';
+import { publishSigned, signingFixture } from './signed-bundles.ts';
 import { tempDir } from './temp-dir.ts';
 
 /**
@@ -39,11 +39,7 @@ describe('uninstall with purge while a request of the install runs', () => {
     running.host.auth.createTenant({ id: 'tenant-a', name: 'Tenant A' });
     token = running.host.auth.createToken({ kind: 'tenant', tenantId: 'tenant-a' }).token;
     const publisher = running.host.auth.createToken({ kind: 'publisher', publisher: 'test' }).token;
-    const published = await fetch(`${running.url}/api/registry/bundles`, {
-      method: 'POST', headers: { authorization: `Bearer ${publisher}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ bundle_b64: Buffer.from(misbehave.bytes).toString('base64'), signatures: sign(misbehave.bytes, fixture.key) }),
-    });
-    expect(published.status).toBe(201);
+    expect((await publishSigned(running.url, publisher, misbehave.bytes, fixture.key)).status).toBe(201);
   });
 
   afterAll(async () => {

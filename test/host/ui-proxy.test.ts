@@ -7,7 +7,7 @@ import { uiProxyAuthKey } from '../../host/core/runner/ui-proxy-key.ts';
 import { startHost, type RunningHost } from '../../host/core/start.ts';
 import extensionsPlugin from '../../host/plugins/extensions/index.ts';
 import { guestDir } from '../support/projects.ts';
-import { sign, signingFixture } from './signed-bundles.ts';
+import { publishSigned, signingFixture } from './signed-bundles.ts';
 import { tempDir } from './temp-dir.ts';
 
 /**
@@ -26,11 +26,7 @@ describe('host routes for extensions (alga.ui_proxy) through a real runner', () 
 
   const publish = async (bytes: Uint8Array) => {
     const publisher = running.host.auth.createToken({ kind: 'publisher', publisher: 'test' }).token;
-    const answer = await fetch(`${url}/api/registry/bundles`, {
-      method: 'POST', headers: { ...auth(publisher), 'content-type': 'application/json' },
-      body: JSON.stringify({ bundle_b64: Buffer.from(bytes).toString('base64'), signatures: sign(bytes, fixture.key) }),
-    });
-    expect(answer.status).toBe(201);
+    expect((await publishSigned(url, publisher, bytes, fixture.key)).status).toBe(201);
   };
   /** Installs with the grants given (every capability the guest declares when none are) and no egress: consent is explicit. */
   const install = async (token: string, body: Record<string, unknown>) => {
