@@ -11,6 +11,8 @@
 //     with this one's (old code against new, side by side; it needs node_modules and the built
 //     examples, e.g. a `git worktree` of an older commit with node_modules linked)
 //   BENCH_PROFILE_DIR=dir  writes CPU profiles of this tree's host and runner there
+//   BENCH_RUNNER_FLAGS, BENCH_HOST_FLAGS  extra node/V8 flags for the runner and host processes
+//     (e.g. "--max-semi-space-size=64" or "--single-threaded-gc"), for trying them side by side
 //   BENCH_ONLY=gateway|direct|channel|host  runs only that load (with the plain route), for a profile of one path;
 //     `host` is the host alone: a gateway call for an extension the tenant has not installed (404,
 //     the caller's checks and the install lookup, no runner)
@@ -56,6 +58,11 @@ interface Load {
 async function load(url: string, options: { method?: string; body?: string; headers?: Record<string, string>; duration?: number } = {}): Promise<Load> {
   const result = await autocannon({ url, method: options.method ?? 'GET', body: options.body, headers: options.headers, connections, duration: options.duration ?? duration });
   return { rps: result.requests.average, requests: result.requests.total, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors };
+}
+
+/** Node flags for a process of the stack, from a space-separated environment variable. */
+function nodeFlags(variable: string): string[] {
+  return (process.env[variable] ?? '').split(' ').filter(Boolean);
 }
 
 function child(root: string, args: string[], env: Record<string, string>): ChildProcess {
@@ -124,12 +131,12 @@ async function startStack(label: string, root: string, index: number): Promise<S
   const runnerUrl = `http://127.0.0.1:${runnerPort}`;
   const hostUrl = `http://127.0.0.1:${hostPort}`;
   const profile = (name: string) => (profileDir && index === 0 ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, name)}`] : []);
-  const runner = child(root, [...profile('runner'), 'bin/alga-runner.js'], {
+  const runner = child(root, [...profile('runner'), ...nodeFlags('BENCH_RUNNER_FLAGS'), 'bin/alga-runner.js'], {
     RUNNER_PORT: String(runnerPort), RUNNER_SERVICE_TOKEN: secrets.runnerServiceToken, RUNNER_SECRET_KEY: secrets.runnerKeyPair.secretKey, RUNNER_WORKERS: String(runnerWorkers),
     SIGNING_TRUST_BUNDLE: trustPath, RUNNER_DATA_DIR: join(dataDir, 'runner'), RUNNER_BUNDLE_DIR: join(dataDir, 'bundles'),
   });
   processes.push(runner);
-  const host = child(root, [...profile('host'), 'bin/alga-host.js', 'start', '--data', dataDir, '--port', String(hostPort), '--profile', 'appliance'], {
+  const host = child(root, [...profile('host'), ...nodeFlags('BENCH_HOST_FLAGS'), 'bin/alga-host.js', 'start', '--data', dataDir, '--port', String(hostPort), '--profile', 'appliance'], {
     RUNNER_BASE_URL: runnerUrl, SIGNING_TRUST_BUNDLE: trustPath, ALGA_LOG_LEVEL: 'warn', EXT_RATE_LIMIT_PER_MINUTE: '100000000', EXT_MAX_CONCURRENCY: '1024',
   });
   processes.push(host);

@@ -1,6 +1,6 @@
 // What alga.storage calls cost a handler (issue 11, "Storage calls"): test/guests/misbehave
-// `GET /storage/mix` (10 storage gets + 1 put; also 10 gets alone and 1 put alone) against the
-// same guest's `GET /hello`, through /v1/execute of one runner (2 workers, a child process), in
+// `GET /storage/mix` (10 storage gets + 1 put; also 10 gets alone, 1 put alone, and the route with
+// no storage call) against the same guest's `GET /hello`, through /v1/execute of one runner (2 workers, a child process), in
 // alternating rounds; each ratio is taken within its round. Also one request at a time, which
 // shows the latency a storage call adds. Then the same cases on the runner library in this
 // process (no HTTP, 8 executions in flight), whose CPU per execution is steadier.
@@ -27,7 +27,11 @@ const cases = [
   { name: '10 gets + 1 put', body: body('/storage/mix', 'reads=10&writes=1'), calls: 11 },
   { name: '10 gets', body: body('/storage/mix', 'reads=10&writes=0'), calls: 10 },
   { name: '1 put', body: body('/storage/mix', 'reads=0&writes=1'), calls: 1 },
+  // The storage route with no storage call: what the route itself costs above hello (its query
+  // parsing and JSON answer), so the storage calls' own cost shows apart from it.
+  { name: 'the route alone', body: body('/storage/mix', 'reads=0&writes=0'), calls: 0 },
 ];
+const routeAlone = cases.length - 1;
 const execute = (payload: string, duration?: number) => load({ url: `${url}/v1/execute`, method: 'POST', body: payload, headers, duration, pid: runner.child.pid });
 
 for (const { body: payload } of cases) {
@@ -77,8 +81,13 @@ for (const [index, { name, calls }] of cases.entries()) {
   if (index === 0) continue;
   const byThroughput = median(byRound.map((measured) => measured[0].load.rps / measured[index].load.rps));
   const byCpu = median(byRound.map((measured) => (measured[index].load.cpuMicrosPerRequest ?? NaN) / (measured[0].load.cpuMicrosPerRequest ?? NaN)));
-  const perCall = median(byRound.map((measured) => ((measured[index].ms - measured[0].ms) * 1000) / calls));
-  console.log(`  ${name.padEnd(16)} costs ${fmt(byThroughput, 2)}× hello by throughput, ${fmt(byCpu, 2)}× by runner CPU per request; alone ~${fmt(perCall, 0)} µs more per storage call`);
+  if (calls === 0) {
+    console.log(`  ${name.padEnd(16)} costs ${fmt(byThroughput, 2)}× hello by throughput, ${fmt(byCpu, 2)}× by runner CPU per request`);
+    continue;
+  }
+  const overRoute = median(byRound.map((measured) => measured[routeAlone].load.rps / measured[index].load.rps));
+  const perCall = median(byRound.map((measured) => ((measured[index].ms - measured[routeAlone].ms) * 1000) / calls));
+  console.log(`  ${name.padEnd(16)} costs ${fmt(byThroughput, 2)}× hello by throughput, ${fmt(byCpu, 2)}× by runner CPU per request; ${fmt(overRoute, 2)}× the route alone by throughput; alone ~${fmt(perCall, 0)} µs more per storage call than the route`);
 }
 console.log('target (issue 11): 10 gets + 1 put ≤ 2× hello');
 
