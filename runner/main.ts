@@ -46,19 +46,24 @@ try {
       });
     }
     process.stdout.write(`alga-runner listening on ${server.url} with ${server.runner.workers} workers\n`);
-    if (process.connected) process.send?.({ type: 'listening', url: server.url });
+    tellHost({ type: 'listening', url: server.url });
   };
   if (standby) {
     process.on('message', (message: { type?: string }) => {
       if (message?.type !== 'activate' || server) return;
       serve().catch((error: unknown) => fail(error));
     });
-    process.send?.({ type: 'standby' });
+    tellHost({ type: 'standby' });
   } else {
     await serve();
   }
 } catch (error) {
   fail(error);
+}
+
+/** A message to alga-host over the IPC channel; a host already gone is no error (the channel's `disconnect` stops this runner). */
+function tellHost(message: { type: string; url?: string }): void {
+  if (process.connected) process.send?.(message, () => {});
 }
 
 function fail(error: unknown): never {

@@ -17,23 +17,32 @@ export function register(program: Command): void {
     .option('--runner <url...>', 'fleet: the runners to call (URLs), or "redis" to find them by their heartbeats (default $RUNNER_BASE_URL)')
     .option('--config <file>', 'fleet settings as JSON {database, redis, runners, redisPrefix} (default $ALGA_CONFIG); flags and environment win')
     .action(async (options: { data?: string; port?: string; host?: string; profile?: string; database?: string; redis?: string; runner?: string[]; config?: string }) => {
-      const running = await startHost({ dataDir: options.data, port: options.port, host: options.host, profile: options.profile, database: options.database, redis: options.redis, runners: options.runner, configFile: options.config });
-      process.stdout.write(`alga-host listening on ${running.url} (profile ${running.config.profile}, data ${running.config.dataDir})\n`);
-      let stopping = false;
-      const stop = async (signal: string) => {
-        if (stopping) {
-          process.stderr.write(`alga-host: ${signal} again, exiting without waiting\n`);
-          process.exit(1);
-        }
-        stopping = true;
-        process.stdout.write(`alga-host stopping (${signal})\n`);
+      // The signals are ours from the first moment: a Ctrl-C while the host is still starting (its
+      // runner coming up) waits for the start and then stops it cleanly, instead of killing the
+      // host outright and leaving its runner and the runner's key in the data folder behind.
+      let running: Awaited<ReturnType<typeof startHost>> | undefined;
+      let stopping: string | undefined;
+      const stop = async () => {
+        process.stdout.write(`alga-host stopping (${stopping})\n`);
         try {
-          await running.close();
+          await running!.close();
         } finally {
           process.exit(0);
         }
       };
-      process.on('SIGINT', () => void stop('SIGINT'));
-      process.on('SIGTERM', () => void stop('SIGTERM'));
+      const onSignal = (signal: string) => {
+        if (stopping) {
+          process.stderr.write(`alga-host: ${signal} again, exiting without waiting\n`);
+          process.exit(1);
+        }
+        stopping = signal;
+        if (running) void stop();
+        else process.stdout.write(`alga-host: ${signal} while starting; stopping once the start is done\n`);
+      };
+      process.on('SIGINT', () => onSignal('SIGINT'));
+      process.on('SIGTERM', () => onSignal('SIGTERM'));
+      running = await startHost({ dataDir: options.data, port: options.port, host: options.host, profile: options.profile, database: options.database, redis: options.redis, runners: options.runner, configFile: options.config });
+      if (stopping) return void stop();
+      process.stdout.write(`alga-host listening on ${running.url} (profile ${running.config.profile}, data ${running.config.dataDir})\n`);
     });
 }
