@@ -15,6 +15,9 @@ import { joinRunnerFleet } from './fleet/membership.ts';
  * announces itself in Redis once it does (docs/scale-out.md).
  */
 try {
+  // Started with an IPC channel that is already closed: its host went away while this runner was
+  // still loading, before a 'disconnect' listener could hear it (see below).
+  if (process.send && !process.connected) hostGone();
   const env = runnerEnvironment(process.argv.slice(2), process.env);
   const prepared = prepareRunnerServer(configFromEnv(env));
   const standby = env.RUNNER_STANDBY === '1' && process.connected;
@@ -32,7 +35,7 @@ try {
   process.once('SIGINT', stop);
   // Started by alga-host with an IPC channel: when the host goes away, even killed outright or
   // while it was still starting, the channel closes and the runner stops instead of lingering.
-  if (process.connected) process.once('disconnect', stop);
+  process.once('disconnect', stop);
 
   const serve = async () => {
     server = await prepared.listen({ retryMs: standby ? 5000 : 0 });
@@ -64,6 +67,11 @@ try {
 /** A message to alga-host over the IPC channel; a host already gone is no error (the channel's `disconnect` stops this runner). */
 function tellHost(message: { type: string; url?: string }): void {
   if (process.connected) process.send?.(message, () => {});
+}
+
+function hostGone(): never {
+  process.stderr.write('alga-runner: the host that started it is gone; exiting\n');
+  process.exit(0);
 }
 
 function fail(error: unknown): never {

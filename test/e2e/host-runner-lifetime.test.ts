@@ -33,41 +33,61 @@ describe('the runner child lives no longer than its host', () => {
     expect(isRunning(runnerPid), `runner ${runnerPid} still running after its host was killed`).toBe(false);
   }, 120_000);
 
+  /** `alga-host start` on a new folder, resolved as soon as it has spawned its runner (still loading then). */
+  async function hostSpawningItsRunner(dataDir: string) {
+    const child = spawn(process.execPath, ['bin/alga-host.js', 'start', '--data', dataDir, '--port', String(await freePort()), '--profile', 'appliance'], {
+      cwd: join(import.meta.dirname, '..', '..'),
+      env: { ...process.env, ALGA_LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    const runnerPid = await new Promise<number>((resolve, reject) => {
+      const seen = (data: Buffer) => {
+        output += data.toString();
+        const started = /"pid":(\d+),"port":\d+,"msg":"runner started"/.exec(output);
+        if (started) resolve(Number(started[1]));
+      };
+      child.stdout!.on('data', seen);
+      child.stderr!.on('data', seen);
+      child.once('exit', () => reject(new Error(`alga-host exited before starting its runner:\n${output}`)));
+    });
+    return { child, runnerPid, exited, output: () => output };
+  }
+
+  async function expectGone(pid: number) {
+    for (const deadline = Date.now() + 30_000; isRunning(pid) && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(isRunning(pid), `runner ${pid} still running after its host went away`).toBe(false);
+  }
+
+  // The runner listened for its IPC channel's disconnect only once its modules had loaded; a host
+  // gone before that went unheard, and the runner served on, orphaned.
+  it('stops the runner when the host is killed outright while the runner is still loading', async () => {
+    const startingDir = mkdtempSync(join(tmpdir(), 'alga-runner-lifetime-loading-'));
+    try {
+      const host = await hostSpawningItsRunner(startingDir);
+      host.child.kill('SIGKILL');
+      await host.exited;
+      await expectGone(host.runnerPid);
+    } finally {
+      rmSync(startingDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   // An operator's Ctrl-C right after `npm start`: the host used to take its signal handlers only
   // once started, so the signal killed it outright, its runner stayed behind (or crashed writing to
   // the closed IPC channel) and the runner's key copy and pid file stayed in <data>/run.
   it('stops cleanly on SIGINT while it is still starting: exit 0, its runner gone, nothing left in run/', async () => {
     const startingDir = mkdtempSync(join(tmpdir(), 'alga-runner-lifetime-starting-'));
     try {
-      const child = spawn(process.execPath, ['bin/alga-host.js', 'start', '--data', startingDir, '--port', String(await freePort()), '--profile', 'appliance'], {
-        cwd: join(import.meta.dirname, '..', '..'),
-        env: { ...process.env, ALGA_LOG_LEVEL: 'info' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let output = '';
-      const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-      let startingPid = 0;
-      await new Promise<void>((resolve, reject) => {
-        const seen = (data: Buffer) => {
-          output += data.toString();
-          const started = /"pid":(\d+),"port":\d+,"msg":"runner started"/.exec(output);
-          if (started && !startingPid) {
-            startingPid = Number(started[1]);
-            resolve();
-          }
-        };
-        child.stdout!.on('data', seen);
-        child.stderr!.on('data', seen);
-        child.once('exit', () => reject(new Error(`alga-host exited before starting its runner:\n${output}`)));
-      });
-      expect(output).not.toContain('alga-host listening on'); // still starting: its runner is not ready yet
-      child.kill('SIGINT');
-      const { code, signal } = await exited;
-      expect({ code, signal }, output).toEqual({ code: 0, signal: null });
-      expect(output).toContain('alga-host stopping (SIGINT)');
-      expect(output).not.toMatch(/EPIPE|Unhandled 'error' event/);
-      for (const deadline = Date.now() + 30_000; isRunning(startingPid) && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 100));
-      expect(isRunning(startingPid), `runner ${startingPid} still running after its host stopped`).toBe(false);
+      const host = await hostSpawningItsRunner(startingDir);
+      expect(host.output()).not.toContain('alga-host listening on'); // still starting: its runner is not ready yet
+      host.child.kill('SIGINT');
+      const { code, signal } = await host.exited;
+      expect({ code, signal }, host.output()).toEqual({ code: 0, signal: null });
+      expect(host.output()).toContain('alga-host stopping (SIGINT)');
+      expect(host.output()).not.toMatch(/EPIPE|Unhandled 'error' event/);
+      await expectGone(host.runnerPid);
       expect(readdirSync(join(startingDir, 'run'))).toEqual([]);
     } finally {
       rmSync(startingDir, { recursive: true, force: true });
