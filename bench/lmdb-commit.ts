@@ -4,6 +4,7 @@
 //   - synchronously (`transactionSync`, the commit and its flush on the calling thread);
 //   - asynchronously one at a time (lmdb-js's `transaction`, each awaited before the next: the
 //     runner's case when one or two requests write at once);
+//   - a plain asynchronous put, one at a time (no callback deciding it inside the transaction);
 //   - asynchronously, many queued at once (lmdb-js batches them into one commit and one flush);
 // each on the runner's options (flushed to disk before `flushed` resolves) and with `noSync`
 // (no flush: not something the runner may do, shown only to split the flush from the rest).
@@ -27,7 +28,7 @@ async function measure(label: string, root: RootDatabase, count: number, write: 
   await write(count);
   await root.flushed;
   const wallMicros = (performance.now() - started) * 1000;
-  console.log(`  ${label.padEnd(44)} ${(((processCpuMicros() - cpuBefore) / count)).toFixed(0).padStart(5)} µs CPU, ${(wallMicros / count).toFixed(0).padStart(5)} µs wall per write`);
+  console.log(`  ${label.padEnd(48)} ${(((processCpuMicros() - cpuBefore) / count)).toFixed(0).padStart(5)} µs CPU, ${(wallMicros / count).toFixed(0).padStart(5)} µs wall per write`);
 }
 
 for (const [name, options] of [['the runner\'s options (flushed)', {}], ['noSync (no flush; for comparison only)', { noSync: true }]] as const) {
@@ -42,6 +43,9 @@ for (const [name, options] of [['the runner\'s options (flushed)', {}], ['noSync
     });
     await measure('asynchronous, one at a time', root, writes / 2, async (count) => {
       for (let index = 0; index < count; index++) await root.transaction(() => put(index));
+    });
+    await measure('asynchronous put, no callback, one at a time', root, writes / 2, async (count) => {
+      for (let index = 0; index < count; index++) await values.put(`key ${index % 10}`, Buffer.from(`value ${index}`));
     });
     await measure('asynchronous, all queued at once', root, writes * 5, async (count) => {
       await Promise.all(Array.from({ length: count }, (_, index) => root.transaction(() => put(index))));
