@@ -13,7 +13,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { open, type RootDatabase } from 'lmdb';
+import type { RootDatabase } from 'lmdb';
+import { openPrivateLmdb } from '../lib/private-lmdb.ts';
 
 const writes = Number(process.env.BENCH_WRITES ?? 2000);
 
@@ -33,9 +34,12 @@ async function measure(label: string, root: RootDatabase, count: number, write: 
 
 for (const [name, options] of [['the runner\'s options (flushed)', {}], ['noSync (no flush; for comparison only)', { noSync: true }]] as const) {
   const path = mkdtempSync(join(tmpdir(), 'alga-bench-lmdb-'));
-  const root = open({ path, compression: false, separateFlushed: true, ...options });
+  // As runner/storage/lmdb-engine.ts opens its environment.
+  const root = openPrivateLmdb({ path, compression: false, separateFlushed: true, ...options });
   const values = root.openDB<Buffer, string>({ name: 'values', encoding: 'binary' });
-  const put = (index: number) => values.putSync(`key ${index % 10}`, Buffer.from(`value ${index}`));
+  const keyOf = (index: number) => `key ${index % 10}`;
+  const valueOf = (index: number) => Buffer.from(`value ${index}`);
+  const put = (index: number) => values.putSync(keyOf(index), valueOf(index));
   console.log(`${name}:`);
   for (let round = 0; round < 2; round++) {
     await measure('synchronous transaction', root, writes, (count) => {
@@ -45,7 +49,7 @@ for (const [name, options] of [['the runner\'s options (flushed)', {}], ['noSync
       for (let index = 0; index < count; index++) await root.transaction(() => put(index));
     });
     await measure('asynchronous put, no callback, one at a time', root, writes / 2, async (count) => {
-      for (let index = 0; index < count; index++) await values.put(`key ${index % 10}`, Buffer.from(`value ${index}`));
+      for (let index = 0; index < count; index++) await values.put(keyOf(index), valueOf(index));
     });
     await measure('asynchronous, all queued at once', root, writes * 5, async (count) => {
       await Promise.all(Array.from({ length: count }, (_, index) => root.transaction(() => put(index))));

@@ -1,7 +1,7 @@
 // What alga.storage calls cost a handler (issue 11, "Storage calls"): test/guests/misbehave
 // `GET /storage/mix` (10 storage gets + 1 put; also 10 gets alone, 1 put alone, and the route with
-// no storage call) against the same guest's `GET /hello`, through /v1/execute of one runner (2 workers, a child process), in
-// alternating rounds; each ratio is taken within its round. Also one request at a time, which
+// no storage call) against the same guest's `GET /hello`, through /v1/execute of one runner (2
+// workers, a child process), in alternating rounds; each ratio is taken within its round. Also one request at a time, which
 // shows the latency a storage call adds. Then the same cases on the runner library in this
 // process (no HTTP, 8 executions in flight), whose CPU per execution is steadier.
 // Run: node --import tsx bench/storage-calls.ts   (BENCH_SECONDS per run, default 5; BENCH_ROUNDS, default 3)

@@ -7,9 +7,9 @@ import type { Runner } from '../runner.ts';
 /**
  * `DELETE /v1/storage/{tenantId}/{extensionId}[?retire_install={installId}]` (service token):
  * deletes that tenant's storage of that extension — every key and its version, the quota
- * usage — in one transaction. The host calls it when a tenant uninstalls with `?purge=storage`, naming the
- * removed install, so a request of it still running writes nothing after the purge. Answers
- * `{purged: true, keys}`.
+ * usage — in one transaction. The host calls it when a tenant uninstalls with
+ * `?purge=storage`, naming the removed install, so a request of it still running writes nothing
+ * after the purge. Answers `{purged: true, keys}`.
  */
 export function registerStorageAdmin(app: FastifyInstance, runner: Runner, requireToken: onRequestHookHandler): void {
   app.delete<{ Params: { tenantId: string; extensionId: string }; Querystring: { retire_install?: unknown } }>('/v1/storage/:tenantId/:extensionId', { onRequest: requireToken }, async (request) => {

@@ -11,7 +11,8 @@ import { retiredInstallMemoryMs, retiredInstallRefusal, type Decision, type Name
  * retired in `alga_ext_storage_retired` (lib/postgres/schema.ts). An update locks its
  * namespace's state row (`SELECT … FOR UPDATE`): updates of one tenant's extension are ordered
  * across every runner, `decide` sees the state the previous one left, and its writes and the new
- * state commit in one transaction — durable when it resolves. A database that does not answer is `unavailable` to the guest.
+ * state commit in one transaction — durable when it resolves. A database that does not answer is
+ * `unavailable` to the guest.
  */
 
 const unavailable = () => new HostError('unavailable', 'The storage database did not answer; retry shortly.');
@@ -20,13 +21,16 @@ function bytesOf(value: Buffer): Uint8Array {
   return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
 }
 
+/** A namespace's row of `alga_ext_storage_state`, its numbers as PostgreSQL's driver gives them. */
+type StateRow = { keys: string; bytes: string; last_version: string };
+
 /**
  * Takes the namespace's state row lock (`FOR UPDATE`, made first if the namespace has none yet),
  * which orders every update and purge of the namespace across runners; the row as locked.
  */
-async function lockState(client: PoolClient, ids: string[]): Promise<{ keys: string; bytes: string; last_version: string }> {
+async function lockState(client: PoolClient, ids: string[]): Promise<StateRow> {
   const lock = { name: 'alga-storage-lock', text: 'SELECT keys, bytes, last_version FROM alga_ext_storage_state WHERE tenant_id = $1 AND extension_id = $2 FOR UPDATE', values: ids };
-  let locked = await client.query<{ keys: string; bytes: string; last_version: string }>(lock);
+  let locked = await client.query<StateRow>(lock);
   if (locked.rows.length === 0) {
     await client.query({ name: 'alga-storage-state-new', text: 'INSERT INTO alga_ext_storage_state (tenant_id, extension_id, keys, bytes, last_version) VALUES ($1, $2, 0, 0, 0) ON CONFLICT DO NOTHING', values: ids });
     locked = await client.query(lock);

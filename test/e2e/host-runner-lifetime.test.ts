@@ -1,10 +1,8 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../host/core/runner/free-port.ts';
-import { startHostProcess } from '../host/host-process.ts';
+import { spawnHostProcess, startHostProcess } from '../host/host-process.ts';
 
 const isRunning = (pid: number): boolean => {
   try {
@@ -34,24 +32,17 @@ describe('the runner child lives no longer than its host', () => {
 
   /** `alga-host start` on a new folder, resolved as soon as it has spawned its runner (still loading then). */
   async function hostSpawningItsRunner(dataDir: string) {
-    const child = spawn(process.execPath, ['bin/alga-host.js', 'start', '--data', dataDir, '--port', String(await freePort()), '--profile', 'appliance'], {
-      cwd: join(import.meta.dirname, '..', '..'),
-      env: { ...process.env, ALGA_LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    const host = await spawnHostProcess({ dataDir, env: { ALGA_LOG_LEVEL: 'info' } });
     const runnerPid = await new Promise<number>((resolve, reject) => {
-      const seen = (data: Buffer) => {
-        output += data.toString();
-        const started = /"pid":(\d+),"port":\d+,"msg":"runner started"/.exec(output);
+      const seen = () => {
+        const started = /"pid":(\d+),"port":\d+,"msg":"runner started"/.exec(host.output());
         if (started) resolve(Number(started[1]));
       };
-      child.stdout!.on('data', seen);
-      child.stderr!.on('data', seen);
-      child.once('exit', () => reject(new Error(`alga-host exited before starting its runner:\n${output}`)));
+      host.child.stdout!.on('data', seen);
+      host.child.stderr!.on('data', seen);
+      host.child.once('exit', () => reject(new Error(`alga-host exited before starting its runner:\n${host.output()}`)));
     });
-    return { child, runnerPid, exited, output: () => output };
+    return { ...host, runnerPid };
   }
 
   async function expectGone(pid: number) {

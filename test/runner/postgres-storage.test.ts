@@ -122,7 +122,10 @@ describe('alga.storage on PostgreSQL, shared by two runners', () => {
       const inFlight = runnerB.put(racer, limits, 'late', bytes('2')).then(() => 'written', (error: unknown) => error);
       const [removed, outcome] = await Promise.all([purging, inFlight]);
       expect({ round, removed }).toEqual({ round, removed: outcome === 'written' ? 2 : 1 });
-      if (outcome !== 'written') expect((outcome as HostError).tag).toBe('denied');
+      if (outcome !== 'written') {
+        expect(outcome).toBeInstanceOf(HostError);
+        expect((outcome as HostError).tag).toBe('denied');
+      }
       expect(await runnerA.get(raced, 'late')).toBeUndefined();
     }
     const namespace = fresh();
